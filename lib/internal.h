@@ -1,0 +1,47 @@
+/*
+ * internal.h -- helpers shared by the files of libporter.  Not installed.
+ * Names start with ptl_ and are not exported from libporter.so (the
+ * library's symbol list is restricted to ^pt_ by libtool).
+ */
+#ifndef PORTER_LIB_INTERNAL_H
+#define PORTER_LIB_INTERNAL_H
+
+#include <stddef.h>
+
+#include "porter/socket.h"
+
+/* Thread-safe strerror into buf (never fails; always NUL-terminates). */
+void ptl_strerror(int code, char *buf, size_t len);
+
+/*
+ * socket.c: the object behind pt_sock, for the other files of the library.
+ *
+ * ptl_sock_new() wraps a descriptor the caller hands over: on failure
+ * (ENOMEM) it closes fd, so the caller never has to.  Returns a new object
+ * (free with pt_sock_free()) or NULL.
+ */
+pt_sock *ptl_sock_new(int fd, int family, int type, int proto,
+    double timeout, pt_error *err);
+
+/*
+ * The descriptor of an open object, or -1 with PT_ERR_OS EBADF
+ * "<op>: socket is closed: Bad file descriptor" once it is closed.
+ */
+int ptl_sock_fd(const pt_sock *s, const char *op, pt_error *err);
+
+/*
+ * pt_addr_inet() with the caller's message prefix (`what`, e.g.
+ * "gethostbyname foo"): messages read "<what>: <reason>".  In addr.c.
+ */
+int ptl_addr_inet(pt_addr *out, int family, const char *host, int port,
+    const char *what, pt_error *err);
+
+/*
+ * Fills *err with PT_ERR_RESOLVER for getaddrinfo/getnameinfo code rc: the
+ * formatted subject, ": ", then gai_strerror(rc), or strerror(errno) for
+ * EAI_SYSTEM (errno is then preserved).  Returns -1.  In resolve.c.
+ */
+int ptl_gai_error(pt_error *err, int rc, const char *fmt, ...)
+    PT_PRINTF(3, 4);
+
+#endif
