@@ -1,0 +1,821 @@
+/*
+ * conf.c -- loading porterd.conf and its drop-ins (see conf.h).
+ *
+ * The main file is read, parsed with libconfuse, its global options are
+ * checked and its services built; then each `include` pattern is expanded
+ * (glob(3), sorted) and every drop-in it names is parsed the same way as a
+ * file of its own, holding service sections only.  All services land in
+ * one table, in file order, and a name may appear once across all files.
+ * Files in a pattern's directory that the pattern does not match are
+ * collected for the caller to log, never dropped in silence.
+ *
+ * Two libconfuse 3.3 bugs shape this file.  Its lexer counts the newline
+ * ending a comment twice, so every line number after a comment is wrong,
+ * and it rejects a comment inside a list.  conf_scan() therefore blanks
+ * comments out before libconfuse sees the text, keeping every newline.
+ * libconfuse also forgets where a section started and where each value
+ * was by the time a section is complete; the scanner records the first
+ * line of every section, and a validate callback on every option records
+ * the line of every value, so that conf_service.c can blame the right line
+ * long after the parse.  conf_include.c expands the include patterns.
+ * The public functions keep the config_ prefix: conf.h explains why the
+ * files are conf*, not config*.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf_priv.h"
+#include "log.h"
+
+#ifndef PLUGINDIR
+#define PLUGINDIR "/usr/local/lib/porter/plugins"
+#endif
+
+/* A config file larger than this is a mistake (include = "/dev/zero"). */
+#define CONF_FILE_MAX	(16 * 1024 * 1024)
+
+struct conf_load *conf_current;	/* see conf_priv.h */
+
+/* Names of enum conf_root_opt, for the line recorder. */
+static const char *const conf_root_names[ROOT_NOPTS] = {
+	[ROOT_PLUGIN_DIR] = "plugin-dir",
+	[ROOT_USER] = "user",
+	[ROOT_GROUP] = "group",
+	[ROOT_LOG_TARGET] = "log-target",
+	[ROOT_LOG_LEVEL] = "log-level",
+	[ROOT_PID_FILE] = "pid-file",
+	[ROOT_SHUTDOWN_TIMEOUT] = "shutdown-timeout",
+	[ROOT_INCLUDE] = "include",
+};
+
+/* ------------------------------------------------------------------------
+ * Errors and lines
+ * ---------------------------------------------------------------------- */
+
+void
+conf_error(struct conf_load *ld, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	/* The first error is the one to fix; later ones often follow it. */
+	if (ld->failed)
+		return;
+	ld->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ld->errlen == 0)
+		return;
+	if (line > 0)
+		snprintf(ld->errbuf, ld->errlen, "%s:%d: %s", ld->file, line,
+		    msg);
+	else
+		snprintf(ld->errbuf, ld->errlen, "%s: %s", ld->file, msg);
+}
+
+const char *
+conf_strerror(int code, char *buf, size_t len)
+{
+#ifdef STRERROR_R_CHAR_P
+	return strerror_r(code, buf, len);
+#else
+	if (strerror_r(code, buf, len) != 0)
+		snprintf(buf, len, "error %d", code);
+	return buf;
+#endif
+}
+
+/* libconfuse's own messages, placed where its lexer is. */
+static void
+conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	conf_error(conf_current, cfg->line, "%s", msg);
+}
+
+int
+conf_line(const struct conf_lines *l, size_t index, int fallback)
+{
+	if (index < l->n && l->v[index] > 0)
+		return l->v[index];
+	return fallback;
+}
+
+static void
+conf_lines_clear(struct conf_lines *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int
+conf_lines_set(struct conf_lines *l, size_t index, int line)
+{
+	int *v;
+
+	if (index >= l->n) {
+		if ((v = realloc(l->v, (index + 1) * sizeof(*v))) == NULL)
+			return -1;
+		memset(v + l->n, 0, (index + 1 - l->n) * sizeof(*v));
+		l->v = v;
+		l->n = index + 1;
+	}
+	l->v[index] = line;
+	return 0;
+}
+
+/*
+ * The validate callback of every option: it only records the value's line
+ * (the lexer's line, since a value's callback runs right after the value
+ * is read).  The checks run once the file is parsed and all options of a
+ * section are known.
+ */
+static int
+conf_record(cfg_t *cfg, cfg_opt_t *opt)
+{
+	struct conf_load *ld = conf_current;
+	struct conf_lines *l = NULL;
+	size_t index;
+	int i;
+
+	if (cfg_opt_size(opt) == 0)
+		return 0;
+	index = cfg_opt_size(opt) - 1;
+	if (cfg == ld->root) {
+		for (i = 0; i < ROOT_NOPTS; i++) {
+			if (strcmp(conf_root_names[i], opt->name) == 0)
+				l = &ld->root_lines[i];
+		}
+	} else if ((i = conf_service_slot(opt->name)) >= 0) {
+		l = &ld->cur[i];
+	}
+	if (l == NULL)
+		return 0;
+	/*
+	 * A list's callback runs after each value and again at its closing
+	 * brace, so the first line seen for an index is the value's own.  A
+	 * scalar set twice keeps the line of the value that counts, the last.
+	 */
+	if ((opt->flags & CFGF_LIST) && conf_line(l, index, 0) > 0)
+		return 0;
+	if (conf_lines_set(l, index, cfg->line) == -1) {
+		conf_error(ld, cfg->line, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The callback of the `service` section, at its closing brace: checks the
+ * name against every service seen so far, in any file, and queues the
+ * section for conf_service_build().
+ */
+static int
+conf_section_done(cfg_t *cfg, cfg_opt_t *opt)
+{
+	struct conf_load *ld = conf_current;
+	struct conf_section *cs;
+	struct conf_seen *seen;
+	cfg_t *sec = NULL;
+	const char *name;
+	size_t i;
+	int line;
+
+	/*
+	 * Which section just ended?  Not always the last: without
+	 * CFGF_NO_TITLE_DUPES a repeated title replaces the earlier section
+	 * in place (its message would not say where the first one was).
+	 * Every finished section is marked with line 0 below, and a fresh
+	 * one's line is its closing brace's, so the unmarked one is it.
+	 */
+	for (i = 0; i < cfg_opt_size(opt); i++) {
+		if (cfg_opt_getnsec(opt, i)->line != 0)
+			sec = cfg_opt_getnsec(opt, i);
+	}
+	if (sec == NULL)
+		return 0;	/* cannot happen; nothing to queue */
+	sec->line = 0;
+	name = cfg_title(sec);
+	line = ld->nsecs < ld->nheads ? ld->heads[ld->nsecs] : cfg->line;
+
+	for (i = 0; i < ld->nseen; i++) {
+		if (strcmp(ld->seen[i].name, name) == 0) {
+			conf_error(ld, line, "duplicate service '%s' (first "
+			    "defined at %s:%d)", name, ld->seen[i].file,
+			    ld->seen[i].line);
+			return -1;
+		}
+	}
+	if ((seen = realloc(ld->seen, (ld->nseen + 1) * sizeof(*seen))) ==
+	    NULL)
+		goto nomem;
+	ld->seen = seen;
+	if ((seen[ld->nseen].name = strdup(name)) == NULL)
+		goto nomem;
+	seen[ld->nseen].file = ld->file;
+	seen[ld->nseen++].line = line;
+
+	if ((cs = realloc(ld->secs, (ld->nsecs + 1) * sizeof(*cs))) == NULL)
+		goto nomem;
+	ld->secs = cs;
+	cs += ld->nsecs++;
+	cs->sec = sec;
+	cs->line = line;
+	/* The value lines move over; the next section starts empty. */
+	memcpy(cs->lines, ld->cur, sizeof(cs->lines));
+	memset(ld->cur, 0, sizeof(ld->cur));
+	return 0;
+nomem:
+	conf_error(ld, line, "out of memory");
+	return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * Reading and scanning a file
+ * ---------------------------------------------------------------------- */
+
+/*
+ * Reads a whole file into a new NUL-terminated buffer (*ret_text, caller
+ * frees) and returns 0, or an errno value.  *st receives its identity.
+ */
+int
+conf_read(const char *path, char **ret_text, size_t *ret_len,
+    struct stat *st)
+{
+	size_t len = 0, cap = 0;
+	char *text = NULL, *t;
+	ssize_t n;
+	int fd, rc = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno;
+	if (fstat(fd, st) == -1) {
+		rc = errno;
+		goto out;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			if (cap > CONF_FILE_MAX + 1) {
+				rc = EFBIG;
+				goto out;
+			}
+			if ((t = realloc(text, cap)) == NULL) {
+				rc = ENOMEM;
+				goto out;
+			}
+			text = t;
+		}
+		n = read(fd, text + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	text[len] = '\0';
+	*ret_text = text;
+	*ret_len = len;
+	text = NULL;
+out:
+	free(text);
+	close(fd);
+	return rc;
+}
+
+static int
+conf_push_head(struct conf_load *ld, int line)
+{
+	int *v;
+
+	if ((v = realloc(ld->heads, (ld->nheads + 1) * sizeof(*v))) == NULL)
+		return -1;
+	ld->heads = v;
+	ld->heads[ld->nheads++] = line;
+	return 0;
+}
+
+/*
+ * Blanks every comment in text out with spaces, keeping its newlines, and
+ * records in ld->heads the first line of each top-level section (the line
+ * of the word before its title).  Just enough of the libconfuse lexer is
+ * mirrored for that: quoted strings (where '#' is text, and '\' escapes
+ * the next character), ${VAR} references, and the '=' that makes a brace
+ * a list's rather than a section's.  One difference is deliberate: "//"
+ * starting a token always starts a comment, while libconfuse 3.3 reads
+ * "//word" as a word, a regression its maintainers count as a bug.
+ * The line of a top-level '{' left open at the end goes to ld->unclosed.
+ * Returns 0, or -1 for a block comment that never ends.
+ */
+static int
+conf_scan(struct conf_load *ld, char *text, size_t len)
+{
+	static const char *const stops = " \t\r\n#\"'={}()+,";
+	int line = 1, depth = 0, start, words[2] = { 0, 0 };
+	bool list = false;	/* the last top-level token was '=' */
+	size_t i = 0;
+	char c, q;
+
+	ld->unclosed = 0;
+	while (i < len) {
+		c = text[i];
+		if (c == '\n')
+			line++;
+		if (strchr(" \t\r\n+(),", c) != NULL) {
+			i++;
+			continue;
+		}
+		if (c == '#' || (c == '/' && text[i + 1] == '/')) {
+			while (i < len && text[i] != '\n')
+				text[i++] = ' ';
+			continue;
+		}
+		if (c == '/' && text[i + 1] == '*') {
+			/* Search after the opener: its star cannot close. */
+			text[i++] = ' ';
+			text[i++] = ' ';
+			for (start = line; i < len && !(text[i] == '*' &&
+			    text[i + 1] == '/'); i++) {
+				if (text[i] == '\n')
+					line++;
+				else
+					text[i] = ' ';
+			}
+			if (i == len) {
+				conf_error(ld, start, "unterminated comment");
+				return -1;
+			}
+			text[i++] = ' ';
+			text[i++] = ' ';
+			continue;
+		}
+		if (c == '{') {
+			if (depth == 0)
+				ld->unclosed = line;
+			if (depth++ == 0 && !list &&
+			    conf_push_head(ld, words[0] > 0 ? words[0] : line))
+				goto nomem;
+			list = false;
+			i++;
+			continue;
+		}
+		if (c == '}' || c == '=') {
+			if (c == '}' && depth > 0 && --depth == 0)
+				ld->unclosed = 0;
+			list = c == '=' && depth == 0;
+			i++;
+			continue;
+		}
+
+		/* A token: a quoted string, a ${VAR}, or a word. */
+		if (depth == 0) {
+			words[0] = words[1];
+			words[1] = line;
+			list = false;
+		}
+		if (c == '"' || c == '\'') {
+			for (q = c, i++; i < len && text[i] != q; i++) {
+				if (text[i] == '\\' && i + 1 < len)
+					i++;
+				if (text[i] == '\n')
+					line++;
+			}
+			i++;
+		} else if (c == '$' && text[i + 1] == '{') {
+			while (i < len && text[i] != '}')
+				i++;
+			i++;
+		} else {
+			while (i < len && strchr(stops, text[i]) == NULL)
+				i++;
+		}
+	}
+	return 0;
+nomem:
+	conf_error(ld, line, "out of memory");
+	return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * Parsing
+ * ---------------------------------------------------------------------- */
+
+/*
+ * Parses one file's (scanned) text.  The main file has the global options
+ * and sections, a drop-in sections only.  Returns the libconfuse tree
+ * (free with cfg_free()), whose sections are queued in ld->secs, or NULL.
+ */
+static cfg_t *
+conf_parse(struct conf_load *ld, char *text, size_t len, bool main_file)
+{
+	cfg_opt_t main_opts[] = {
+		CFG_STR("plugin-dir", PLUGINDIR, CFGF_NONE),
+		CFG_STR("user", NULL, CFGF_NODEFAULT),
+		CFG_STR("group", NULL, CFGF_NODEFAULT),
+		CFG_STR("log-target", "syslog", CFGF_NONE),
+		CFG_STR("log-level", "info", CFGF_NONE),
+		CFG_STR("pid-file", NULL, CFGF_NODEFAULT),
+		CFG_INT("shutdown-timeout", 10, CFGF_NONE),
+		CFG_STR_LIST("include", NULL, CFGF_NODEFAULT),
+		CFG_SEC("service", conf_service_schema(), CFGF_MULTI |
+		    CFGF_TITLE),
+		CFG_END()
+	};
+	cfg_opt_t dropin_opts[] = {
+		CFG_SEC("service", conf_service_schema(), CFGF_MULTI |
+		    CFGF_TITLE),
+		CFG_END()
+	};
+	const cfg_opt_t *svc = conf_service_schema();
+	char path[64];
+	cfg_t *root;
+	FILE *fp;
+	int i, rc = CFG_SUCCESS;
+
+	if (conf_scan(ld, text, len) == -1)
+		return NULL;
+	if ((root = cfg_init(main_file ? main_opts : dropin_opts,
+	    CFGF_NONE)) == NULL) {
+		conf_error(ld, 0, "out of memory");
+		return NULL;
+	}
+	cfg_set_error_function(root, conf_errfunc);
+	for (i = 0; main_file && i < ROOT_NOPTS; i++)
+		cfg_set_validate_func(root, conf_root_names[i], conf_record);
+	for (i = 0; svc[i].name != NULL; i++) {
+		snprintf(path, sizeof(path), "service|%s", svc[i].name);
+		cfg_set_validate_func(root, path, conf_record);
+	}
+	cfg_set_validate_func(root, "service", conf_section_done);
+
+	/* Messages (and sections) name the file as the caller does. */
+	free(root->filename);
+	if ((root->filename = strdup(ld->file)) == NULL) {
+		conf_error(ld, 0, "out of memory");
+		goto fail;
+	}
+	ld->root = root;
+	/* fmemopen() of nothing fails on some libcs: nothing to parse. */
+	if (len > 0) {
+		if ((fp = fmemopen(text, len, "r")) == NULL) {
+			conf_error(ld, 0, "out of memory");
+			goto fail;
+		}
+		rc = cfg_parse_fp(root, fp);
+		fclose(fp);
+	}
+	if (rc != CFG_SUCCESS) {
+		/* Recorded only if libconfuse did not say why. */
+		conf_error(ld, 0, "cannot parse");
+		goto fail;
+	}
+	/*
+	 * libconfuse 3.3 takes the end of the file for a missing '}'.  Its
+	 * own messages come first: "unexpected token" says more.
+	 */
+	if (ld->unclosed > 0) {
+		conf_error(ld, ld->unclosed, "'{' without a matching '}'");
+		goto fail;
+	}
+	return root;
+fail:
+	cfg_free(root);
+	ld->root = NULL;
+	return NULL;
+}
+
+int
+conf_strv_push(char ***v, char *s)
+{
+	size_t n = 0;
+	char **nv;
+
+	while (*v != NULL && (*v)[n] != NULL)
+		n++;
+	if ((nv = realloc(*v, (n + 2) * sizeof(*nv))) == NULL) {
+		free(s);
+		return -1;
+	}
+	nv[n] = s;
+	nv[n + 1] = NULL;
+	*v = nv;
+	return 0;
+}
+
+/* Builds the queued sections of the file just parsed into the table. */
+static int
+conf_build(struct conf_load *ld)
+{
+	struct config *cfg = ld->cfg;
+	struct service *s, **v;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < ld->nsecs && rc == 0; i++) {
+		if ((rc = conf_service_build(ld, &ld->secs[i], &s)) == -1 ||
+		    s == NULL)
+			continue;
+		if (cfg->nservices == ld->svccap) {
+			ld->svccap = ld->svccap == 0 ? 16 : ld->svccap * 2;
+			if ((v = realloc(cfg->services, ld->svccap *
+			    sizeof(*v))) == NULL) {
+				conf_service_free(s);
+				conf_error(ld, ld->secs[i].line,
+				    "out of memory");
+				rc = -1;
+				continue;
+			}
+			cfg->services = v;
+		}
+		cfg->services[cfg->nservices++] = s;
+	}
+	return rc;
+}
+
+/* Forgets the per-file state of the file just built. */
+static void
+conf_file_done(struct conf_load *ld)
+{
+	size_t i, j;
+
+	for (i = 0; i < ld->nsecs; i++) {
+		for (j = 0; j < SVC_NOPTS; j++)
+			conf_lines_clear(&ld->secs[i].lines[j]);
+	}
+	free(ld->secs);
+	ld->secs = NULL;
+	ld->nsecs = 0;
+	for (j = 0; j < SVC_NOPTS; j++)
+		conf_lines_clear(&ld->cur[j]);
+	free(ld->heads);
+	ld->heads = NULL;
+	ld->nheads = 0;
+}
+
+int
+conf_parse_dropin(struct conf_load *ld, char *text, size_t len)
+{
+	cfg_t *root;
+	int rc;
+
+	root = conf_parse(ld, text, len, false);
+	rc = root != NULL ? conf_build(ld) : -1;
+	conf_file_done(ld);
+	if (root != NULL)
+		cfg_free(root);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The main file's global options
+ * ---------------------------------------------------------------------- */
+
+static int
+conf_abspath(struct conf_load *ld, cfg_t *root, int opt, char **ret)
+{
+	const char *v = cfg_getstr(root, conf_root_names[opt]);
+
+	if (v[0] != '/') {
+		conf_error(ld, conf_line(&ld->root_lines[opt], 0, 0),
+		    "%s '%s' is not an absolute path", conf_root_names[opt], v);
+		return -1;
+	}
+	if ((*ret = strdup(v)) == NULL) {
+		conf_error(ld, 0, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_globals(struct conf_load *ld, cfg_t *root)
+{
+	struct config *cfg = ld->cfg;
+	const struct conf_lines *lines = ld->root_lines;
+	const char *v;
+	long t;
+
+	/* The daemon chdirs to / when it detaches: relative paths move. */
+	if (conf_abspath(ld, root, ROOT_PLUGIN_DIR, &cfg->plugin_dir) == -1)
+		return -1;
+	if (cfg_size(root, "pid-file") > 0 &&
+	    conf_abspath(ld, root, ROOT_PID_FILE, &cfg->pid_file) == -1)
+		return -1;
+
+	v = cfg_getstr(root, "log-target");
+	if (strcmp(v, "syslog") == 0) {
+		cfg->log_target = LOG_TARGET_SYSLOG;
+	} else if (strcmp(v, "stderr") == 0) {
+		cfg->log_target = LOG_TARGET_STDERR;
+	} else {
+		conf_error(ld, conf_line(&lines[ROOT_LOG_TARGET], 0, 0),
+		    "unknown log-target '%s' (stderr or syslog)", v);
+		return -1;
+	}
+	v = cfg_getstr(root, "log-level");
+	if ((cfg->log_level = log_level_parse(v)) < 0) {
+		conf_error(ld, conf_line(&lines[ROOT_LOG_LEVEL], 0, 0),
+		    "unknown log-level '%s' (err, warning, notice, info or "
+		    "debug)", v);
+		return -1;
+	}
+	t = cfg_getint(root, "shutdown-timeout");
+	if (t < 0 || t > INT_MAX) {
+		conf_error(ld, conf_line(&lines[ROOT_SHUTDOWN_TIMEOUT], 0, 0),
+		    "shutdown-timeout %ld out of range (0-%d seconds)", t,
+		    INT_MAX);
+		return -1;
+	}
+	cfg->shutdown_timeout = (int)t;
+
+	if (cfg_size(root, "user") > 0 && conf_id_user(ld, NULL,
+	    cfg_getstr(root, "user"), conf_line(&lines[ROOT_USER], 0, 0),
+	    &ld->user) == -1)
+		return -1;
+	if (cfg_size(root, "group") > 0 && conf_id_group(ld, NULL,
+	    cfg_getstr(root, "group"), conf_line(&lines[ROOT_GROUP], 0, 0),
+	    &ld->group) == -1)
+		return -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The interface
+ * ---------------------------------------------------------------------- */
+
+/* Frees what a load keeps besides the result. */
+static void
+conf_load_done(struct conf_load *ld)
+{
+	size_t i;
+
+	conf_file_done(ld);
+	for (i = 0; i < ROOT_NOPTS; i++)
+		conf_lines_clear(&ld->root_lines[i]);
+	for (i = 0; i < ld->nseen; i++)
+		free(ld->seen[i].name);
+	free(ld->seen);
+	free(ld->ids);
+	free(ld->user.name);
+	free(ld->group.name);
+	conf_current = NULL;
+}
+
+struct config *
+config_load(const char *path, char *errbuf, size_t errlen)
+{
+	struct conf_load ld;
+	struct config *cfg;
+	cfg_t *root = NULL;
+	char *text = NULL, ebuf[128];
+	struct stat st;
+	size_t len;
+	int rc;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.errbuf = errbuf;
+	ld.errlen = errlen;
+	ld.file = path;
+	if (errlen > 0)
+		errbuf[0] = '\0';
+	conf_current = &ld;
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL ||
+	    (cfg->path = strdup(path)) == NULL) {
+		conf_error(&ld, 0, "out of memory");
+		goto fail;
+	}
+	ld.cfg = cfg;
+	ld.file = cfg->path;
+
+	if ((rc = conf_read(path, &text, &len, &st)) != 0) {
+		conf_error(&ld, 0, "%s", conf_strerror(rc, ebuf, sizeof(ebuf)));
+		goto fail;
+	}
+	if ((ld.ids = malloc(sizeof(*ld.ids))) == NULL) {
+		conf_error(&ld, 0, "out of memory");
+		goto fail;
+	}
+	ld.ids[0].dev = st.st_dev;
+	ld.ids[0].ino = st.st_ino;
+	ld.nids = 1;
+
+	/* Globals first: the services take their user and group from them. */
+	if ((root = conf_parse(&ld, text, len, true)) == NULL ||
+	    conf_globals(&ld, root) == -1 || conf_build(&ld) == -1)
+		goto fail;
+	conf_file_done(&ld);
+	if (conf_includes(&ld, root) == -1)
+		goto fail;
+	if ((cfg->included == NULL &&
+	    (cfg->included = calloc(1, sizeof(char *))) == NULL) ||
+	    (cfg->skipped == NULL &&
+	    (cfg->skipped = calloc(1, sizeof(char *))) == NULL)) {
+		conf_error(&ld, 0, "out of memory");
+		goto fail;
+	}
+	cfg_free(root);
+	free(text);
+	conf_load_done(&ld);
+	return cfg;
+fail:
+	if (root != NULL)
+		cfg_free(root);
+	free(text);
+	conf_load_done(&ld);
+	config_free(cfg);
+	return NULL;
+}
+
+static void
+conf_strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+config_free(struct config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < cfg->nservices; i++)
+		conf_service_free(cfg->services[i]);
+	free(cfg->services);
+	conf_strv_free(cfg->included);
+	conf_strv_free(cfg->skipped);
+	free(cfg->path);
+	free(cfg->plugin_dir);
+	free(cfg->pid_file);
+	free(cfg);
+}
+
+const struct service *
+config_find(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nservices; i++) {
+		if (strcmp(cfg->services[i]->name, name) == 0)
+			return cfg->services[i];
+	}
+	return NULL;
+}
+
+bool
+service_same_sockets(const struct service *a, const struct service *b)
+{
+	const struct listen_spec *la, *lb;
+	bool inet = false;
+	size_t i;
+
+	if (a->socktype != b->socktype || a->backlog != b->backlog ||
+	    a->nlistens != b->nlistens || a->nopts != b->nopts)
+		return false;
+	for (i = 0; i < a->nlistens; i++) {
+		la = &a->listens[i];
+		lb = &b->listens[i];
+		if ((la->fd_name == NULL) != (lb->fd_name == NULL))
+			return false;
+		if (la->fd_name != NULL) {
+			if (strcmp(la->fd_name, lb->fd_name) != 0)
+				return false;
+			continue;
+		}
+		if (!pt_addr_equal(&la->addr, &lb->addr))
+			return false;
+		if (pt_addr_family(&la->addr) != AF_UNIX)
+			inet = true;
+	}
+	/* AF_UNIX sockets and systemd's are made without a protocol. */
+	if (inet && a->protocol != b->protocol)
+		return false;
+	for (i = 0; i < a->nopts; i++) {
+		if (a->opts[i].level != b->opts[i].level ||
+		    a->opts[i].name != b->opts[i].name ||
+		    a->opts[i].value != b->opts[i].value)
+			return false;
+	}
+	return true;
+}

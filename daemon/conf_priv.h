@@ -1,0 +1,177 @@
+/*
+ * conf_priv.h -- what the config loader's files share while a config loads.
+ *
+ * conf.c reads files and drives libconfuse, conf_include.c expands the
+ * include patterns, conf_service.c turns one parsed `service` section into
+ * a struct service.  Between them travels a struct conf_load: the result
+ * so far, the caller's error buffer, and the line of every option value,
+ * which libconfuse forgets once a section is parsed but every message
+ * needs.  Nothing here outlives config_load().
+ */
+#ifndef PORTERD_CONF_PRIV_H
+#define PORTERD_CONF_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <confuse.h>
+
+#include "conf.h"
+
+#define CONF_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* The line of each value of one option, by index (a scalar has one). */
+struct conf_lines {
+	int *v;			/* 0: not recorded */
+	size_t n;
+};
+
+/* A service section's options, in schema order. */
+enum conf_svc_opt {
+	SVC_LISTEN,
+	SVC_PORT,
+	SVC_TYPE,
+	SVC_PROTOCOL,
+	SVC_PLUGIN,
+	SVC_EXEC,
+	SVC_ARGS,
+	SVC_ENV,
+	SVC_STDERR,
+	SVC_WAIT,
+	SVC_USER,
+	SVC_GROUP,
+	SVC_BACKLOG,
+	SVC_OPTIONS,
+	SVC_ISOLATION,
+	SVC_DISABLE,
+	SVC_NOPTS
+};
+
+/* The main file's options (a drop-in has only sections). */
+enum conf_root_opt {
+	ROOT_PLUGIN_DIR,
+	ROOT_USER,
+	ROOT_GROUP,
+	ROOT_LOG_TARGET,
+	ROOT_LOG_LEVEL,
+	ROOT_PID_FILE,
+	ROOT_SHUTDOWN_TIMEOUT,
+	ROOT_INCLUDE,
+	ROOT_NOPTS
+};
+
+/* A parsed service section, waiting for its file's parse to finish. */
+struct conf_section {
+	cfg_t *sec;		/* borrowed from the file's cfg_t tree */
+	int line;		/* where "service NAME {" starts */
+	struct conf_lines lines[SVC_NOPTS];
+};
+
+/* A `user` or `group` value, resolved. */
+struct conf_id {
+	char *name;		/* as written; NULL: not set */
+	int line;
+	uid_t uid;		/* user only */
+	gid_t gid;		/* the group, or the user's primary group */
+	bool has_gid;		/* false: a numeric uid with no passwd entry */
+};
+
+/* A service name seen so far, disabled or not, for duplicate checks. */
+struct conf_seen {
+	char *name;
+	const char *file;	/* borrowed: the config's path or included[] */
+	int line;
+};
+
+/* A file already read, so overlapping include patterns read it once. */
+struct conf_fileid {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct conf_load {
+	struct config *cfg;	/* the result being built */
+	size_t svccap;		/* allocated length of cfg->services */
+	char *errbuf;		/* the caller's; the first error only */
+	size_t errlen;
+	bool failed;
+
+	const char *file;	/* the file being parsed, as messages name it */
+	cfg_t *root;		/* its libconfuse tree */
+	int *heads;		/* its section start lines, in order */
+	size_t nheads;
+	int unclosed;		/* line of a '{' never closed, or 0 */
+	struct conf_lines cur[SVC_NOPTS];	/* the section being parsed */
+	struct conf_section *secs;	/* its sections parsed so far */
+	size_t nsecs;
+
+	struct conf_lines root_lines[ROOT_NOPTS];	/* the main file's */
+	struct conf_fileid *ids;
+	size_t nids;
+	struct conf_seen *seen;
+	size_t nseen;
+	struct conf_id user;	/* the global defaults */
+	struct conf_id group;
+};
+
+/*
+ * conf.c.  libconfuse's callbacks get only its cfg_t, so they reach the
+ * load in progress through conf_current; parsing is single-threaded (the
+ * libconfuse lexer is global state anyway).
+ */
+extern struct conf_load *conf_current;
+
+/*
+ * Records "FILE:LINE: message" (line < 1: "FILE: message", FILE being
+ * ld->file) as the load's error, unless one is recorded already.
+ */
+void conf_error(struct conf_load *ld, int line, const char *fmt, ...)
+    CONF_PRINTF(3, 4);
+/* The recorded line of value `index`, or fallback if there is none. */
+int conf_line(const struct conf_lines *l, size_t index, int fallback);
+/* strerror(code), thread-safe; returns buf or a static string. */
+const char *conf_strerror(int code, char *buf, size_t len);
+/*
+ * Reads a whole file into a new NUL-terminated buffer (*ret_text, caller
+ * frees) and its identity into *st.  Returns 0 or an errno value.
+ */
+int conf_read(const char *path, char **ret_text, size_t *ret_len,
+    struct stat *st);
+/*
+ * Parses one drop-in's text (modified: comments are blanked out) as
+ * ld->file and adds its services to the table.  Returns 0 or -1.
+ */
+int conf_parse_dropin(struct conf_load *ld, char *text, size_t len);
+/* Appends s to a NULL-terminated vector, which takes s over even on
+ * failure.  Returns 0 or -1. */
+int conf_strv_push(char ***v, char *s);
+
+/* conf_include.c: reads the drop-ins root's include patterns name.  0 or -1. */
+int conf_includes(struct conf_load *ld, cfg_t *root);
+
+/* conf_service.c */
+/* The service section's options, for CFG_SEC(); static, not to be freed. */
+cfg_opt_t *conf_service_schema(void);
+/* The enum conf_svc_opt of a service option's name, or -1. */
+int conf_service_slot(const char *option);
+/*
+ * Checks one parsed section and builds its service: *ret is a new
+ * service (conf_service_free()), or NULL for a disabled one.  Returns 0,
+ * or -1 with the error recorded.
+ */
+int conf_service_build(struct conf_load *ld, const struct conf_section *cs,
+    struct service **ret);
+void conf_service_free(struct service *s);	/* accepts NULL */
+/*
+ * Resolves a user (name or uid) or group (name or gid) written at `line`
+ * into *out, whose name the caller frees.  Messages name service `svc`
+ * (NULL for a global option).  Returns 0, or -1 with the error recorded.
+ */
+int conf_id_user(struct conf_load *ld, const char *svc, const char *name,
+    int line, struct conf_id *out);
+int conf_id_group(struct conf_load *ld, const char *svc, const char *name,
+    int line, struct conf_id *out);
+
+#endif

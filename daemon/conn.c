@@ -1,0 +1,98 @@
+/*
+ * conn.c -- one handler run, from accept to the connection's log line.
+ *
+ * Every run ends here, on the main thread, whatever ran it (worker thread,
+ * isolated child, exec'd program): conn_finish() writes the one log line
+ * the operator reads per connection and releases the service.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "conn.h"
+#include "log.h"
+
+struct conn *
+conn_new(struct svc *svc, int fd)
+{
+	struct conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->svc = svc;
+	c->fd = fd;
+	clock_gettime(CLOCK_MONOTONIC, &c->start);
+	svc->refs++;
+	svc->live++;
+	return c;
+}
+
+double
+conn_elapsed(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) +
+	    (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+const char *
+conn_peer_text(const struct conn *c, char *buf, size_t len)
+{
+	if (c->peer.len == 0) {
+		if (c->wait_l != NULL)
+			return c->wait_l->text;
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	return pt_addr_format(&c->peer, buf, len);
+}
+
+/* "exit 0", "exit 3", "killed by signal 11 (Segmentation fault)". */
+static void
+conn_status_text(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)%s",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)),
+		    WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		snprintf(buf, len, "status 0x%x", status);
+}
+
+void
+conn_finish(struct conn *c)
+{
+	const struct service *conf = c->svc->conf;
+	char buf[PT_ADDRSTRLEN], status[96];
+	double secs = conn_elapsed(&c->start);
+	const char *peer = conn_peer_text(c, buf, sizeof(buf));
+	int failed;
+
+	if (c->pid > 0) {
+		conn_status_text(c->status, status, sizeof(status));
+		failed = !(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0);
+		log_msg(failed ? LOG_WARNING : LOG_INFO,
+		    "service %s: %s: %s %s pid %ld: %s in %.3fs", conf->name,
+		    peer, conf->kind == HANDLER_EXEC ? "exec" : "plugin",
+		    conf->handler, (long)c->pid, status, secs);
+	} else {
+		log_msg(c->rc == 0 ? LOG_INFO : LOG_WARNING,
+		    "service %s: %s: plugin %s %s in %.3fs (in %llu B, "
+		    "out %llu B)", conf->name, peer, conf->handler,
+		    c->rc == 0 ? "done" : "failed", secs,
+		    (unsigned long long)c->stats.bytes_in,
+		    (unsigned long long)c->stats.bytes_out);
+	}
+	c->svc->live--;
+	c->svc->served++;
+	svc_unref(c->svc);
+	free(c);
+}

@@ -1,0 +1,264 @@
+/*
+ * listen.c -- opening and closing listening sockets.
+ *
+ * Sockets are made with libporter (pt_socket, pt_sock_setsockopt,
+ * pt_sock_bind_addr, pt_sock_listen) so the daemon speaks the same API as
+ * its plugins.  Stale AF_UNIX socket files are replaced only when nothing
+ * answers on them, so a second porterd cannot steal a live socket.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "conn.h"
+#include "listen.h"
+
+/* The filesystem path of an AF_UNIX address, or NULL (abstract, inet). */
+static const char *
+listen_unix_path(const pt_addr *a)
+{
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)&a->ss;
+
+	if (a->ss.ss_family != AF_UNIX ||
+	    a->len <= offsetof(struct sockaddr_un, sun_path) ||
+	    sun->sun_path[0] == '\0')
+		return NULL;
+	return sun->sun_path;
+}
+
+/* Removes a socket file left behind by a dead process. */
+static void
+listen_unlink_stale(const pt_addr *a, int socktype)
+{
+	const char *path = listen_unix_path(a);
+	struct stat st;
+	pt_sock *probe;
+	int r;
+
+	if (path == NULL || lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return;
+	if ((probe = pt_socket(AF_UNIX, socktype, 0, NULL)) == NULL)
+		return;
+	r = pt_sock_connect_addr(probe, a, NULL);
+	pt_sock_free(probe);
+	if (r == -1 && errno == ECONNREFUSED)
+		unlink(path);
+}
+
+struct listener *
+listen_open(struct svc *svc, const struct listen_spec *spec, char *errbuf,
+    size_t errlen)
+{
+	const struct service *conf = svc->conf;
+	struct listener *l;
+	pt_error err;
+	size_t i;
+	int fam = pt_addr_family(&spec->addr);
+	int proto = fam == AF_UNIX ? 0 : conf->protocol;
+	char text[PT_ADDRSTRLEN];
+
+	pt_addr_format(&spec->addr, text, sizeof(text));
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		snprintf(errbuf, errlen, "service %s: %s: out of memory",
+		    conf->name, text);
+		return NULL;
+	}
+	l->svc = svc;
+	l->spec = spec;
+	l->fd = -1;
+	l->socktype = conf->socktype;
+	if ((l->sock = pt_socket(fam, conf->socktype, proto, &err)) == NULL)
+		goto fail;
+	/* Restarting porterd must not wait for old connections' TIME_WAIT. */
+	if (fam != AF_UNIX && conf->socktype != SOCK_DGRAM &&
+	    pt_sock_setsockopt(l->sock, SOL_SOCKET, SO_REUSEADDR, 1,
+	    &err) == -1)
+		goto fail;
+	for (i = 0; i < conf->nopts; i++) {
+		const struct sockopt_spec *o = &conf->opts[i];
+
+		if (pt_sock_setsockopt(l->sock, o->level, o->name, o->value,
+		    &err) == -1)
+			goto fail;
+	}
+	listen_unlink_stale(&spec->addr, conf->socktype);
+	if (pt_sock_bind_addr(l->sock, &spec->addr, &err) == -1)
+		goto fail;
+	l->unlink_path = listen_unix_path(&spec->addr) != NULL;
+	if (conf->socktype != SOCK_DGRAM &&
+	    pt_sock_listen(l->sock, conf->backlog, &err) == -1)
+		goto fail;
+	if (!conf->wait && pt_sock_setblocking(l->sock, 0, &err) == -1)
+		goto fail;
+	if (pt_sock_getsockname(l->sock, &l->addr, &err) == -1)
+		goto fail;
+	/* An unnamed abstract or path socket reads back as what we asked. */
+	if (fam == AF_UNIX)
+		l->addr = spec->addr;
+	l->fd = pt_sock_fileno(l->sock);
+	pt_addr_format(&l->addr, l->text, sizeof(l->text));
+	return l;
+fail:
+	snprintf(errbuf, errlen, "service %s: %s", conf->name, err.msg);
+	if (l->unlink_path)
+		unlink(listen_unix_path(&spec->addr));
+	pt_sock_free(l->sock);
+	free(l);
+	return NULL;
+}
+
+void
+listen_close(struct listener *l)
+{
+	const char *path;
+
+	if (l == NULL)
+		return;
+	if (l->unlink_path && (path = listen_unix_path(&l->addr)) != NULL)
+		unlink(path);
+	pt_sock_free(l->sock);
+	free(l->name);
+	free(l);
+}
+
+#ifdef HAVE_SYSTEMD
+/* Wraps one passed descriptor; the original is closed either way. */
+static struct listener *
+listen_adopt_one(int fd, const char *name, char *errbuf, size_t errlen)
+{
+	struct listener *l;
+	pt_error err;
+	int accepting = 0;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->name = strdup(name)) == NULL) {
+		snprintf(errbuf, errlen, "socket '%s' from systemd: out of "
+		    "memory", name);
+		goto fail;
+	}
+	l->adopted = true;
+	if ((l->sock = pt_fromfd(fd, 0, 0, 0, &err)) == NULL ||
+	    pt_sock_getsockname(l->sock, &l->addr, &err) == -1) {
+		snprintf(errbuf, errlen, "socket '%s' from systemd: %s", name,
+		    err.msg);
+		goto fail;
+	}
+	l->socktype = pt_sock_type(l->sock);
+	/* A stream socket must already listen: we never bind or listen it. */
+	if (l->socktype != SOCK_DGRAM &&
+	    (pt_sock_getsockopt(l->sock, SOL_SOCKET, SO_ACCEPTCONN,
+	    &accepting, &err) == -1 || !accepting)) {
+		snprintf(errbuf, errlen, "socket '%s' from systemd: not a "
+		    "listening socket", name);
+		goto fail;
+	}
+	l->fd = pt_sock_fileno(l->sock);
+	pt_addr_format(&l->addr, l->text, sizeof(l->text));
+	close(fd);
+	return l;
+fail:
+	close(fd);
+	if (l != NULL) {
+		pt_sock_free(l->sock);
+		free(l->name);
+		free(l);
+	}
+	return NULL;
+}
+
+int
+listen_adopt(struct listener ***ret, char *errbuf, size_t errlen)
+{
+	struct listener **ls = NULL;
+	char **names = NULL;
+	int n, i, got = 0;
+
+	*ret = NULL;
+	n = sd_listen_fds_with_names(1, &names);
+	if (n < 0) {
+		snprintf(errbuf, errlen, "sockets from systemd: %s",
+		    strerror(-n));
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	if ((ls = calloc((size_t)n, sizeof(*ls))) == NULL) {
+		snprintf(errbuf, errlen, "sockets from systemd: out of memory");
+		got = -1;
+	}
+	for (i = 0; i < n; i++) {
+		const char *name = names != NULL && names[i] != NULL ?
+		    names[i] : "unknown";
+
+		if (got == -1) {
+			close(SD_LISTEN_FDS_START + i);
+			continue;
+		}
+		ls[got] = listen_adopt_one(SD_LISTEN_FDS_START + i, name,
+		    errbuf, errlen);
+		if (ls[got] == NULL) {
+			while (got > 0)
+				listen_close(ls[--got]);
+			free(ls);
+			ls = NULL;
+			got = -1;
+			continue;
+		}
+		got++;
+	}
+	for (i = 0; names != NULL && names[i] != NULL; i++)
+		free(names[i]);
+	free(names);
+	*ret = ls;
+	return got;
+}
+#else
+int
+listen_adopt(struct listener ***ret, char *errbuf, size_t errlen)
+{
+	(void)errbuf;
+	(void)errlen;
+	*ret = NULL;
+	return 0;
+}
+#endif
+
+static int
+listen_same_opts(const struct service *a, const struct service *b)
+{
+	size_t i;
+
+	if (a->nopts != b->nopts)
+		return 0;
+	for (i = 0; i < a->nopts; i++) {
+		if (a->opts[i].level != b->opts[i].level ||
+		    a->opts[i].name != b->opts[i].name ||
+		    a->opts[i].value != b->opts[i].value)
+			return 0;
+	}
+	return 1;
+}
+
+int
+listen_matches(const struct listener *l, const struct service *lconf,
+    const struct service *conf, const struct listen_spec *spec)
+{
+	if (l->spec == NULL || l->adopted || spec->fd_name != NULL)
+		return 0;
+	return pt_addr_equal(&l->spec->addr, &spec->addr) &&
+	    lconf->socktype == conf->socktype &&
+	    (pt_addr_family(&spec->addr) == AF_UNIX ||
+	    lconf->protocol == conf->protocol) &&
+	    lconf->backlog == conf->backlog &&
+	    lconf->wait == conf->wait &&
+	    listen_same_opts(lconf, conf);
+}

@@ -1,0 +1,49 @@
+/*
+ * plugin.h -- porterd's plugin loader (the host side of <porter/plugin.h>).
+ *
+ * Loaded plugins live in a registry that outlives reloads: a file is
+ * dlopen()ed once and shared by every service that names it, and unloaded
+ * when the last service using it is gone.  All functions run on the main
+ * thread.
+ */
+#ifndef PORTERD_PLUGIN_H
+#define PORTERD_PLUGIN_H
+
+#include <stddef.h>
+
+#include <porter/plugin.h>
+
+struct plugin {
+	char *path;			/* the file, as resolved */
+	void *dl;			/* dlopen() handle */
+	const pt_plugin *desc;		/* the checked descriptor */
+	unsigned refs;			/* services using it */
+	struct plugin *next;
+};
+
+struct plugin_registry {
+	struct plugin *head;
+};
+
+/*
+ * Resolves a service's `plugin = NAME` to a file: NAME containing '/' is a
+ * path; otherwise "<dir>/<NAME>.so".  Writes into buf; returns 0 or -1 if
+ * it does not fit.
+ */
+int plugin_path(const char *dir, const char *name, char *buf, size_t len);
+
+/*
+ * Loads (or finds, already loaded) the plugin at `path` and takes a
+ * reference.  Checks, in order: the file exists and is not writable by
+ * others (nor is its directory), it is a shared object, it exports the
+ * descriptor, the magic, the ABI major, the ABI minor, the descriptor size,
+ * and that no other loaded file uses the same name.  Returns the plugin,
+ * or NULL with "plugin PATH: reason" in errbuf.
+ */
+struct plugin *plugin_load(struct plugin_registry *reg, const char *path,
+    char *errbuf, size_t errlen);
+
+/* Drops a reference; unloads the plugin when none is left.  NULL is ok. */
+void plugin_unref(struct plugin_registry *reg, struct plugin *p);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * spawn.c -- forking handlers: exec services and process isolation.
+ *
+ * Everything a child needs (argv, environment, groups) is prepared in the
+ * parent before fork(), so the child between fork() and exec() only makes
+ * system calls.  The child never inherits the daemon's environment, its
+ * signal mask (the main thread blocks the signals it reads through a
+ * signalfd), ignored signals, or any descriptor other than the ones it is
+ * given: listening sockets stay in the daemon.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "plugin.h"
+#include "spawn.h"
+#include "worker.h"
+
+#define SPAWN_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define SPAWN_ENV_MAX 64
+
+/* Appends "NAME=value" to env, carving the string out of *buf. */
+static size_t
+env_add(char **env, size_t n, size_t max, char **buf, size_t *len,
+    const char *name, const char *value)
+{
+	int w;
+
+	if (n + 1 >= max)
+		return n;
+	w = snprintf(*buf, *len, "%s=%s", name, value);
+	if (w < 0 || (size_t)w >= *len)
+		return n;
+	env[n++] = *buf;
+	*buf += w + 1;
+	*len -= (size_t)w + 1;
+	return n;
+}
+
+size_t
+spawn_conn_env(const struct conn *c, char **env, size_t max, char *buf,
+    size_t len)
+{
+	char host[INET6_ADDRSTRLEN + 1], port[16];
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	size_t n = 0;
+	int fam = pt_addr_family(&c->local);
+
+	if (fam == AF_UNIX) {
+		n = env_add(env, n, max, &buf, &len, "PROTO", "IPC");
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred,
+		    &clen) == 0 && c->wait_l == NULL) {
+			snprintf(port, sizeof(port), "%u", (unsigned)cred.uid);
+			n = env_add(env, n, max, &buf, &len, "IPCREMOTEEUID",
+			    port);
+			snprintf(port, sizeof(port), "%u", (unsigned)cred.gid);
+			n = env_add(env, n, max, &buf, &len, "IPCREMOTEEGID",
+			    port);
+		}
+		return n;
+	}
+	if (fam != AF_INET && fam != AF_INET6)
+		return n;
+	n = env_add(env, n, max, &buf, &len, "PROTO",
+	    c->svc->conf->socktype == SOCK_DGRAM ? "UDP" : "TCP");
+	if (pt_addr_host(&c->local, host, sizeof(host), NULL) != NULL) {
+		snprintf(port, sizeof(port), "%d", pt_addr_port(&c->local));
+		n = env_add(env, n, max, &buf, &len, "TCPLOCALIP", host);
+		n = env_add(env, n, max, &buf, &len, "TCPLOCALPORT", port);
+	}
+	if (c->peer.len > 0 &&
+	    pt_addr_host(&c->peer, host, sizeof(host), NULL) != NULL) {
+		snprintf(port, sizeof(port), "%d", pt_addr_port(&c->peer));
+		n = env_add(env, n, max, &buf, &len, "TCPREMOTEIP", host);
+		n = env_add(env, n, max, &buf, &len, "TCPREMOTEPORT", port);
+		n = env_add(env, n, max, &buf, &len, "REMOTE_ADDR", host);
+		n = env_add(env, n, max, &buf, &len, "REMOTE_PORT", port);
+	}
+	return n;
+}
+
+/*
+ * The child's side of both kinds: signals back to defaults, the
+ * connection on `keep` (or on 0/1/2 for exec), every other descriptor
+ * closed, privileges dropped.  Returns 0, or -1 with a reason in why.
+ */
+static int
+spawn_child_setup(const struct svc *svc, const char **why)
+{
+	const struct service *conf = svc->conf;
+	struct sigaction sa;
+	sigset_t all;
+	int sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	(void)setsid();
+
+	if (!conf->set_user)
+		return 0;
+	if (geteuid() == 0) {
+		if (setgroups((size_t)svc->ngroups, svc->groups) == -1) {
+			*why = "setgroups";
+			return -1;
+		}
+		if (setgid(conf->gid) == -1) {
+			*why = "setgid";
+			return -1;
+		}
+		if (setuid(conf->uid) == -1) {
+			*why = "setuid";
+			return -1;
+		}
+	} else if (conf->uid != geteuid() || conf->gid != getegid()) {
+		errno = EPERM;
+		*why = "switching user needs root";
+		return -1;
+	}
+	return 0;
+}
+
+/* Closes every descriptor from `from` on, except `keep`. */
+static void
+spawn_close_from(int from, int keep)
+{
+	if (keep >= from) {
+		if (keep > from)
+			close_range((unsigned)from, (unsigned)keep - 1, 0);
+		close_range((unsigned)keep + 1, ~0U, 0);
+	} else {
+		close_range((unsigned)from, ~0U, 0);
+	}
+}
+
+/* Writes "porterd: service X: <what>: <strerror>" with one write(2). */
+static void
+spawn_child_fail(int fd, const struct svc *svc, const char *what, int err)
+{
+	char line[512];
+	int n;
+
+	n = snprintf(line, sizeof(line), "porterd: service %s: %s: %s\n",
+	    svc->conf->name, what, strerror(err));
+	if (fd >= 0 && n > 0)
+		n = (int)write(fd, line, (size_t)n < sizeof(line) ?
+		    (size_t)n : sizeof(line) - 1);
+	(void)n;
+}
+
+pid_t
+spawn_exec(struct conn *c, int stderr_fd)
+{
+	const struct service *conf = c->svc->conf;
+	char *env[SPAWN_ENV_MAX], envbuf[2048];
+	const char *why = NULL;
+	size_t n = 0, i;
+	int errfd, devnull;
+	pid_t pid;
+
+	env[n++] = (char *)(uintptr_t)SPAWN_PATH;
+	for (i = 0; i < conf->nenv && n < SPAWN_ENV_MAX / 2; i++)
+		env[n++] = conf->env[i];
+	n += spawn_conn_env(c, env + n, SPAWN_ENV_MAX - n, envbuf,
+	    sizeof(envbuf));
+	env[n] = NULL;
+
+	if ((pid = fork()) != 0)
+		return pid;
+
+	/* Child: from here on only system calls, then exec. */
+	errfd = stderr_fd;
+	if (conf->stderr_mode == STDERR_SOCKET)
+		errfd = c->fd;
+	if (errfd < 0 || conf->stderr_mode == STDERR_NULL) {
+		devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		errfd = devnull;
+	}
+	if (spawn_child_setup(c->svc, &why) == -1) {
+		spawn_child_fail(errfd, c->svc, why, errno);
+		_exit(126);
+	}
+	/* dup2 clears close-on-exec on the copies 0, 1 and 2. */
+	if (dup2(c->fd, 0) == -1 || dup2(c->fd, 1) == -1 ||
+	    dup2(errfd, 2) == -1)
+		_exit(126);
+	spawn_close_from(3, -1);
+	execve(conf->handler, c->svc->argv, env);
+	spawn_child_fail(2, c->svc, conf->handler, errno);
+	_exit(127);
+}
+
+pid_t
+spawn_plugin(struct conn *c)
+{
+	const char *why = NULL;
+	pid_t pid;
+
+	if ((pid = fork()) != 0)
+		return pid;
+
+	if (spawn_child_setup(c->svc, &why) == -1) {
+		spawn_child_fail(2, c->svc, why, errno);
+		_exit(126);
+	}
+	spawn_close_from(3, c->fd);
+	log_child();
+	worker_run(c);
+	_exit(c->rc == 0 ? 0 : 1);
+}

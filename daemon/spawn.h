@@ -1,0 +1,38 @@
+/*
+ * spawn.h -- child processes: exec services and isolated plugin handlers.
+ *
+ * Both fork from the main thread.  The child drops to the service's user
+ * (supplementary groups, gid, uid), resets signal dispositions and mask,
+ * keeps only the descriptors it is meant to have, and then either execs
+ * the service's program with the connection on fd 0 and 1 (the inetd way)
+ * or calls the plugin's handle() and exits with its result.  The parent
+ * records the pid in c->pid; the main loop reaps it and calls
+ * conn_finish().
+ */
+#ifndef PORTERD_SPAWN_H
+#define PORTERD_SPAWN_H
+
+#include <sys/types.h>
+
+#include "conn.h"
+
+/*
+ * Starts the service's program for c.  stderr_fd is the descriptor the
+ * child's fd 2 becomes when the service's stderr mode is "log" (-1: use
+ * /dev/null).  Returns the pid, or -1 with errno.
+ */
+pid_t spawn_exec(struct conn *c, int stderr_fd);
+
+/* Runs the plugin's handle() for c in a child.  Returns the pid or -1. */
+pid_t spawn_plugin(struct conn *c);
+
+/*
+ * Fills env (at most max entries incl. the terminating NULL) with the
+ * UCSPI and systemd variables describing c, using buf (len bytes) for the
+ * strings: PROTO, TCPREMOTEIP, TCPREMOTEPORT, TCPLOCALIP, TCPLOCALPORT,
+ * REMOTE_ADDR, REMOTE_PORT (IPC* for AF_UNIX).  Returns the count added.
+ */
+size_t spawn_conn_env(const struct conn *c, char **env, size_t max,
+    char *buf, size_t len);
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * svc.c -- building and tearing down the running form of a service.
+ *
+ * svc_new() turns a validated `struct service` into a `struct svc`: it
+ * loads the plugin and calls its init, or prepares the exec argv, and
+ * resolves the supplementary groups handlers run with.  svc_unref()
+ * undoes all of it once the service has left the table and its last
+ * connection has finished, so a plugin's fini never runs under a live
+ * handle().
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "plugin.h"
+#include "svc.h"
+#include "worker.h"
+
+static struct plugin_registry *svc_registry;
+
+void
+svc_set_registry(struct plugin_registry *reg)
+{
+	svc_registry = reg;
+}
+
+struct config_ref *
+config_ref_new(struct config *cfg)
+{
+	struct config_ref *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->cfg = cfg;
+	r->refs = 1;
+	return r;
+}
+
+void
+config_ref_put(struct config_ref *r)
+{
+	if (r == NULL || --r->refs > 0)
+		return;
+	config_free(r->cfg);
+	free(r);
+}
+
+/* The groups a handler of this service runs with: the user's, as login
+ * would set them, plus the service's group. */
+static int
+svc_groups(struct svc *svc)
+{
+	const struct service *conf = svc->conf;
+	char buf[4096];
+	struct passwd pw, *pwp = NULL;
+	int n = 16;
+
+	if (!conf->set_user)
+		return 0;
+	if (getpwuid_r(conf->uid, &pw, buf, sizeof(buf), &pwp) != 0 ||
+	    pwp == NULL) {
+		/* A numeric uid with no passwd entry: just its group. */
+		if ((svc->groups = malloc(sizeof(gid_t))) == NULL)
+			return -1;
+		svc->groups[0] = conf->gid;
+		svc->ngroups = 1;
+		return 0;
+	}
+	for (;;) {
+		gid_t *g = realloc(svc->groups, (size_t)n * sizeof(gid_t));
+
+		if (g == NULL)
+			return -1;
+		svc->groups = g;
+		if (getgrouplist(pw.pw_name, conf->gid, svc->groups, &n) >= 0)
+			break;
+	}
+	svc->ngroups = n;
+	return 0;
+}
+
+static int
+svc_exec_argv(struct svc *svc)
+{
+	const struct service *conf = svc->conf;
+	size_t i;
+
+	if ((svc->argv = calloc(conf->nargs + 2, sizeof(char *))) == NULL)
+		return -1;
+	svc->argv[0] = conf->handler;
+	for (i = 0; i < conf->nargs; i++)
+		svc->argv[i + 1] = conf->args[i];
+	return 0;
+}
+
+static int
+svc_plugin_init(struct svc *svc, const char *plugin_dir, char *errbuf,
+    size_t errlen)
+{
+	const struct service *conf = svc->conf;
+	char path[4096], why[512];
+	pt_plugin_ctx ctx;
+	pt_error err;
+
+	if (plugin_path(plugin_dir, conf->handler, path, sizeof(path)) == -1) {
+		snprintf(errbuf, errlen, "%s:%d: service %s: plugin path too "
+		    "long", conf->file, conf->line, conf->name);
+		return -1;
+	}
+	svc->plugin = plugin_load(svc_registry, path, why, sizeof(why));
+	if (svc->plugin == NULL) {
+		snprintf(errbuf, errlen, "%s:%d: service %s: %s", conf->file,
+		    conf->line, conf->name, why);
+		return -1;
+	}
+	if (svc->plugin->desc->init == NULL) {
+		svc->inited = true;
+		return 0;
+	}
+	worker_ctx(&ctx, svc, NULL);
+	pt_error_clear(&err);
+	if (svc->plugin->desc->init(&ctx, &svc->state, &err) != 0) {
+		snprintf(errbuf, errlen, "%s:%d: service %s: plugin %s refused "
+		    "its configuration: %s", conf->file, conf->line,
+		    conf->name, svc->plugin->desc->name,
+		    err.msg[0] != '\0' ? err.msg : "no reason given");
+		return -1;
+	}
+	svc->inited = true;
+	return 0;
+}
+
+struct svc *
+svc_new(const struct service *conf, struct config_ref *cref,
+    const char *plugin_dir, char *errbuf, size_t errlen)
+{
+	struct svc *svc;
+
+	if ((svc = calloc(1, sizeof(*svc))) == NULL)
+		goto nomem;
+	svc->conf = conf;
+	svc->cref = cref;
+	cref->refs++;
+	svc->refs = 1;
+	if (svc_groups(svc) == -1)
+		goto nomem;
+	if (conf->kind == HANDLER_EXEC) {
+		if (svc_exec_argv(svc) == -1)
+			goto nomem;
+	} else if (svc_plugin_init(svc, plugin_dir, errbuf, errlen) == -1) {
+		svc_unref(svc);
+		return NULL;
+	}
+	return svc;
+nomem:
+	snprintf(errbuf, errlen, "%s:%d: service %s: out of memory",
+	    conf->file, conf->line, conf->name);
+	svc_unref(svc);
+	return NULL;
+}
+
+void
+svc_unref(struct svc *svc)
+{
+	if (svc == NULL || --svc->refs > 0)
+		return;
+	if (svc->plugin != NULL) {
+		if (svc->inited && svc->plugin->desc->fini != NULL)
+			svc->plugin->desc->fini(svc->state);
+		plugin_unref(svc_registry, svc->plugin);
+	}
+	config_ref_put(svc->cref);
+	free(svc->ls);
+	free(svc->groups);
+	free(svc->argv);
+	free(svc);
+}

@@ -1,0 +1,29 @@
+/*
+ * svc.h -- the running form of a service (see conn.h for the structs).
+ */
+#ifndef PORTERD_SVC_H
+#define PORTERD_SVC_H
+
+#include <stddef.h>
+
+#include "conn.h"
+#include "plugin.h"
+
+/* The registry plugins are loaded into; set once at start-up. */
+void svc_set_registry(struct plugin_registry *reg);
+
+/* A new reference-counted holder for cfg (one reference). */
+struct config_ref *config_ref_new(struct config *cfg);
+/* Drops a reference; frees the config at zero.  NULL is ok. */
+void config_ref_put(struct config_ref *r);
+
+/*
+ * Builds the running service for conf, whose config is held by cref
+ * (svc_new takes its own reference).  Loads the plugin and calls its init.
+ * Returns a svc with one reference (the table's), or NULL with "FILE:LINE:
+ * service NAME: reason" in errbuf.  No sockets are opened here.
+ */
+struct svc *svc_new(const struct service *conf, struct config_ref *cref,
+    const char *plugin_dir, char *errbuf, size_t errlen);
+
+#endif

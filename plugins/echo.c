@@ -1,0 +1,128 @@
+/*
+ * echo.c -- the Echo Protocol (RFC 862), and the plugin to copy.
+ *
+ * RFC 862: "send back to the originating source any data it receives".
+ * Stream: every byte read is written back until the peer closes its side;
+ * then handle() returns and porterd closes the connection.  Datagram: each
+ * datagram is answered with one datagram holding the same bytes, sent to
+ * its sender.  Arguments: none; any are refused at load time.
+ *
+ * As the model plugin, this file shows the whole ABI in its smallest form:
+ *  - one descriptor, PT_PLUGIN_DEFINE() at the bottom, is the only symbol
+ *    the .so exports (the build uses -fvisibility=hidden);
+ *  - init() checks the service's configuration once, when porterd loads
+ *    it, so a mistake is refused with a message at start or reload instead
+ *    of surfacing on the first connection;
+ *  - handle() wraps the borrowed descriptor with pt_fromfd(), does its I/O
+ *    with libporter, counts bytes in *stats, logs failures with ctx->log()
+ *    and frees its wrapper.  No global state, so calls may run at once on
+ *    several worker threads.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <porter/plugin.h>
+
+/* Large enough for any UDP payload. */
+#define ECHO_DGRAM_MAX	65535
+
+static int
+echo_init(const pt_plugin_ctx *ctx, void **ret_state, pt_error *err)
+{
+	(void)ret_state;
+	if (ctx->argc > 0)
+		return pt_error_set(err, PT_ERR_ARG, EINVAL,
+		    "echo takes no arguments");
+	/* With wait, a stream handler would get the listening socket. */
+	if (ctx->socktype != SOCK_DGRAM && ctx->wait)
+		return pt_error_set(err, PT_ERR_ARG, EINVAL,
+		    "echo needs wait = false on stream sockets");
+	return 0;
+}
+
+/* The peer resetting or leaving mid-reply is its choice, not our failure. */
+static int
+echo_peer_gone(const pt_error *err)
+{
+	return err->kind == PT_ERR_OS &&
+	    (err->code == EPIPE || err->code == ECONNRESET);
+}
+
+static int
+echo_stream(pt_sock *s, pt_plugin_stats *stats, pt_error *err)
+{
+	char buf[16384];
+	size_t sent;
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		if ((n = pt_sock_recv_into(s, buf, sizeof(buf), 0, err)) <= 0)
+			return (int)n;	/* 0 at EOF, -1 on error */
+		stats->bytes_in += (uint64_t)n;
+		r = pt_sock_sendall(s, buf, (size_t)n, 0, &sent, err);
+		stats->bytes_out += sent;	/* counts a partial send too */
+		if (r == -1)
+			return -1;
+	}
+}
+
+static int
+echo_dgram(pt_sock *s, const pt_plugin_ctx *ctx, pt_plugin_stats *stats,
+    pt_error *err)
+{
+	char *buf, from_text[PT_ADDRSTRLEN];
+	pt_addr from;
+	ssize_t n;
+	int port, r = 0;
+
+	/*
+	 * MSG_DONTWAIT: if the datagram that made the socket readable is
+	 * already gone, return rather than hold the service until the next.
+	 */
+	if ((n = pt_sock_recvfrom(s, ECHO_DGRAM_MAX, MSG_DONTWAIT, &buf,
+	    &from, err)) == -1)
+		return err->kind == PT_ERR_OS && err->code == EAGAIN ? 0 : -1;
+	stats->bytes_in = (uint64_t)n;
+	/*
+	 * Real clients send from ephemeral ports.  A datagram claiming a
+	 * privileged one is likely forged to make two servers' echo or
+	 * chargen answer each other for ever (CERT CA-1996-01): drop it.
+	 */
+	port = pt_addr_port(&from);
+	if (port >= 0 && port < IPPORT_RESERVED)
+		ctx->log(ctx, LOG_WARNING, "not answering %s: privileged port",
+		    pt_addr_format(&from, from_text, sizeof(from_text)));
+	else if ((n = pt_sock_sendto_addr(s, buf, (size_t)n, 0, &from,
+	    err)) == -1)
+		r = -1;
+	else
+		stats->bytes_out = (uint64_t)n;
+	free(buf);
+	return r;
+}
+
+static int
+echo_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
+{
+	pt_error err;
+	pt_sock *s;
+	int r;
+
+	if ((s = pt_fromfd(fd, 0, 0, 0, &err)) == NULL) {
+		ctx->log(ctx, LOG_ERR, "echo: %s", err.msg);
+		return -1;
+	}
+	if (pt_sock_type(s) == SOCK_DGRAM)
+		r = echo_dgram(s, ctx, stats, &err);
+	else if ((r = echo_stream(s, stats, &err)) == -1 &&
+	    echo_peer_gone(&err))
+		r = 0;
+	if (r == -1)
+		ctx->log(ctx, LOG_ERR, "echo: %s", err.msg);
+	pt_sock_free(s);
+	return r;
+}
+
+PT_PLUGIN_DEFINE("echo", "RFC 862 echo: sends back what it receives",
+    echo_init, echo_handle, NULL);

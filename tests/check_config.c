@@ -1,0 +1,872 @@
+/*
+ * check_config.c -- porterd's configuration: daemon/conf.c, conf_service.c
+ * and conf_include.c.
+ *
+ * Each test runs in a directory of its own: the fixture makes one with
+ * mkdtemp() and chdirs there, so a test writes porterd.conf (and conf.d/
+ * drop-ins) and loads "porterd.conf", and every expected message reads as
+ * an operator would see it: "porterd.conf:3: ...".  Check's fork mode
+ * keeps the chdir and any crash inside the test.  The sanitizer build runs
+ * the same tests under ASan and LeakSanitizer, error paths included.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "porter/socket.h"
+#include "conf.h"
+#include "log.h"	/* LOG_TARGET_*, log_level values */
+#include "check_common.h"
+
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+static char dir[PATH_MAX];	/* the test's own directory */
+static char err[512];		/* the last config_load() message */
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, sizeof(dir), "%s/check_config.XXXXXX",
+	    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chdir(dir), 0);
+}
+
+static void
+teardown(void)
+{
+	ck_assert_int_eq(chdir("/"), 0);
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Writes text to path (relative: in the test's directory), making its
+ * directories as needed. */
+static void
+put(const char *path, const char *text)
+{
+	char d[PATH_MAX], *slash;
+	FILE *f;
+
+	snprintf(d, sizeof(d), "%s", path);
+	for (slash = strchr(d, '/'); slash != NULL;
+	    slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		ck_assert(mkdir(d, 0755) == 0 || errno == EEXIST);
+		*slash = '/';
+	}
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static struct config *
+load(const char *text)
+{
+	struct config *cfg;
+
+	put("porterd.conf", text);
+	cfg = config_load("porterd.conf", err, sizeof(err));
+	if (cfg == NULL)
+		fprintf(stderr, "config_load: %s\n", err);
+	return cfg;
+}
+
+static void
+load_fails(const char *text, const char *msg)
+{
+	struct config *cfg;
+
+	put("porterd.conf", text);
+	cfg = config_load("porterd.conf", err, sizeof(err));
+	ck_assert_ptr_null(cfg);
+	ck_assert_str_eq(err, msg);
+}
+
+static const char *
+addr_text(const struct listen_spec *l)
+{
+	static char buf[PT_ADDRSTRLEN];
+
+	return pt_addr_format(&l->addr, buf, sizeof(buf));
+}
+
+/* ------------------------------------------------------------------------
+ * Valid configurations
+ * ---------------------------------------------------------------------- */
+
+/* Every option written out, every field of the result checked. */
+START_TEST(test_full)
+{
+	struct config *cfg = load(
+	    "plugin-dir = \"/opt/porter/plugins\"\n"
+	    "user = \"daemon\"\n"
+	    "group = \"daemon\"\n"
+	    "log-target = stderr\n"
+	    "log-level = debug\n"
+	    "pid-file = \"/run/porterd-test.pid\"\n"
+	    "shutdown-timeout = 3\n"
+	    "include = { \"conf.d/*.conf\" }\n"
+	    "\n"
+	    "service full {\n"					/* 10 */
+	    "	listen = { \"127.0.0.1:7007\", \"[::1]\",\n"
+	    "	    \"/run/full.sock\", \"@full\", \"fd:full\" }\n"
+	    "	port = 7008\n"
+	    "	type = stream\n"
+	    "	protocol = tcp\n"
+	    "	exec = \"/bin/sh\"\n"
+	    "	args = { \"-c\", \"cat\" }\n"
+	    "	env = { \"LANG=C\", \"X_1=\" }\n"
+	    "	stderr = socket\n"
+	    "	wait = true\n"
+	    "	user = \"root\"\n"
+	    "	group = \"daemon\"\n"
+	    "	backlog = 64\n"
+	    "	options = { \"SO_KEEPALIVE\", \"TCP_NODELAY\",\n"
+	    "	    \"SO_RCVBUF=65536\" }\n"
+	    "	disable = false\n"
+	    "}\n"
+	    "service plug {\n"					/* 28 */
+	    "	listen = { \"127.0.0.1:7009\" }\n"
+	    "	plugin = \"echo\"\n"
+	    "	args = { \"width=72\" }\n"
+	    "	isolation = process\n"
+	    "}\n");
+	const struct service *s;
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_str_eq(cfg->path, "porterd.conf");
+	ck_assert_str_eq(cfg->plugin_dir, "/opt/porter/plugins");
+	ck_assert_str_eq(cfg->pid_file, "/run/porterd-test.pid");
+	ck_assert_int_eq(cfg->log_target, LOG_TARGET_STDERR);
+	ck_assert_int_eq(cfg->log_level, LOG_DEBUG);
+	ck_assert_int_eq(cfg->shutdown_timeout, 3);
+	ck_assert_ptr_null(cfg->included[0]);
+	ck_assert_ptr_null(cfg->skipped[0]);
+	ck_assert_uint_eq(cfg->nservices, 2);
+
+	s = config_find(cfg, "full");
+	ck_assert_ptr_eq(s, cfg->services[0]);
+	ck_assert_str_eq(s->name, "full");
+	ck_assert_str_eq(s->file, "porterd.conf");
+	ck_assert_int_eq(s->line, 10);
+	ck_assert_int_eq(s->socktype, SOCK_STREAM);
+	ck_assert_int_eq(s->protocol, IPPROTO_TCP);
+	ck_assert_str_eq(s->protocol_name, "tcp");
+	ck_assert_int_eq(s->port, 7008);
+	ck_assert_uint_eq(s->nlistens, 5);
+	ck_assert_str_eq(s->listens[0].text, "127.0.0.1:7007");
+	ck_assert_str_eq(addr_text(&s->listens[0]), "127.0.0.1:7007");
+	ck_assert_ptr_null(s->listens[0].fd_name);
+	ck_assert_str_eq(addr_text(&s->listens[1]), "[::1]:7008");
+	ck_assert_str_eq(addr_text(&s->listens[2]), "/run/full.sock");
+	ck_assert_str_eq(addr_text(&s->listens[3]), "@full");
+	ck_assert_str_eq(s->listens[4].text, "fd:full");
+	ck_assert_str_eq(s->listens[4].fd_name, "full");
+	ck_assert_int_eq(s->backlog, 64);
+	ck_assert_uint_eq(s->nopts, 3);
+	ck_assert_str_eq(s->opts[0].text, "SO_KEEPALIVE");
+	ck_assert_int_eq(s->opts[0].level, SOL_SOCKET);
+	ck_assert_int_eq(s->opts[0].name, SO_KEEPALIVE);
+	ck_assert_int_eq(s->opts[0].value, 1);
+	ck_assert_int_eq(s->opts[1].level, IPPROTO_TCP);
+	ck_assert_int_eq(s->opts[1].name, TCP_NODELAY);
+	ck_assert_int_eq(s->opts[1].value, 1);
+	ck_assert_int_eq(s->opts[2].level, SOL_SOCKET);
+	ck_assert_int_eq(s->opts[2].name, SO_RCVBUF);
+	ck_assert_int_eq(s->opts[2].value, 65536);
+	ck_assert_int_eq(s->kind, HANDLER_EXEC);
+	ck_assert_str_eq(s->handler, "/bin/sh");
+	ck_assert_uint_eq(s->nargs, 2);
+	ck_assert_str_eq(s->args[0], "-c");
+	ck_assert_str_eq(s->args[1], "cat");
+	ck_assert_ptr_null(s->args[2]);
+	ck_assert_uint_eq(s->nenv, 2);
+	ck_assert_str_eq(s->env[0], "LANG=C");
+	ck_assert_str_eq(s->env[1], "X_1=");
+	ck_assert_ptr_null(s->env[2]);
+	ck_assert_int_eq(s->stderr_mode, STDERR_SOCKET);
+	ck_assert(s->wait);
+	ck_assert(s->set_user);
+	ck_assert_str_eq(s->user, "root");
+	ck_assert_int_eq(s->uid, 0);
+	ck_assert_int_eq(s->gid, 1);	/* the section's group, daemon */
+
+	s = config_find(cfg, "plug");
+	ck_assert_ptr_eq(s, cfg->services[1]);
+	ck_assert_int_eq(s->line, 28);
+	ck_assert_int_eq(s->kind, HANDLER_PLUGIN);
+	ck_assert_str_eq(s->handler, "echo");
+	ck_assert_uint_eq(s->nargs, 1);
+	ck_assert_str_eq(s->args[0], "width=72");
+	ck_assert_uint_eq(s->nenv, 0);
+	ck_assert_ptr_null(s->env[0]);
+	ck_assert_int_eq(s->isolation, ISOLATION_PROCESS);
+	/* The global user and group. */
+	ck_assert(s->set_user);
+	ck_assert_str_eq(s->user, "daemon");
+	ck_assert_int_eq(s->uid, 1);
+	ck_assert_int_eq(s->gid, 1);
+
+	ck_assert_ptr_null(config_find(cfg, "nosuch"));
+	config_free(cfg);
+}
+END_TEST
+
+/* Everything left out takes its documented default. */
+START_TEST(test_defaults)
+{
+	struct config *cfg = load(
+	    "service s {\n"
+	    "	plugin = \"echo\"\n"
+	    "	port = 7007\n"
+	    "}\n"
+	    "service d {\n"
+	    "	plugin = \"echo\"\n"
+	    "	port = 7007\n"
+	    "	type = dgram\n"
+	    "}\n");
+	const struct service *s;
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_str_eq(cfg->plugin_dir, PLUGINDIR);
+	ck_assert_ptr_null(cfg->pid_file);
+	ck_assert_int_eq(cfg->log_target, LOG_TARGET_SYSLOG);
+	ck_assert_int_eq(cfg->log_level, LOG_INFO);
+	ck_assert_int_eq(cfg->shutdown_timeout, 10);
+	ck_assert_ptr_nonnull(cfg->included);
+	ck_assert_ptr_null(cfg->included[0]);
+	ck_assert_ptr_nonnull(cfg->skipped);
+	ck_assert_ptr_null(cfg->skipped[0]);
+
+	s = config_find(cfg, "s");
+	ck_assert_int_eq(s->socktype, SOCK_STREAM);
+	ck_assert_int_eq(s->protocol, IPPROTO_TCP);
+	ck_assert_str_eq(s->protocol_name, "tcp");
+	/* All interfaces, IPv4, as classic inetd. */
+	ck_assert_uint_eq(s->nlistens, 1);
+	ck_assert_str_eq(s->listens[0].text, "*");
+	ck_assert_str_eq(addr_text(&s->listens[0]), "0.0.0.0:7007");
+	ck_assert_int_eq(s->backlog, 128);
+	ck_assert_uint_eq(s->nopts, 0);
+	ck_assert_uint_eq(s->nargs, 0);
+	ck_assert_ptr_null(s->args[0]);
+	ck_assert_int_eq(s->stderr_mode, STDERR_LOG);
+	ck_assert_int_eq(s->isolation, ISOLATION_THREAD);
+	ck_assert(!s->wait);
+	ck_assert(!s->set_user);
+	ck_assert_ptr_null(s->user);
+
+	s = config_find(cfg, "d");
+	ck_assert_int_eq(s->socktype, SOCK_DGRAM);
+	ck_assert_int_eq(s->protocol, IPPROTO_UDP);
+	ck_assert_str_eq(s->protocol_name, "udp");
+	ck_assert(s->wait);
+	config_free(cfg);
+}
+END_TEST
+
+/* No port: the service's name in /etc/services, for its protocol. */
+START_TEST(test_port_from_services)
+{
+	struct config *cfg = load(
+	    "service echo {\n"
+	    "	listen = { \"127.0.0.1\", \"[::1]\", \"127.0.0.1:2007\" }\n"
+	    "	plugin = \"echo\"\n"
+	    "}\n"
+	    "service discard {\n"
+	    "	type = dgram\n"
+	    "	plugin = \"discard\"\n"
+	    "}\n");
+	const struct service *s;
+
+	ck_assert_ptr_nonnull(cfg);
+	s = config_find(cfg, "echo");
+	ck_assert_int_eq(s->port, 7);
+	ck_assert_str_eq(addr_text(&s->listens[0]), "127.0.0.1:7");
+	ck_assert_str_eq(addr_text(&s->listens[1]), "[::1]:7");
+	ck_assert_str_eq(addr_text(&s->listens[2]), "127.0.0.1:2007");
+	s = config_find(cfg, "discard");
+	ck_assert_int_eq(s->port, 9);
+	ck_assert_str_eq(addr_text(&s->listens[0]), "0.0.0.0:9");
+	config_free(cfg);
+}
+END_TEST
+
+/* A socket systemd passes needs no port and no /etc/services entry. */
+START_TEST(test_fd_listen)
+{
+	struct config *cfg = load(
+	    "service no-such-service-name {\n"
+	    "	listen = { \"fd:web\", \"/run/x.sock\" }\n"
+	    "	plugin = \"echo\"\n"
+	    "}\n");
+	const struct service *s;
+
+	ck_assert_ptr_nonnull(cfg);
+	s = cfg->services[0];
+	ck_assert_int_eq(s->port, -1);
+	ck_assert_uint_eq(s->nlistens, 2);
+	ck_assert_str_eq(s->listens[0].fd_name, "web");
+	ck_assert_ptr_null(s->listens[1].fd_name);
+	ck_assert_str_eq(addr_text(&s->listens[1]), "/run/x.sock");
+	config_free(cfg);
+}
+END_TEST
+
+/* A disabled service is checked, then left out of the table. */
+START_TEST(test_disable)
+{
+	struct config *cfg = load(
+	    "service on {\n"
+	    "	plugin = \"echo\"\n"
+	    "	port = 7\n"
+	    "}\n"
+	    "service off {\n"
+	    "	plugin = \"echo\"\n"
+	    "	port = 7\n"
+	    "	disable = true\n"
+	    "}\n");
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->nservices, 1);
+	ck_assert_ptr_nonnull(config_find(cfg, "on"));
+	ck_assert_ptr_null(config_find(cfg, "off"));
+	config_free(cfg);
+
+	load_fails(
+	    "service off {\n"
+	    "	plugin = \"echo\"\n"
+	    "	port = 7\n"
+	    "	backlog = 0\n"
+	    "	disable = true\n"
+	    "}\n",
+	    "porterd.conf:4: service 'off': backlog must be at least 1");
+}
+END_TEST
+
+/* Users and groups by name or number, own or global. */
+START_TEST(test_users)
+{
+	struct config *cfg = load(
+	    "group = \"root\"\n"
+	    "service a {\n"
+	    "	plugin = \"echo\"\n"
+	    "	port = 7\n"
+	    "	user = \"daemon\"\n"		/* global group wins */
+	    "}\n"
+	    "service b {\n"
+	    "	plugin = \"echo\"\n"
+	    "	port = 7\n"
+	    "	user = \"3999999999\"\n"	/* a uid with no entry */
+	    "	group = \"4000\"\n"
+	    "}\n");
+	const struct service *s;
+
+	ck_assert_ptr_nonnull(cfg);
+	s = config_find(cfg, "a");
+	ck_assert(s->set_user);
+	ck_assert_int_eq(s->uid, 1);
+	ck_assert_int_eq(s->gid, 0);
+	s = config_find(cfg, "b");
+	ck_assert(s->set_user);
+	ck_assert_str_eq(s->user, "3999999999");
+	ck_assert_uint_eq(s->uid, 3999999999u);
+	ck_assert_int_eq(s->gid, 4000);
+	config_free(cfg);
+}
+END_TEST
+
+/*
+ * libconfuse 3.3 counts a comment's newline twice and rejects a comment
+ * inside a list; the loader strips comments first, so neither shows.
+ */
+START_TEST(test_comments)
+{
+	struct config *cfg = load(
+	    "# one\n"
+	    "// two\n"
+	    "/* three\n"
+	    "   four */\n"
+	    "service a {	# five\n"				/* 5 */
+	    "	listen = { \"127.0.0.1:1\",	# six\n"
+	    "	    \"127.0.0.1:2\" }	// seven\n"
+	    "	plugin = \"a#b//c\"\n"
+	    "	args = { 'x # y', \"/* z */\" }\n"
+	    "}\n");
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(cfg->services[0]->line, 5);
+	ck_assert_uint_eq(cfg->services[0]->nlistens, 2);
+	ck_assert_str_eq(cfg->services[0]->handler, "a#b//c");
+	ck_assert_str_eq(cfg->services[0]->args[0], "x # y");
+	ck_assert_str_eq(cfg->services[0]->args[1], "/* z */");
+	config_free(cfg);
+
+	load_fails(
+	    "# one\n"
+	    "# two\n"
+	    "service a {\n"
+	    "	plugin = \"echo\"\n"
+	    "	port = 7\n"
+	    "	backlog = \"x\"\n"
+	    "}\n",
+	    "porterd.conf:6: invalid integer value for option 'backlog'");
+}
+END_TEST
+
+/* An error inside a section is blamed on the section's first line. */
+START_TEST(test_section_line)
+{
+	load_fails(
+	    "\n"
+	    "service\n"
+	    "    a\n"
+	    "{\n"
+	    "	port = 7\n"
+	    "}\n",
+	    "porterd.conf:2: service 'a': needs plugin or exec");
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Errors: one row per check, each with its exact message
+ * ---------------------------------------------------------------------- */
+
+#define SVC(body) "service x {\n\tplugin = \"echo\"\n\tport = 7\n" body "}\n"
+#define EXEC(body) "service x {\n\tport = 7\n" body "}\n"
+
+static const struct {
+	const char *conf;
+	const char *msg;
+} bad[] = {
+	/* libconfuse's own messages, at libconfuse's line */
+	{ "plugin-dir = \"/p\"\nbogus = 1\n",
+	  "porterd.conf:2: no such option 'bogus'" },
+	{ SVC("\tbogus = 1\n"),
+	  "porterd.conf:4: no such option 'bogus'" },
+	{ SVC("\tbacklog = \"x\"\n"),
+	  "porterd.conf:4: invalid integer value for option 'backlog'" },
+	{ SVC("\twait = maybe\n"),
+	  "porterd.conf:4: invalid boolean value for option 'wait'" },
+	/* libconfuse 3.3 takes a section without '}' as ended by EOF */
+	{ "service x {\n\tplugin = \"echo\"\n",
+	  "porterd.conf:1: '{' without a matching '}'" },
+	{ "service x {\n\tlisten = { \"127.0.0.1:7\"\n\tplugin = \"e\"\n}\n",
+	  "porterd.conf:3: unexpected token 'plugin'" },
+	/* our scanner: a block comment that never ends */
+	{ "\n/* open\n\n",
+	  "porterd.conf:2: unterminated comment" },
+	{ "/*/ still open\n",
+	  "porterd.conf:1: unterminated comment" },
+	/* duplicate name in one file, at the second one's first line */
+	{ SVC("") "\n" SVC(""),
+	  "porterd.conf:6: duplicate service 'x' (first defined at "
+	  "porterd.conf:1)" },
+	/* handler choice */
+	{ SVC("\texec = \"/bin/sh\"\n"),
+	  "porterd.conf:4: service 'x': plugin and exec are mutually "
+	  "exclusive" },
+	{ "service x {\n\tport = 7\n}\n",
+	  "porterd.conf:1: service 'x': needs plugin or exec" },
+	{ EXEC("\texec = \"bin/sh\"\n"),
+	  "porterd.conf:3: service 'x': exec path 'bin/sh' is not absolute" },
+	{ EXEC("\texec = \"/nonexistent/prog\"\n"),
+	  "porterd.conf:3: service 'x': exec '/nonexistent/prog': No such "
+	  "file or directory" },
+	{ EXEC("\texec = \"/\"\n"),
+	  "porterd.conf:3: service 'x': exec '/': not a regular file" },
+	{ "service x {\n\tplugin = \"\"\n\tport = 7\n}\n",
+	  "porterd.conf:2: service 'x': plugin name is empty" },
+	/* options of the other handler kind */
+	{ EXEC("\texec = \"/bin/sh\"\n\tisolation = process\n"),
+	  "porterd.conf:4: service 'x': isolation applies to plugins only" },
+	{ SVC("\tenv = { \"A=b\" }\n"),
+	  "porterd.conf:4: service 'x': env applies to exec services only" },
+	{ SVC("\tstderr = null\n"),
+	  "porterd.conf:4: service 'x': stderr applies to exec services "
+	  "only" },
+	/* words */
+	{ SVC("\tisolation = fork\n"),
+	  "porterd.conf:4: service 'x': unknown isolation 'fork' (thread or "
+	  "process)" },
+	{ EXEC("\texec = \"/bin/sh\"\n\tstderr = file\n"),
+	  "porterd.conf:4: service 'x': unknown stderr mode 'file' (log, "
+	  "socket or null)" },
+	{ SVC("\ttype = raw\n"),
+	  "porterd.conf:4: service 'x': unknown type 'raw' (stream, dgram "
+	  "or seqpacket)" },
+	{ SVC("\tprotocol = bogus\n"),
+	  "porterd.conf:4: service 'x': unknown protocol 'bogus'" },
+	{ SVC("\ttype = dgram\n\tprotocol = tcp\n"),
+	  "porterd.conf:5: service 'x': protocol 'tcp' does not fit type = "
+	  "dgram" },
+	/* env entries, the second one on its own line */
+	{ EXEC("\texec = \"/bin/sh\"\n\tenv = { \"A=1\",\n\t\"FOO\" }\n"),
+	  "porterd.conf:5: service 'x': env entry 'FOO' is not NAME=value" },
+	{ EXEC("\texec = \"/bin/sh\"\n\tenv = { \"1A=x\" }\n"),
+	  "porterd.conf:4: service 'x': env entry '1A=x' is not NAME=value" },
+	/* datagrams always wait */
+	{ SVC("\ttype = dgram\n\twait = false\n"),
+	  "porterd.conf:5: service 'x': datagram services need wait = true" },
+	/* numbers */
+	{ SVC("\tbacklog = 0\n"),
+	  "porterd.conf:4: service 'x': backlog must be at least 1" },
+	{ "service x {\n\tplugin = \"echo\"\n\tport = 65536\n}\n",
+	  "porterd.conf:3: service 'x': port 65536 out of range (0-65535)" },
+	/* socket options */
+	{ SVC("\toptions = { \"SO_KEEPALIVE\", \"SO_BOGUS\" }\n"),
+	  "porterd.conf:4: service 'x': unknown socket option 'SO_BOGUS'" },
+	{ SVC("\toptions = { \"SO_RCVBUF=abc\" }\n"),
+	  "porterd.conf:4: service 'x': bad value 'abc' in socket option "
+	  "'SO_RCVBUF=abc'" },
+	{ SVC("\toptions = { \"SO_RCVBUF=\" }\n"),
+	  "porterd.conf:4: service 'x': bad value '' in socket option "
+	  "'SO_RCVBUF='" },
+	{ SVC("\toptions = { \"SOCK_STREAM\" }\n"),
+	  "porterd.conf:4: service 'x': 'SOCK_STREAM' is not a socket "
+	  "option" },
+	/* listen entries: the library's message, on the entry's line */
+	{ SVC("\tlisten = { \"127.0.0.1:7\",\n\t\"1.2.3.4:99999\" }\n"),
+	  "porterd.conf:5: service 'x': address '1.2.3.4:99999': port out "
+	  "of range" },
+	{ SVC("\tlisten = { \"[::1\" }\n"),
+	  "porterd.conf:4: service 'x': address '[::1': missing ']'" },
+	{ SVC("\tlisten = { \"fd:\" }\n"),
+	  "porterd.conf:4: service 'x': listen 'fd:': empty descriptor name" },
+	{ SVC("\tlisten = { }\n"),
+	  "porterd.conf:1: service 'x': listen is empty" },
+	{ "service no-such-svc {\n\tplugin = \"echo\"\n}\n",
+	  "porterd.conf:1: service 'no-such-svc': no port given and "
+	  "'no-such-svc/tcp' is not in /etc/services" },
+	{ "service no-such-svc {\n\ttype = dgram\n"
+	  "\tlisten = { \"/run/a\",\n\t\"127.0.0.1\" }\n"
+	  "\tplugin = \"echo\"\n}\n",
+	  "porterd.conf:4: service 'no-such-svc': no port given and "
+	  "'no-such-svc/udp' is not in /etc/services" },
+	/* users and groups */
+	{ SVC("\tuser = \"no-such-user-porter\"\n"),
+	  "porterd.conf:4: service 'x': unknown user 'no-such-user-porter'" },
+	{ SVC("\tuser = \"root\"\n\tgroup = \"no-such-group-porter\"\n"),
+	  "porterd.conf:5: service 'x': unknown group 'no-such-group-porter'" },
+	{ "user = \"no-such-user-porter\"\n",
+	  "porterd.conf:1: unknown user 'no-such-user-porter'" },
+	{ "\ngroup = \"no-such-group-porter\"\n",
+	  "porterd.conf:2: unknown group 'no-such-group-porter'" },
+	{ SVC("\tgroup = \"root\"\n"),
+	  "porterd.conf:4: service 'x': group 'root' needs a user" },
+	{ "group = \"root\"\n" SVC(""),
+	  "porterd.conf:2: service 'x': group 'root' needs a user" },
+	{ SVC("\tuser = \"3999999999\"\n"),
+	  "porterd.conf:4: service 'x': user '3999999999' has no passwd "
+	  "entry, so it needs a group" },
+	/* global options */
+	{ "log-level = loud\n",
+	  "porterd.conf:1: unknown log-level 'loud' (err, warning, notice, "
+	  "info or debug)" },
+	{ "log-target = file\n",
+	  "porterd.conf:1: unknown log-target 'file' (stderr or syslog)" },
+	{ "shutdown-timeout = -1\n",
+	  "porterd.conf:1: shutdown-timeout -1 out of range (0-2147483647 "
+	  "seconds)" },
+	{ "plugin-dir = \"plugins\"\n",
+	  "porterd.conf:1: plugin-dir 'plugins' is not an absolute path" },
+	{ "pid-file = \"porterd.pid\"\n",
+	  "porterd.conf:1: pid-file 'porterd.pid' is not an absolute path" },
+	{ "service \"\" {\n\tplugin = \"echo\"\n\tport = 7\n}\n",
+	  "porterd.conf:1: service '': the name is empty" },
+	/* includes: a file named outright must exist */
+	{ "\ninclude = { \"conf.d/*.conf\", \"x.conf\" }\n",
+	  "porterd.conf:2: include 'x.conf': No such file or directory" },
+};
+
+START_TEST(test_errors)
+{
+	load_fails(bad[_i].conf, bad[_i].msg);
+}
+END_TEST
+
+/* Not executable: a file of the test's own, since root may run us. */
+START_TEST(test_exec_not_executable)
+{
+	char conf[PATH_MAX + 64], msg[PATH_MAX + 128];
+
+	put("prog", "#!/bin/sh\n");
+	ck_assert_int_eq(chmod("prog", 0644), 0);
+	snprintf(conf, sizeof(conf), EXEC("\texec = \"%s/prog\"\n"), dir);
+	snprintf(msg, sizeof(msg), "porterd.conf:3: service 'x': exec "
+	    "'%s/prog': Permission denied", dir);
+	load_fails(conf, msg);
+}
+END_TEST
+
+START_TEST(test_main_file_missing)
+{
+	ck_assert_ptr_null(config_load("nosuch.conf", err, sizeof(err)));
+	ck_assert_str_eq(err, "nosuch.conf: No such file or directory");
+	config_free(NULL);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Drop-ins
+ * ---------------------------------------------------------------------- */
+
+/* Sorted, after the main file; services in file order. */
+START_TEST(test_include_order)
+{
+	struct config *cfg;
+
+	put("conf.d/b.conf", "service b {\n\tplugin = \"b\"\n\tport = 2\n}\n");
+	put("conf.d/a.conf", "service a {\n\tplugin = \"a\"\n\tport = 1\n}\n"
+	    "service a2 {\n\tplugin = \"a\"\n\tport = 1\n}\n");
+	put("conf.d/c.conf", "");
+	put("extra.conf", "service e {\n\tplugin = \"e\"\n\tport = 5\n}\n");
+	cfg = load(
+	    "include = { \"conf.d/*.conf\", \"extra.conf\",\n"
+	    "    \"none.d/*.conf\" }\n"
+	    "service main {\n\tplugin = \"m\"\n\tport = 3\n}\n");
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_str_eq(cfg->included[0], "conf.d/a.conf");
+	ck_assert_str_eq(cfg->included[1], "conf.d/b.conf");
+	ck_assert_str_eq(cfg->included[2], "conf.d/c.conf");
+	ck_assert_str_eq(cfg->included[3], "extra.conf");
+	ck_assert_ptr_null(cfg->included[4]);
+	ck_assert_uint_eq(cfg->nservices, 5);
+	ck_assert_str_eq(cfg->services[0]->name, "main");
+	ck_assert_str_eq(cfg->services[1]->name, "a");
+	ck_assert_str_eq(cfg->services[2]->name, "a2");
+	ck_assert_str_eq(cfg->services[3]->name, "b");
+	ck_assert_str_eq(cfg->services[4]->name, "e");
+	ck_assert_str_eq(cfg->services[2]->file, "conf.d/a.conf");
+	ck_assert_int_eq(cfg->services[2]->line, 5);
+	config_free(cfg);
+}
+END_TEST
+
+/* Patterns are relative to the main file's directory, not ours. */
+START_TEST(test_include_relative)
+{
+	struct config *cfg;
+	char path[PATH_MAX + 32], want[PATH_MAX + 32];
+
+	put("sub/conf.d/x.conf",
+	    "service x {\n\tplugin = \"x\"\n\tport = 1\n}\n");
+	put("sub/porterd.conf", "include = { \"conf.d/*.conf\" }\n");
+	cfg = config_load("sub/porterd.conf", err, sizeof(err));
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_str_eq(cfg->included[0], "sub/conf.d/x.conf");
+	ck_assert_str_eq(cfg->services[0]->file, "sub/conf.d/x.conf");
+	config_free(cfg);
+
+	snprintf(path, sizeof(path), "%s/sub/porterd.conf", dir);
+	snprintf(want, sizeof(want), "%s/sub/conf.d/x.conf", dir);
+	ck_assert_ptr_nonnull(cfg = config_load(path, err, sizeof(err)));
+	ck_assert_str_eq(cfg->included[0], want);
+	config_free(cfg);
+}
+END_TEST
+
+/* What the pattern leaves out of its directory is reported, sorted. */
+START_TEST(test_include_skipped)
+{
+	struct config *cfg;
+
+	put("conf.d/a.conf", "");
+	put("conf.d/a.conf~", "");
+	put("conf.d/.hidden.conf", "");
+	put("conf.d/README", "");
+	put("conf.d/b.svc", "");
+	cfg = load("include = { \"conf.d/*.conf\", \"conf.d/*.svc\" }\n");
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_str_eq(cfg->included[0], "conf.d/a.conf");
+	ck_assert_str_eq(cfg->included[1], "conf.d/b.svc");
+	ck_assert_ptr_null(cfg->included[2]);
+	ck_assert_str_eq(cfg->skipped[0], "conf.d/.hidden.conf");
+	ck_assert_str_eq(cfg->skipped[1], "conf.d/README");
+	ck_assert_str_eq(cfg->skipped[2], "conf.d/a.conf~");
+	ck_assert_ptr_null(cfg->skipped[3]);
+	config_free(cfg);
+}
+END_TEST
+
+/* A file two patterns match (or the main file itself) is read once. */
+START_TEST(test_include_once)
+{
+	struct config *cfg;
+
+	put("conf.d/a.conf", "service a {\n\tplugin = \"a\"\n\tport = 1\n}\n");
+	cfg = load("include = { \"conf.d/*.conf\", \"conf.d/a.conf\", "
+	    "\"porterd.conf\" }\n");
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_str_eq(cfg->included[0], "conf.d/a.conf");
+	ck_assert_ptr_null(cfg->included[1]);
+	ck_assert_uint_eq(cfg->nservices, 1);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_include_errors)
+{
+	/* A name used in two files: both places named. */
+	put("conf.d/b.conf", "\n\nservice echo {\n\tplugin = \"e\"\n}\n");
+	load_fails(
+	    "include = { \"conf.d/*.conf\" }\n"
+	    "\n\n\n\n\n\n\n\n"
+	    "service echo {\n\tplugin = \"echo\"\n}\n",
+	    "conf.d/b.conf:3: duplicate service 'echo' (first defined at "
+	    "porterd.conf:10)");
+
+	/* A drop-in holds services only. */
+	put("conf.d/b.conf", "service b {\n\tplugin = \"b\"\n\tport = 1\n}\n"
+	    "user = \"root\"\n");
+	load_fails("include = { \"conf.d/*.conf\" }\n",
+	    "conf.d/b.conf:5: no such option 'user'");
+
+	/* Errors inside a drop-in name the drop-in. */
+	put("conf.d/b.conf", "# c\nservice b {\n\tplugin = \"b\"\n}\n");
+	load_fails("include = { \"conf.d/*.conf\" }\n",
+	    "conf.d/b.conf:2: service 'b': no port given and 'b/tcp' is not "
+	    "in /etc/services");
+
+	/* A match that cannot be read. */
+	ck_assert_int_eq(remove("conf.d/b.conf"), 0);
+	ck_assert_int_eq(mkdir("conf.d/d.conf", 0755), 0);
+	load_fails("\ninclude = { \"conf.d/*.conf\" }\n",
+	    "porterd.conf:2: include 'conf.d/*.conf': conf.d/d.conf: Is a "
+	    "directory");
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * service_same_sockets
+ * ---------------------------------------------------------------------- */
+
+#define SAME_BASE \
+	"\tlisten = { \"127.0.0.1:7007\", \"/run/s.sock\", \"fd:s\" }\n" \
+	"\toptions = { \"SO_KEEPALIVE\", \"SO_RCVBUF=4096\" }\n"
+
+static const struct {
+	const char *body;	/* service b's options */
+	bool same;
+} same_rows[] = {
+	/* identical */
+	{ SAME_BASE "\tplugin = \"echo\"\n", true },
+	/* the handler is not the socket's business */
+	{ SAME_BASE "\tplugin = \"other\"\n\targs = { \"x\" }\n", true },
+	{ SAME_BASE "\tplugin = \"echo\"\n\tbacklog = 5\n", false },
+	{ SAME_BASE "\tplugin = \"echo\"\n\ttype = seqpacket\n"
+	  "\tprotocol = sctp\n", false },
+	{ "\tlisten = { \"127.0.0.1:7008\", \"/run/s.sock\", \"fd:s\" }\n"
+	  "\toptions = { \"SO_KEEPALIVE\", \"SO_RCVBUF=4096\" }\n"
+	  "\tplugin = \"echo\"\n", false },
+	{ "\tlisten = { \"127.0.0.1:7007\", \"/run/s.sock\", \"fd:t\" }\n"
+	  "\toptions = { \"SO_KEEPALIVE\", \"SO_RCVBUF=4096\" }\n"
+	  "\tplugin = \"echo\"\n", false },
+	{ "\tlisten = { \"127.0.0.1:7007\", \"/run/s.sock\" }\n"
+	  "\toptions = { \"SO_KEEPALIVE\", \"SO_RCVBUF=4096\" }\n"
+	  "\tplugin = \"echo\"\n", false },
+	{ "\tlisten = { \"127.0.0.1:7007\", \"/run/s.sock\", \"fd:s\" }\n"
+	  "\toptions = { \"SO_KEEPALIVE\", \"SO_RCVBUF=8192\" }\n"
+	  "\tplugin = \"echo\"\n", false },
+	{ "\tlisten = { \"127.0.0.1:7007\", \"/run/s.sock\", \"fd:s\" }\n"
+	  "\toptions = { \"SO_KEEPALIVE\" }\n"
+	  "\tplugin = \"echo\"\n", false },
+};
+
+START_TEST(test_same_sockets)
+{
+	char text[1024];
+	struct config *cfg;
+
+	snprintf(text, sizeof(text), "service a {\n" SAME_BASE
+	    "\tplugin = \"echo\"\n}\nservice b {\n%s}\n", same_rows[_i].body);
+	ck_assert_ptr_nonnull(cfg = load(text));
+	ck_assert_int_eq(service_same_sockets(cfg->services[0],
+	    cfg->services[1]), same_rows[_i].same);
+	ck_assert_int_eq(service_same_sockets(cfg->services[1],
+	    cfg->services[0]), same_rows[_i].same);
+	config_free(cfg);
+}
+END_TEST
+
+/* The protocol matters for internet sockets only. */
+START_TEST(test_same_sockets_unix)
+{
+	struct config *cfg = load(
+	    "service a {\n\tlisten = { \"/run/a\" }\n\tplugin = \"a\"\n"
+	    "\ttype = seqpacket\n}\n"
+	    "service b {\n\tlisten = { \"/run/a\" }\n\tplugin = \"a\"\n"
+	    "\ttype = seqpacket\n\tprotocol = ip\n}\n"
+	    "service c {\n\tlisten = { \"127.0.0.1:9\" }\n\tplugin = \"a\"\n"
+	    "\ttype = seqpacket\n}\n"
+	    "service d {\n\tlisten = { \"127.0.0.1:9\" }\n\tplugin = \"a\"\n"
+	    "\ttype = seqpacket\n\tprotocol = ip\n}\n");
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert(service_same_sockets(cfg->services[0], cfg->services[1]));
+	ck_assert(!service_same_sockets(cfg->services[2], cfg->services[3]));
+	config_free(cfg);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc;
+
+	tc = tcase_create("valid");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_port_from_services);
+	tcase_add_test(tc, test_fd_listen);
+	tcase_add_test(tc, test_disable);
+	tcase_add_test(tc, test_users);
+	tcase_add_test(tc, test_comments);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_errors, 0, (int)nitems(bad));
+	tcase_add_test(tc, test_section_line);
+	tcase_add_test(tc, test_exec_not_executable);
+	tcase_add_test(tc, test_main_file_missing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("include");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_include_order);
+	tcase_add_test(tc, test_include_relative);
+	tcase_add_test(tc, test_include_skipped);
+	tcase_add_test(tc, test_include_once);
+	tcase_add_test(tc, test_include_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("same_sockets");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_same_sockets, 0, (int)nitems(same_rows));
+	tcase_add_test(tc, test_same_sockets_unix);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+PT_CHECK_MAIN(config_suite)

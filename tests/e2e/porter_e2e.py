@@ -1,0 +1,170 @@
+"""porter_e2e -- shared harness for porterd's end-to-end scenarios.
+
+Each scenario (tests/e2e/<behaviour>.py) starts real porterd processes on a
+config written to a private temp dir and talks to them over loopback and
+AF_UNIX sockets.  This module gives it:
+
+  Test       checks (t.case), temp dirs, plugin dirs, the daemons it
+             started, exit codes (0 pass, 1 fail, 77 skip, 99 harness
+             error, as automake reads them); on failure it prints each
+             daemon's stderr tail.            (this file)
+  Porterd    one porterd process: log lines, bounded waits, listening
+             addresses, signals by its own PID.  (porter_e2e_daemon.py)
+  Addr, connect, echo_roundtrip, dgram_request, ...  clients with
+             timeouts.                          (porter_e2e_net.py)
+  conf_*, expect*, paths                        (porter_e2e_base.py)
+
+Scenarios import everything from here.
+"""
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+
+from porter_e2e_base import *    # noqa: F401,F403
+from porter_e2e_net import *     # noqa: F401,F403
+from porter_e2e_daemon import *  # noqa: F401,F403
+from porter_e2e_base import (Failure, HarnessError, INTERNAL_PLUGINS,
+                             PORTERD, Skip, TEST_PLUGINS)
+from porter_e2e_base import _short  # noqa: F401
+from porter_e2e_daemon import Porterd
+
+
+# ------------------------------------------------------------------ the test
+
+class Test:
+    """One scenario: its checks, temp dirs and daemons."""
+
+    def __init__(self, name):
+        self.name = name
+        self.failures = 0
+        self.passes = 0
+        self.daemons = []
+        self.tmpdirs = []
+
+    def note(self, msg):
+        print("# " + msg, flush=True)
+
+    def case(self, desc):
+        """with t.case("what is checked"): ... -- a Failure or any
+        exception inside fails this check; the scenario goes on."""
+        return _Case(self, desc)
+
+    def tmpdir(self):
+        """A new private temp dir (0755), removed at the end.  Short base
+        path: AF_UNIX paths must fit in 108 bytes."""
+        base = os.environ.get("TMPDIR", "/tmp")
+        if len(base) > 40:
+            base = "/tmp"
+        d = tempfile.mkdtemp(prefix="porter-e2e-", dir=base)
+        os.chmod(d, 0o755)
+        self.tmpdirs.append(d)
+        return d
+
+    def plugindir(self, names, parent=None, mode=0o644):
+        """A plugin dir (0755) holding copies of the named plugins, from the
+        internal or the test plugins; HarnessError if one is not built."""
+        d = os.path.join(parent or self.tmpdir(), "plugins")
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o755)
+        for name in names:
+            for src_dir in (INTERNAL_PLUGINS, TEST_PLUGINS):
+                src = os.path.join(src_dir, name + ".so")
+                if os.path.exists(src):
+                    break
+            else:
+                raise HarnessError("plugin %s.so not built (looked in %s "
+                                   "and %s; run make check)"
+                                   % (name, INTERNAL_PLUGINS, TEST_PLUGINS))
+            dst = os.path.join(d, name + ".so")
+            shutil.copyfile(src, dst)
+            os.chmod(dst, mode)
+        return d
+
+    def write(self, path, text, mode=0o644):
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def porterd(self, conf, plugindir=None, args=(), env=None, start=True):
+        d = Porterd(self, conf, plugindir, args, env)
+        self.daemons.append(d)
+        if start:
+            d.start()
+        return d
+
+    def cleanup(self):
+        for d in self.daemons:
+            try:
+                d.stop()
+            except Exception as e:  # keep cleaning up
+                print("# cleanup: %r" % e)
+        for d in self.tmpdirs:
+            shutil.rmtree(d, ignore_errors=True)
+
+    def report_daemons(self):
+        for d in self.daemons:
+            if d.proc is None:
+                continue
+            print("# --- porterd pid %d (%s), last stderr lines:"
+                  % (d.pid, "running" if d.alive() else
+                     "exit %s" % d.proc.returncode))
+            for line in d.tail():
+                print("#   " + line)
+
+
+class _Case:
+    def __init__(self, t, desc):
+        self.t, self.desc = t, desc
+
+    def __enter__(self):
+        print("check: %s ..." % self.desc, flush=True)
+        return self
+
+    def __exit__(self, typ, val, tb):
+        if typ is None:
+            self.t.passes += 1
+            print("  ok", flush=True)
+            return False
+        if issubclass(typ, (Skip, HarnessError, KeyboardInterrupt)):
+            return False
+        self.t.failures += 1
+        if issubclass(typ, Failure):
+            print("  FAIL: %s" % val, flush=True)
+        else:
+            print("  FAIL: unexpected %s: %s" % (typ.__name__, val))
+            traceback.print_exception(typ, val, tb, file=sys.stdout)
+        return True
+
+
+def main(scenario, name=None):
+    """Runs scenario(t) and exits with automake's codes."""
+    t = Test(name or os.path.basename(sys.argv[0]))
+    code = 0
+    try:
+        if not os.path.exists(PORTERD):
+            raise HarnessError("%s not built" % PORTERD)
+        scenario(t)
+        code = 1 if t.failures else 0
+    except Skip as e:
+        print("SKIP: %s" % e)
+        code = 77
+    except HarnessError as e:
+        print("ERROR: %s" % e)
+        code = 99
+    except Failure as e:  # a failure outside any case ends the scenario
+        t.failures += 1
+        print("FAIL: %s" % e)
+        code = 1
+    except Exception:
+        t.failures += 1
+        traceback.print_exc(file=sys.stdout)
+        code = 1
+    finally:
+        if code not in (0, 77):
+            t.report_daemons()
+        t.cleanup()
+    print("%s: %d passed, %d failed" % (t.name, t.passes, t.failures))
+    sys.exit(code)

@@ -1,0 +1,80 @@
+"""porter_e2e_base -- paths, timeouts, check primitives and config text
+for the end-to-end harness (see porter_e2e.py).
+
+Paths come from $top_builddir and $top_srcdir (absolute, set by automake),
+defaulting to this directory's ../.. .
+"""
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.normpath(
+    os.path.join(HERE, "..", ".."))
+TOP_BUILDDIR = os.environ.get("top_builddir") or TOP_SRCDIR
+PORTERD = os.path.join(TOP_BUILDDIR, "daemon", "porterd")
+INTERNAL_PLUGINS = os.path.join(TOP_BUILDDIR, "plugins", ".libs")
+TEST_PLUGINS = os.path.join(TOP_BUILDDIR, "tests", "plugins", ".libs")
+
+IO_TIMEOUT = 5.0        # socket operations
+WAIT_TIMEOUT = 10.0     # log lines, process exits
+EPOCH_1900 = 2208988800  # RFC 868: seconds from 1900 to 1970
+
+
+class Failure(Exception):
+    """A check did not hold."""
+
+
+class Skip(Exception):
+    """The scenario cannot run here (exit 77)."""
+
+
+class HarnessError(Exception):
+    """The test environment is broken (exit 99)."""
+
+
+def expect(cond, msg):
+    """Raises Failure(msg) unless cond."""
+    if not cond:
+        raise Failure(msg)
+
+
+def expect_eq(got, want, what):
+    if got != want:
+        raise Failure("%s: got %r, want %r"
+                      % (what, _short(got), _short(want)))
+
+
+def _short(v, n=200):
+    r = v
+    if isinstance(v, (bytes, str)) and len(v) > n:
+        r = v[:n] + (b"..." if isinstance(v, bytes) else "...")
+    return r
+
+
+# ------------------------------------------------------------------ config
+
+def conf_value(v):
+    """One value in libconfuse syntax: lists in braces, strings quoted."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return "{" + ", ".join(conf_value(x) for x in v) + "}"
+    s = str(v).replace("\\", "\\\\").replace('"', '\\"')
+    return '"%s"' % s
+
+
+def conf_opts(indent="", **kw):
+    """Lines `key = value`; a trailing '_' is dropped (exec_), '_' -> '-'."""
+    out = []
+    for k, v in kw.items():
+        if v is None:
+            continue
+        out.append("%s%s = %s" % (indent, k.rstrip("_").replace("_", "-"),
+                                  conf_value(v)))
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def conf_service(name, **kw):
+    """A `service NAME { ... }` section."""
+    return "service %s {\n%s}\n" % (name, conf_opts("    ", **kw))

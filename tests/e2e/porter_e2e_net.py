@@ -1,0 +1,164 @@
+"""porter_e2e_net -- addresses as porterd logs them, and clients: connect,
+echo round trips, datagram requests, refusal polling.  Every call has a
+timeout; only numeric loopback and AF_UNIX addresses are used.
+"""
+import re
+import socket
+import threading
+import time
+
+from porter_e2e_base import (Failure, HarnessError, IO_TIMEOUT, _short,
+                             expect)
+
+
+# ------------------------------------------------------------------ addresses
+
+class Addr:
+    """A listening address as porterd logs it, usable with socket calls."""
+
+    def __init__(self, text, kind="stream"):
+        self.text = text
+        self.kind = kind
+        self.socktype = {"stream": socket.SOCK_STREAM,
+                         "dgram": socket.SOCK_DGRAM,
+                         "seqpacket": socket.SOCK_SEQPACKET}[kind]
+        m = re.match(r"^\[([0-9a-fA-F:.]+)\]:(\d+)$", text)
+        if m:
+            self.family = socket.AF_INET6
+            self.host, self.port = m.group(1), int(m.group(2))
+            self.sockaddr = (self.host, self.port)
+            return
+        m = re.match(r"^(\d+\.\d+\.\d+\.\d+):(\d+)$", text)
+        if m:
+            self.family = socket.AF_INET
+            self.host, self.port = m.group(1), int(m.group(2))
+            self.sockaddr = (self.host, self.port)
+            return
+        if text.startswith("/") or text.startswith("@"):
+            self.family = socket.AF_UNIX
+            self.host, self.port = None, None
+            self.sockaddr = "\0" + text[1:] if text[0] == "@" else text
+            return
+        raise HarnessError("cannot parse address %r" % text)
+
+    def __repr__(self):
+        return "%s (%s)" % (self.text, self.kind)
+
+
+def ipv6_available():
+    """True if a socket can be bound to [::1]."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        try:
+            s.bind(("::1", 0))
+        finally:
+            s.close()
+        return True
+    except OSError:
+        return False
+
+
+# ------------------------------------------------------------------ clients
+
+def connect(addr, timeout=IO_TIMEOUT):
+    """A connected socket to addr (Addr), with a timeout on every call."""
+    s = socket.socket(addr.family, addr.socktype)
+    s.settimeout(timeout)
+    try:
+        s.connect(addr.sockaddr)
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def recv_exact(s, n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = s.recv(min(65536, n - len(buf)))
+        if not chunk:
+            raise Failure("EOF after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return bytes(buf)
+
+
+def recv_all(s, limit=16 << 20):
+    """Everything until EOF (Failure past limit bytes)."""
+    buf = bytearray()
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return bytes(buf)
+        buf += chunk
+        expect(len(buf) <= limit, "more than %d bytes before EOF" % limit)
+
+
+def expect_eof(s, what="server closes the connection"):
+    """The peer closes (EOF or reset) within the socket timeout, sending
+    nothing more."""
+    try:
+        data = s.recv(4096)
+    except ConnectionResetError:
+        return
+    except socket.timeout:
+        raise Failure("%s: no EOF within %.0f s" % (what, s.gettimeout()))
+    expect(data == b"", "%s: got %r instead of EOF" % (what, _short(data)))
+
+
+def echo_roundtrip(addr, data, half_close=True):
+    """Sends data to an echo-like service and returns what came back (all
+    of it, until EOF, when half_close; else exactly len(data) bytes)."""
+    s = connect(addr)
+    try:
+        err = []
+
+        def sender():
+            try:
+                s.sendall(data)
+                if half_close:
+                    s.shutdown(socket.SHUT_WR)
+            except OSError as e:
+                err.append(e)
+        th = threading.Thread(target=sender, daemon=True)
+        th.start()
+        got = recv_all(s) if half_close else recv_exact(s, len(data))
+        th.join(IO_TIMEOUT)
+        expect(not err, "sending failed: %r" % (err[:1],))
+        return got
+    finally:
+        s.close()
+
+
+def dgram_request(addr, data, timeout=IO_TIMEOUT):
+    """Sends one datagram and returns the reply, or None after timeout."""
+    s = socket.socket(addr.family, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(timeout)
+        if addr.family == socket.AF_INET6:
+            s.bind(("::1", 0))
+        elif addr.family == socket.AF_INET:
+            s.bind(("127.0.0.1", 0))
+        s.sendto(data, addr.sockaddr)
+        try:
+            return s.recv(65536)
+        except socket.timeout:
+            return None
+    finally:
+        s.close()
+
+
+def expect_refused(addr, within=2.0):
+    """Connecting to addr fails (refused / no such socket) within `within`
+    seconds of polling."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            s = connect(addr, timeout=1.0)
+        except (ConnectionRefusedError, FileNotFoundError):
+            return
+        s.close()
+        if time.monotonic() > deadline:
+            raise Failure("%s still accepts connections" % addr.text)
+        time.sleep(0.05)
