@@ -17,7 +17,9 @@
  * was by the time a section is complete; the scanner records the first
  * line of every section, and a validate callback on every option records
  * the line of every value, so that conf_service.c can blame the right line
- * long after the parse.  conf_include.c expands the include patterns.
+ * long after the parse.  conf_include.c expands the include patterns,
+ * conf_limits.c reads the limits (global and per service) and the access
+ * rules.
  * The public functions keep the config_ prefix: conf.h explains why the
  * files are conf*, not config*.
  */
@@ -45,8 +47,8 @@
 
 struct conf_load *conf_current;	/* see conf_priv.h */
 
-/* Names of enum conf_root_opt, for the line recorder. */
-static const char *const conf_root_names[ROOT_NOPTS] = {
+/* Names of enum conf_root_opt up to the limits (conf_limits.c has those). */
+static const char *const conf_root_names[ROOT_LIMITS] = {
 	[ROOT_PLUGIN_DIR] = "plugin-dir",
 	[ROOT_USER] = "user",
 	[ROOT_GROUP] = "group",
@@ -55,7 +57,23 @@ static const char *const conf_root_names[ROOT_NOPTS] = {
 	[ROOT_PID_FILE] = "pid-file",
 	[ROOT_SHUTDOWN_TIMEOUT] = "shutdown-timeout",
 	[ROOT_INCLUDE] = "include",
+	[ROOT_RUN_AS] = "run-as",
 };
+
+/* The enum conf_root_opt of a global option's name, or -1. */
+static int
+conf_root_slot(const char *option)
+{
+	int i;
+
+	for (i = 0; i < ROOT_LIMITS; i++) {
+		if (strcmp(conf_root_names[i], option) == 0)
+			return i;
+	}
+	if ((i = conf_limits_slot(option)) >= 0)
+		return ROOT_LIMITS + i;
+	return -1;
+}
 
 /* ------------------------------------------------------------------------
  * Errors and lines
@@ -155,10 +173,8 @@ conf_record(cfg_t *cfg, cfg_opt_t *opt)
 		return 0;
 	index = cfg_opt_size(opt) - 1;
 	if (cfg == ld->root) {
-		for (i = 0; i < ROOT_NOPTS; i++) {
-			if (strcmp(conf_root_names[i], opt->name) == 0)
-				l = &ld->root_lines[i];
-		}
+		if ((i = conf_root_slot(opt->name)) >= 0)
+			l = &ld->root_lines[i];
 	} else if ((i = conf_service_slot(opt->name)) >= 0) {
 		l = &ld->cur[i];
 	}
@@ -434,6 +450,8 @@ conf_parse(struct conf_load *ld, char *text, size_t len, bool main_file)
 		CFG_STR("pid-file", NULL, CFGF_NODEFAULT),
 		CFG_INT("shutdown-timeout", 10, CFGF_NONE),
 		CFG_STR_LIST("include", NULL, CFGF_NODEFAULT),
+		CFG_STR("run-as", NULL, CFGF_NODEFAULT),
+		CONF_LIMIT_OPTS,
 		CFG_SEC("service", conf_service_schema(), CFGF_MULTI |
 		    CFGF_TITLE),
 		CFG_END()
@@ -457,8 +475,11 @@ conf_parse(struct conf_load *ld, char *text, size_t len, bool main_file)
 		return NULL;
 	}
 	cfg_set_error_function(root, conf_errfunc);
-	for (i = 0; main_file && i < ROOT_NOPTS; i++)
-		cfg_set_validate_func(root, conf_root_names[i], conf_record);
+	for (i = 0; main_file && main_opts[i].name != NULL; i++) {
+		if (main_opts[i].type != CFGT_SEC)
+			cfg_set_validate_func(root, main_opts[i].name,
+			    conf_record);
+	}
 	for (i = 0; svc[i].name != NULL; i++) {
 		snprintf(path, sizeof(path), "service|%s", svc[i].name);
 		cfg_set_validate_func(root, path, conf_record);
@@ -604,6 +625,46 @@ conf_abspath(struct conf_load *ld, cfg_t *root, int opt, char **ret)
 	return 0;
 }
 
+/*
+ * run-as: the user porterd becomes once its sockets are bound, with that
+ * user's primary group.  The global user and group, defaults for every
+ * service, must then be that user and group: no one else is reachable.
+ */
+static int
+conf_run_as(struct conf_load *ld, cfg_t *root)
+{
+	struct conf_id *run = &ld->run_as;
+	struct config *cfg = ld->cfg;
+	int line = conf_line(&ld->root_lines[ROOT_RUN_AS], 0, 0);
+
+	if (conf_id_user(ld, NULL, cfg_getstr(root, "run-as"), line, run) ==
+	    -1)
+		return -1;
+	if (!run->has_gid) {
+		conf_error(ld, line, "run-as '%s' has no passwd entry, so no "
+		    "group", run->name);
+		return -1;
+	}
+	if (ld->user.name != NULL && ld->user.uid != run->uid) {
+		conf_error(ld, ld->user.line, "user '%s' differs from run-as "
+		    "'%s' (porterd cannot switch users once it has dropped "
+		    "privileges)", ld->user.name, run->name);
+		return -1;
+	}
+	if (ld->group.name != NULL && ld->group.gid != run->gid) {
+		conf_error(ld, ld->group.line, "group '%s' is not the group of "
+		    "run-as '%s'", ld->group.name, run->name);
+		return -1;
+	}
+	if ((cfg->run_as = strdup(run->name)) == NULL) {
+		conf_error(ld, line, "out of memory");
+		return -1;
+	}
+	cfg->run_uid = run->uid;
+	cfg->run_gid = run->gid;
+	return 0;
+}
+
 static int
 conf_globals(struct conf_load *ld, cfg_t *root)
 {
@@ -653,7 +714,9 @@ conf_globals(struct conf_load *ld, cfg_t *root)
 	    cfg_getstr(root, "group"), conf_line(&lines[ROOT_GROUP], 0, 0),
 	    &ld->group) == -1)
 		return -1;
-	return 0;
+	if (cfg_size(root, "run-as") > 0 && conf_run_as(ld, root) == -1)
+		return -1;
+	return conf_limits_global(ld, root);
 }
 
 /* ------------------------------------------------------------------------
@@ -675,6 +738,7 @@ conf_load_done(struct conf_load *ld)
 	free(ld->ids);
 	free(ld->user.name);
 	free(ld->group.name);
+	free(ld->run_as.name);
 	conf_current = NULL;
 }
 
@@ -768,6 +832,8 @@ config_free(struct config *cfg)
 	free(cfg->path);
 	free(cfg->plugin_dir);
 	free(cfg->pid_file);
+	free(cfg->run_as);
+	free(cfg->limits.reject_message);
 	free(cfg);
 }
 

@@ -21,6 +21,11 @@
  *   log-level = err|warning|notice|info|debug   # [info]
  *   pid-file = "/run/porterd.pid"             # [none]; absolute
  *   shutdown-timeout = 10     # seconds SIGTERM waits for live connections
+ *   run-as = "porter"         # user (and its primary group) porterd becomes
+ *                             # after binding [unset]; handlers run as it,
+ *                             # so user/group must name it if set at all
+ *   max-connections = 256     # the limits (struct limits_spec): defaults
+ *                             # for every service, which may override each
  *   include = { "conf.d/?*.conf" }  # glob(3) patterns, relative to this
  *                             # file's directory, read in sorted order; a
  *                             # name without wildcards must exist
@@ -46,6 +51,11 @@
  *       options = { "SO_KEEPALIVE", "TCP_NODELAY", "SO_RCVBUF=65536" }
  *       isolation = thread    # plugin only: thread | process [thread]
  *       disable = false       # true: checked, then left out of the table
+ *       rate = 10             # any limit, for this service alone
+ *       allow = { "127.0.0.0/8", "::1" }   # struct acl_rule; numeric only
+ *       deny = { "10.0.0.0/8" }
+ *       allow-uid = { "root" }   # AF_UNIX peers: the uid is listed or
+ *       allow-gid = { "adm" }    # the gid is; names or numbers
  *   }
  *
  * A drop-in holds service sections only.
@@ -55,6 +65,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <porter/socket.h>
@@ -90,6 +101,58 @@ struct sockopt_spec {
 	int value;		/* 1 when no "=value" was given */
 };
 
+/*
+ * Per-service limits (issue "holding up under load").  Every field has a
+ * global default of the same name in the main file; 0 means unlimited.
+ *
+ *   max-connections = 256     concurrent handlers; when reached, porterd
+ *                             stops accepting (the kernel backlog holds
+ *                             the rest) unless reject-message is set, in
+ *                             which case it accepts, writes the message
+ *                             and closes.
+ *   reject-message = "busy\r\n"   at most 1024 bytes; "" accepts and
+ *                             closes at once
+ *   max-per-source = 16       concurrent handlers per source address:
+ *                             IPv4 /32, IPv6 grouped by ipv6-prefix,
+ *                             v4-mapped IPv6 counted as IPv4
+ *   ipv6-prefix = 64
+ *   rate = 100.0              new connections per second (token bucket)
+ *   burst = 50                bucket size; 0 (or unset here and
+ *                             globally): max(1, ceil(rate)) of the scope's
+ *                             own rate (so the field is always >= 1)
+ *   idle-timeout = 300        seconds without traffic before a connection
+ *                             is cut (TCP: the kernel's last send/receive
+ *                             times; other sockets: since accept)
+ *   max-lifetime = 3600       seconds a connection may last
+ */
+struct limits_spec {
+	unsigned max_conns;
+	unsigned max_per_source;
+	unsigned ipv6_prefix;		/* 0..128, default 64 */
+	double rate;			/* tokens per second; 0: unlimited */
+	unsigned burst;
+	unsigned idle_timeout;		/* seconds */
+	unsigned max_lifetime;		/* seconds */
+	char *reject_message;		/* NULL: leave connections queued */
+	size_t reject_len;
+};
+
+/*
+ * One access rule: `allow = { "127.0.0.0/8", "::1" }` and
+ * `deny = { "10.0.0.0/8" }`.  A peer is checked against every rule; the
+ * longest matching prefix decides (deny wins a tie).  When any allow rule
+ * exists, a peer matching no rule is denied; with only deny rules it is
+ * allowed.  Prefixes are canonical: v4-mapped IPv6 ("::ffff:1.2.3.4/120")
+ * is stored as IPv4 ("1.2.3.4/24"), and host bits are cleared.
+ */
+struct acl_rule {
+	bool allow;
+	int family;			/* AF_INET or AF_INET6 */
+	uint8_t addr[16];		/* network byte order, host bits zero */
+	unsigned prefix;		/* 0..32 or 0..128 */
+	char *text;			/* as written, for logs */
+};
+
 struct service {
 	char *name;
 	char *file;		/* where the section is, for messages */
@@ -120,6 +183,15 @@ struct service {
 	char *user;
 	uid_t uid;
 	gid_t gid;		/* group, or the user's primary group */
+
+	struct limits_spec limits;
+	struct acl_rule *acl;	/* allow rules, then deny rules, each in
+				 * file order ("*" is two rules) */
+	size_t nacl;
+	uid_t *allow_uids;	/* AF_UNIX peers (SO_PEERCRED); NULL: any */
+	size_t nallow_uids;
+	gid_t *allow_gids;
+	size_t nallow_gids;
 };
 
 struct config {
@@ -129,6 +201,12 @@ struct config {
 	int log_target;		/* enum log_target */
 	int log_level;		/* LOG_ERR .. LOG_DEBUG */
 	int shutdown_timeout;	/* seconds */
+	struct limits_spec limits;	/* defaults for services' limits */
+	char *run_as;		/* run-as: user porterd switches to after
+				 * binding (NULL: stay); services then run as
+				 * this user */
+	uid_t run_uid;
+	gid_t run_gid;
 	char **included;	/* drop-in files read, in order, NULL-terminated */
 	char **skipped;		/* files in an include pattern's directory that
 				 * the pattern does not match (dotfiles, "x~",

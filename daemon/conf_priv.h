@@ -3,10 +3,12 @@
  *
  * conf.c reads files and drives libconfuse, conf_include.c expands the
  * include patterns, conf_service.c turns one parsed `service` section into
- * a struct service.  Between them travels a struct conf_load: the result
- * so far, the caller's error buffer, and the line of every option value,
- * which libconfuse forgets once a section is parsed but every message
- * needs.  Nothing here outlives config_load().
+ * a struct service, and conf_limits.c reads the limits (global defaults
+ * and per-service overrides) and a service's access rules.  Between them
+ * travels a struct conf_load: the result so far, the caller's error
+ * buffer, and the line of every option value, which libconfuse forgets
+ * once a section is parsed but every message needs.  Nothing here
+ * outlives config_load().
  */
 #ifndef PORTERD_CONF_PRIV_H
 #define PORTERD_CONF_PRIV_H
@@ -28,6 +30,36 @@ struct conf_lines {
 	size_t n;
 };
 
+/*
+ * The limit options, valid both in the main file (the defaults) and in a
+ * service section, in enum conf_lim_opt order.  Both schemas splice them
+ * in, so each scope's line slots for them are contiguous: slot
+ * SVC_LIMITS + LIM_RATE is a section's `rate`, ROOT_LIMITS + LIM_RATE the
+ * global one.  Nothing has a libconfuse default: "not written" must be
+ * told apart from "written as the default" for inheritance.
+ */
+#define CONF_LIMIT_OPTS \
+	CFG_INT("max-connections", 0, CFGF_NODEFAULT), \
+	CFG_STR("reject-message", NULL, CFGF_NODEFAULT), \
+	CFG_INT("max-per-source", 0, CFGF_NODEFAULT), \
+	CFG_INT("ipv6-prefix", 0, CFGF_NODEFAULT), \
+	CFG_FLOAT("rate", 0, CFGF_NODEFAULT), \
+	CFG_INT("burst", 0, CFGF_NODEFAULT), \
+	CFG_INT("idle-timeout", 0, CFGF_NODEFAULT), \
+	CFG_INT("max-lifetime", 0, CFGF_NODEFAULT)
+
+enum conf_lim_opt {
+	LIM_MAX_CONNS,
+	LIM_REJECT,
+	LIM_MAX_PER_SOURCE,
+	LIM_IPV6_PREFIX,
+	LIM_RATE,
+	LIM_BURST,
+	LIM_IDLE_TIMEOUT,
+	LIM_MAX_LIFETIME,
+	LIM_NOPTS
+};
+
 /* A service section's options, in schema order. */
 enum conf_svc_opt {
 	SVC_LISTEN,
@@ -46,6 +78,11 @@ enum conf_svc_opt {
 	SVC_OPTIONS,
 	SVC_ISOLATION,
 	SVC_DISABLE,
+	SVC_LIMITS,		/* LIM_NOPTS slots: CONF_LIMIT_OPTS */
+	SVC_ALLOW = SVC_LIMITS + LIM_NOPTS,
+	SVC_DENY,
+	SVC_ALLOW_UID,
+	SVC_ALLOW_GID,
 	SVC_NOPTS
 };
 
@@ -59,7 +96,9 @@ enum conf_root_opt {
 	ROOT_PID_FILE,
 	ROOT_SHUTDOWN_TIMEOUT,
 	ROOT_INCLUDE,
-	ROOT_NOPTS
+	ROOT_RUN_AS,
+	ROOT_LIMITS,		/* LIM_NOPTS slots: CONF_LIMIT_OPTS */
+	ROOT_NOPTS = ROOT_LIMITS + LIM_NOPTS
 };
 
 /* A parsed service section, waiting for its file's parse to finish. */
@@ -114,6 +153,9 @@ struct conf_load {
 	size_t nseen;
 	struct conf_id user;	/* the global defaults */
 	struct conf_id group;
+	struct conf_id run_as;	/* run-as, resolved (name NULL: unset) */
+	bool burst_set;		/* the global burst was written (non-zero),
+				 * not derived from the global rate */
 };
 
 /*
@@ -173,5 +215,25 @@ int conf_id_user(struct conf_load *ld, const char *svc, const char *name,
     int line, struct conf_id *out);
 int conf_id_group(struct conf_load *ld, const char *svc, const char *name,
     int line, struct conf_id *out);
+
+/*
+ * conf_limits.c.  The enum conf_lim_opt of a limit option's name, or -1.
+ */
+int conf_limits_slot(const char *option);
+/*
+ * Reads the main file's limit options into ld->cfg->limits (the defaults
+ * services inherit).  Returns 0, or -1 with the error recorded.
+ */
+int conf_limits_global(struct conf_load *ld, cfg_t *root);
+/*
+ * Reads a section's limits (over the global ones), allow/deny rules and
+ * allow-uid/allow-gid into s, whose listen entries and wait flag are
+ * already set.  Returns 0, or -1 with the error recorded; what was
+ * filled in is freed by conf_service_free() either way.
+ */
+int conf_limits_service(struct conf_load *ld, const struct conf_section *cs,
+    struct service *s);
+/* Frees what conf_limits_service() filled into s (not s itself). */
+void conf_limits_service_free(struct service *s);
 
 #endif

@@ -8,10 +8,11 @@
  * mistake can still be reported with its file and line: words become
  * numbers, the handler kind is settled and its options checked, listen
  * entries are resolved to addresses, socket options to (level, name,
- * value), users and groups to ids, and the exec'd program must exist.
- * Each message names the service and the option's own line, which
- * conf.c recorded while libconfuse parsed; an option left to its default
- * is blamed on the section's first line.
+ * value), users and groups to ids, and the exec'd program must exist;
+ * conf_limits.c adds the limits and access rules.  Each message names the
+ * service and the option's own line, which conf.c recorded while
+ * libconfuse parsed; an option left to its default is blamed on the
+ * section's first line.
  */
 #include "config.h"
 
@@ -49,6 +50,11 @@ static cfg_opt_t svc_opts[] = {
 	CFG_STR_LIST("options", NULL, CFGF_NODEFAULT),
 	CFG_STR("isolation", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("disable", cfg_false, CFGF_NONE),
+	CONF_LIMIT_OPTS,
+	CFG_STR_LIST("allow", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("deny", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("allow-uid", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("allow-gid", NULL, CFGF_NODEFAULT),
 	CFG_END()
 };
 
@@ -450,12 +456,18 @@ svc_listen(struct svc_build *b)
 	return 0;
 }
 
-/* user and group: the section's own, else the global ones. */
+/*
+ * user and group: the section's own, else the global ones, else run-as's
+ * user.  Under run-as, porterd has given up root by the time a handler
+ * starts, so that user (and its group) is the only one a handler can run
+ * as; conf.c has checked the global ones already.
+ */
 static int
 svc_ids(struct svc_build *b)
 {
 	struct conf_id own_user = { 0 }, own_group = { 0 };
 	const struct conf_id *u = &b->ld->user, *g = &b->ld->group;
+	const struct conf_id *run = &b->ld->run_as;
 	struct service *s = b->s;
 	int rc = -1;
 
@@ -474,6 +486,8 @@ svc_ids(struct svc_build *b)
 		g = &own_group;
 	}
 
+	if (u->name == NULL && run->name != NULL)
+		u = run;
 	if (u->name == NULL) {
 		/* Changing only the group would be a half-done drop. */
 		if (g->name != NULL) {
@@ -493,6 +507,19 @@ svc_ids(struct svc_build *b)
 	s->set_user = true;
 	s->uid = u->uid;
 	s->gid = g->name != NULL ? g->gid : u->gid;
+	if (run->name != NULL && s->uid != run->uid) {
+		svc_fail(b, u == &own_user ? SVC_USER : SVC_NOPTS, 0,
+		    "user '%s' differs from run-as '%s' (porterd cannot switch "
+		    "users once it has dropped privileges)", u->name,
+		    run->name);
+		goto out;
+	}
+	if (run->name != NULL && s->gid != run->gid) {
+		svc_fail(b, g == &own_group ? SVC_GROUP : SVC_NOPTS, 0,
+		    "group '%s' is not the group of run-as '%s'",
+		    g->name != NULL ? g->name : u->name, run->name);
+		goto out;
+	}
 	if ((s->user = strdup(u->name)) == NULL) {
 		svc_nomem(b);
 		goto out;
@@ -527,7 +554,8 @@ conf_service_build(struct conf_load *ld, const struct conf_section *cs,
 	}
 	/* Sockets first: the listen entries need the type and protocol. */
 	if (svc_socket(&b) == -1 || svc_handler(&b) == -1 ||
-	    svc_listen(&b) == -1 || svc_ids(&b) == -1)
+	    svc_listen(&b) == -1 || svc_ids(&b) == -1 ||
+	    conf_limits_service(ld, cs, s) == -1)
 		goto fail;
 	/* Checked like any other, then left out of the table. */
 	if (cfg_getbool(b.sec, "disable"))
@@ -572,6 +600,7 @@ conf_service_free(struct service *s)
 	free(s->protocol_name);
 	free(s->handler);
 	free(s->user);
+	conf_limits_service_free(s);
 	free(s);
 }
 

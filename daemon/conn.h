@@ -20,6 +20,7 @@
 #include <porter/socket.h>
 
 #include "conf.h"
+#include "limiter.h"
 
 struct plugin;
 struct svc;
@@ -39,6 +40,8 @@ struct listener {
 	bool adopted;			/* passed in by systemd */
 	char *name;			/* adopted: its FileDescriptorName */
 	bool matched;			/* scratch flag for reload matching */
+	bool specific;			/* bound to one address: accepted
+					 * sockets' local address is addr */
 };
 
 struct svc {
@@ -52,10 +55,17 @@ struct svc {
 	gid_t *groups;			/* supplementary groups for handlers */
 	int ngroups;
 	char **argv;			/* exec: program, args..., NULL */
+	struct limiter lim;		/* admission state (limiter.h) */
+	unsigned pause;			/* SVC_PAUSE_* bits: not accepting */
+	struct timespec rate_until;	/* SVC_PAUSE_RATE ends */
+	bool rate_episode;		/* rate pause logged, not yet over */
 	unsigned refs;			/* 1 while in the table + 1 per conn */
 	unsigned live;			/* running handlers */
 	uint64_t served;		/* finished handlers */
 };
+
+#define SVC_PAUSE_MAX	0x1	/* max-connections reached */
+#define SVC_PAUSE_RATE	0x2	/* token bucket empty */
 
 /* A refcounted config shared by the svcs built from it. */
 struct config_ref {
@@ -74,7 +84,11 @@ struct conn {
 	int status;			/* waitpid status (child handlers) */
 	int rc;				/* handle() result (thread handlers) */
 	pt_plugin_stats stats;
+	struct source_key src;		/* counted against max-per-source */
+	const char *cut;		/* why porterd cut it, or NULL */
+	struct timespec kill_at;	/* SIGKILL a cut child after this */
 	struct conn *next;		/* completion queue / pid table chain */
+	struct conn *lprev, *lnext;	/* the loop's list of live conns */
 };
 
 /* Allocates a conn for svc and takes a svc reference.  NULL on ENOMEM. */

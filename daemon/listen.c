@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,23 @@ listen_unix_path(const pt_addr *a)
 	    sun->sun_path[0] == '\0')
 		return NULL;
 	return sun->sun_path;
+}
+
+/*
+ * True unless addr is a wildcard (0.0.0.0, ::): then each accepted
+ * socket's local address must be asked for.  AF_UNIX counts as specific.
+ */
+static bool
+listen_is_specific(const pt_addr *a)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->ss;
+
+	if (a->ss.ss_family == AF_INET)
+		return sin->sin_addr.s_addr != htonl(INADDR_ANY);
+	if (a->ss.ss_family == AF_INET6)
+		return !IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+	return true;
 }
 
 /* Removes a socket file left behind by a dead process. */
@@ -105,6 +123,7 @@ listen_open(struct svc *svc, const struct listen_spec *spec, char *errbuf,
 	if (fam == AF_UNIX)
 		l->addr = spec->addr;
 	l->fd = pt_sock_fileno(l->sock);
+	l->specific = listen_is_specific(&l->addr);
 	pt_addr_format(&l->addr, l->text, sizeof(l->text));
 	return l;
 fail:
@@ -162,6 +181,7 @@ listen_adopt_one(int fd, const char *name, char *errbuf, size_t errlen)
 		goto fail;
 	}
 	l->fd = pt_sock_fileno(l->sock);
+	l->specific = listen_is_specific(&l->addr);
 	pt_addr_format(&l->addr, l->text, sizeof(l->text));
 	close(fd);
 	return l;

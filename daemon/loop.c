@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,10 @@
 #include "loop.h"
 #include "notify.h"
 #include "spawn.h"
+#include "access.h"
+#include "limiter.h"
 #include "svc.h"
+#include "timeouts.h"
 #include "worker.h"
 
 #define ACCEPT_BATCH	64	/* accepts per listener per wakeup */
@@ -44,7 +48,7 @@
 #define EMFILE_PAUSE_MS	100	/* listener pause when out of descriptors */
 
 /* Markers for the non-listener descriptors in epoll. */
-static char tag_signal, tag_worker, tag_watchdog;
+static char tag_signal, tag_worker, tag_watchdog, tag_tick;
 
 struct table {
 	struct svc **svcs;
@@ -68,6 +72,9 @@ static struct {
 	struct timespec stop_deadline;
 	int paused;			/* listeners paused for EMFILE */
 	int emfile_episode;		/* logged; cleared by a good accept */
+	int spare_fd;			/* reserve descriptor for shedding */
+	int tickfd;			/* 1 s timer: timeouts, summaries */
+	struct conn *live_head;		/* every running handler */
 	struct timespec pause_until;
 } L;
 
@@ -114,6 +121,22 @@ loop_disarm(struct listener *l)
 		return;
 	epoll_ctl(L.epfd, EPOLL_CTL_DEL, l->fd, NULL);
 	l->armed = false;
+}
+
+/* Arms every listener of svc that may accept now, disarms the others. */
+static void
+loop_svc_arm(struct svc *svc)
+{
+	size_t i;
+
+	for (i = 0; i < svc->nls; i++) {
+		struct listener *l = svc->ls[i];
+
+		if (l->busy || svc->pause != 0 || L.paused || L.stopping)
+			loop_disarm(l);
+		else
+			loop_arm(l);
+	}
 }
 
 /* Stops using l: now, or when the wait handler holding it finishes. */
@@ -163,19 +186,38 @@ loop_done(struct conn *c)
 {
 	struct listener *l = c->wait_l;
 
+	struct svc *svc = c->svc;
+	unsigned max = svc->conf->limits.max_conns;
+
 	if (l != NULL) {
 		l->busy = false;
 		if (l->doomed)
 			listen_close(l);
-		else if (!L.stopping)
+		else if (!L.stopping && !L.paused && svc->pause == 0)
 			loop_arm(l);
+	} else if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
 	}
+	limiter_release_source(&svc->lim, &c->src);
+	if (c->lprev != NULL)
+		c->lprev->lnext = c->lnext;
+	else
+		L.live_head = c->lnext;
+	if (c->lnext != NULL)
+		c->lnext->lprev = c->lprev;
 	L.live--;
+	if ((svc->pause & SVC_PAUSE_MAX) && svc->live - 1 < max) {
+		svc->pause &= ~SVC_PAUSE_MAX;
+		log_info("service %s: accepting again", svc->conf->name);
+		loop_svc_arm(svc);
+	}
 	conn_finish(c);
 }
 
 static void
-loop_dispatch(struct listener *l, int fd, const pt_addr *peer)
+loop_dispatch(struct listener *l, int fd, const pt_addr *peer,
+    const struct source_key *src)
 {
 	struct svc *svc = l->svc;
 	const struct service *conf = svc->conf;
@@ -191,6 +233,12 @@ loop_dispatch(struct listener *l, int fd, const pt_addr *peer)
 		return;
 	}
 	L.live++;
+	c->lnext = L.live_head;
+	if (L.live_head != NULL)
+		L.live_head->lprev = c;
+	L.live_head = c;
+	if (src != NULL)
+		c->src = *src;
 	if (peer != NULL)
 		c->peer = *peer;
 	if (conf->wait) {
@@ -198,6 +246,8 @@ loop_dispatch(struct listener *l, int fd, const pt_addr *peer)
 		c->local = l->addr;
 		l->busy = true;
 		loop_disarm(l);
+	} else if (l->specific) {
+		c->local = l->addr;	/* saves a getsockname() per accept */
 	} else if (getsockname(fd, (struct sockaddr *)&c->local.ss,
 	    &len) == 0) {
 		c->local.len = len;
@@ -209,8 +259,6 @@ loop_dispatch(struct listener *l, int fd, const pt_addr *peer)
 		log_warn("service %s: cannot start a worker thread",
 		    conf->name);
 		c->rc = -1;
-		if (!conf->wait)
-			close(fd);
 		loop_done(c);
 		return;
 	}
@@ -218,7 +266,12 @@ loop_dispatch(struct listener *l, int fd, const pt_addr *peer)
 		pid = spawn_exec(c, L.opts->stderr_fd);
 	else
 		pid = spawn_plugin(c);
-	if (!conf->wait) {
+	/*
+	 * The child has the connection now.  Keep our copy only when an
+	 * idle timeout must watch it: holding it would delay the peer's EOF
+	 * when the program closes its end early.
+	 */
+	if (!conf->wait && conf->limits.idle_timeout == 0) {
 		close(fd);
 		c->fd = -1;
 	}
@@ -242,6 +295,19 @@ loop_dispatch(struct listener *l, int fd, const pt_addr *peer)
 static void
 loop_emfile(struct listener *l)
 {
+	int fd;
+
+	/*
+	 * The reserve descriptor lets us take the pending connection off the
+	 * queue and close it, so that client learns at once instead of
+	 * waiting in the backlog for descriptors that may never come.
+	 */
+	if (L.spare_fd >= 0) {
+		close(L.spare_fd);
+		if ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+			close(fd);
+		L.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
 	if (!L.emfile_episode)
 		log_warnx("service %s: accept %s: out of file descriptors, "
 		    "pausing accepts", l->svc->conf->name, l->text);
@@ -256,19 +322,115 @@ loop_emfile(struct listener *l)
 	loop_disarm(l);
 }
 
+/* Tells a refused client why (if the service has a message) and logs. */
+static void
+loop_refuse(struct svc *svc, int fd, const pt_addr *peer, enum refusal why,
+    const char *reason)
+{
+	const struct limits_spec *spec = &svc->conf->limits;
+	char text[PT_ADDRSTRLEN];
+	ssize_t n;
+
+	if (why != REFUSE_ACL && spec->reject_message != NULL) {
+		/* Best effort: the socket buffer of a new connection has room. */
+		n = send(fd, spec->reject_message, spec->reject_len,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)n;
+	}
+	close(fd);
+	if (limiter_refused(&svc->lim, why))
+		log_warnx("service %s: refused %s: %s", svc->conf->name,
+		    pt_addr_format(peer, text, sizeof(text)), reason);
+}
+
+/*
+ * Checks the limits that apply before accept: max-connections (without a
+ * reject message, clients wait in the backlog) and the rate.  Returns 0
+ * to accept, -1 after pausing the service.
+ */
+static int
+loop_may_accept(struct svc *svc)
+{
+	const struct limits_spec *spec = &svc->conf->limits;
+	long wait_ms;
+
+	if (spec->max_conns > 0 && svc->live >= spec->max_conns &&
+	    spec->reject_message == NULL) {
+		if (!(svc->pause & SVC_PAUSE_MAX))
+			log_warnx("service %s: max-connections (%u) reached, "
+			    "pausing accepts", svc->conf->name,
+			    spec->max_conns);
+		svc->pause |= SVC_PAUSE_MAX;
+		loop_svc_arm(svc);
+		return -1;
+	}
+	if (limiter_take_token(&svc->lim, &wait_ms) == -1) {
+		if (!svc->rate_episode)
+			log_warnx("service %s: rate limit (%g/s, burst %u) "
+			    "reached, pausing accepts", svc->conf->name,
+			    spec->rate, spec->burst);
+		svc->rate_episode = true;
+		svc->pause |= SVC_PAUSE_RATE;
+		clock_gettime(CLOCK_MONOTONIC, &svc->rate_until);
+		svc->rate_until.tv_sec += wait_ms / 1000;
+		svc->rate_until.tv_nsec += (wait_ms % 1000) * 1000000L;
+		if (svc->rate_until.tv_nsec >= 1000000000L) {
+			svc->rate_until.tv_sec++;
+			svc->rate_until.tv_nsec -= 1000000000L;
+		}
+		loop_svc_arm(svc);
+		return -1;
+	}
+	if (svc->rate_episode && limiter_bucket_full(&svc->lim))
+		svc->rate_episode = false;
+	return 0;
+}
+
+/* Access lists and per-source limits, decided right after accept. */
+static int
+loop_admit(struct svc *svc, int fd, const pt_addr *peer,
+    struct source_key *src)
+{
+	const struct limits_spec *spec = &svc->conf->limits;
+	char why[128];
+
+	if (access_check(svc->conf, fd, peer, why, sizeof(why)) == -1) {
+		loop_refuse(svc, fd, peer, REFUSE_ACL, why);
+		return -1;
+	}
+	if (spec->max_conns > 0 && svc->live >= spec->max_conns) {
+		/* Only reached with a reject message (see loop_may_accept). */
+		snprintf(why, sizeof(why), "max-connections (%u) reached",
+		    spec->max_conns);
+		loop_refuse(svc, fd, peer, REFUSE_MAX, why);
+		return -1;
+	}
+	if (limiter_admit_source(&svc->lim, peer, src) == -1) {
+		snprintf(why, sizeof(why), "per-source limit (%u) reached",
+		    spec->max_per_source);
+		loop_refuse(svc, fd, peer, REFUSE_PER_SOURCE, why);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 loop_accept(struct listener *l)
 {
+	struct svc *svc = l->svc;
 	struct sockaddr_storage ss;
+	struct source_key src;
 	socklen_t len;
 	pt_addr peer;
 	int i, fd;
 
-	if (l->svc->conf->wait) {
-		loop_dispatch(l, l->fd, NULL);
+	if (svc->conf->wait) {
+		loop_dispatch(l, l->fd, NULL, NULL);
 		return;
 	}
 	for (i = 0; i < ACCEPT_BATCH; i++) {
+		if (loop_may_accept(svc) == -1)
+			return;
 		len = sizeof(ss);
 		/*
 		 * accept4 directly rather than pt_sock_accept_fd: EAGAIN ends
@@ -277,6 +439,7 @@ loop_accept(struct listener *l)
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
 		    SOCK_CLOEXEC);
 		if (fd == -1) {
+			limiter_untake_token(&svc->lim);
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -285,7 +448,7 @@ loop_accept(struct listener *l)
 				loop_emfile(l);
 				return;
 			}
-			log_warn("service %s: accept %s", l->svc->conf->name,
+			log_warn("service %s: accept %s", svc->conf->name,
 			    l->text);
 			return;
 		}
@@ -295,7 +458,9 @@ loop_accept(struct listener *l)
 		}
 		memcpy(&peer.ss, &ss, sizeof(ss));
 		peer.len = len;
-		loop_dispatch(l, fd, &peer);
+		if (loop_admit(svc, fd, &peer, &src) == -1)
+			continue;
+		loop_dispatch(l, fd, &peer, &src);
 	}
 }
 
@@ -697,6 +862,20 @@ loop_setup(void)
 	epoll_ctl(L.epfd, EPOLL_CTL_ADD, L.sigfd, &ev);
 	ev.data.ptr = &tag_worker;
 	epoll_ctl(L.epfd, EPOLL_CTL_ADD, worker_fd(), &ev);
+	L.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* Once a second: timeouts, refusal summaries, status. */
+	{
+		struct itimerspec its = { { 1, 0 }, { 1, 0 } };
+
+		if ((L.tickfd = timerfd_create(CLOCK_MONOTONIC,
+		    TFD_CLOEXEC | TFD_NONBLOCK)) == -1 ||
+		    timerfd_settime(L.tickfd, 0, &its, NULL) == -1) {
+			log_warn("timerfd");
+			return -1;
+		}
+		ev.data.ptr = &tag_tick;
+		epoll_ctl(L.epfd, EPOLL_CTL_ADD, L.tickfd, &ev);
+	}
 	L.wdfd = -1;
 	if ((wd = notify_watchdog_usec()) > 0) {
 		struct itimerspec its;
@@ -755,9 +934,17 @@ static int
 loop_timeout(void)
 {
 	long ms = -1, t;
+	size_t i;
 
 	if (L.paused)
 		ms = ms_until(&L.pause_until);
+	for (i = 0; i < L.tab.n; i++) {
+		if (!(L.tab.svcs[i]->pause & SVC_PAUSE_RATE))
+			continue;
+		t = ms_until(&L.tab.svcs[i]->rate_until);
+		if (ms < 0 || t < ms)
+			ms = t;
+	}
 	if (L.stopping) {
 		t = ms_until(&L.stop_deadline);
 		if (ms < 0 || t < ms)
@@ -766,21 +953,45 @@ loop_timeout(void)
 	return (int)ms;
 }
 
-/* Re-arms listeners paused for EMFILE once the pause is over. */
+/* Re-arms listeners whose EMFILE or rate pause is over. */
 static void
 loop_resume_paused(void)
 {
-	size_t i, j;
+	size_t i;
+	bool all = false;
 
-	if (!L.paused || ms_until(&L.pause_until) > 0)
+	if (L.paused && ms_until(&L.pause_until) == 0) {
+		L.paused = 0;
+		all = true;
+	}
+	for (i = 0; i < L.tab.n; i++) {
+		struct svc *svc = L.tab.svcs[i];
+
+		if ((svc->pause & SVC_PAUSE_RATE) &&
+		    ms_until(&svc->rate_until) == 0) {
+			svc->pause &= ~SVC_PAUSE_RATE;
+			loop_svc_arm(svc);
+		} else if (all) {
+			loop_svc_arm(svc);
+		}
+	}
+}
+
+/* The once-a-second chores. */
+static void
+loop_tick(void)
+{
+	char status[128];
+	uint64_t ticks;
+	size_t i;
+
+	if (read(L.tickfd, &ticks, sizeof(ticks)) <= 0)
 		return;
-	L.paused = 0;
-	if (L.stopping)
-		return;
+	timeouts_check(L.live_head);
 	for (i = 0; i < L.tab.n; i++)
-		for (j = 0; j < L.tab.svcs[i]->nls; j++)
-			if (!L.tab.svcs[i]->ls[j]->busy)
-				loop_arm(L.tab.svcs[i]->ls[j]);
+		limiter_summary(&L.tab.svcs[i]->lim, L.tab.svcs[i]->conf->name);
+	loop_status(status, sizeof(status));
+	notify_status(status);
 }
 
 static void
@@ -830,11 +1041,31 @@ out:
 	return r;
 }
 
+/*
+ * run-as: every listener is open, so give up root for good.  Handlers
+ * then run as this user too (the config insists on it).
+ */
+static int
+loop_run_as(const struct config *cfg)
+{
+	if (cfg->run_as == NULL)
+		return 0;
+	if (setgroups(1, &cfg->run_gid) == -1 || setgid(cfg->run_gid) == -1 ||
+	    setuid(cfg->run_uid) == -1) {
+		log_warn("run-as %s", cfg->run_as);
+		return -1;
+	}
+	log_info("running as %s (uid %u, gid %u)", cfg->run_as,
+	    (unsigned)cfg->run_uid, (unsigned)cfg->run_gid);
+	return 0;
+}
+
 int
 loop_run(struct config *cfg, const struct loop_options *opts)
 {
 	struct epoll_event evs[64];
 	char errbuf[1024], status[128];
+	bool got_signal;
 	int i, n;
 
 	memset(&L, 0, sizeof(L));
@@ -858,6 +1089,8 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 		return 1;
 	}
 	loop_drop_passed(true);
+	if (loop_run_as(L.cref->cfg) == -1)
+		return 1;
 	for (i = 0; L.cref->cfg->skipped != NULL &&
 	    L.cref->cfg->skipped[i] != NULL; i++)
 		log_info("%s: not included (does not match an include "
@@ -875,11 +1108,18 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 			break;
 		}
 		loop_resume_paused();
+		got_signal = false;
 		for (i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 
+			/*
+			 * Signals last: a reload may close listeners whose
+			 * events are still in this batch.
+			 */
 			if (p == &tag_signal) {
-				loop_signal();
+				got_signal = true;
+			} else if (p == &tag_tick) {
+				loop_tick();
 			} else if (p == &tag_worker) {
 				loop_collect();
 			} else if (p == &tag_watchdog) {
@@ -891,6 +1131,8 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 				loop_accept(p);
 			}
 		}
+		if (got_signal)
+			loop_signal();
 		if (L.stopping && L.live > 0 &&
 		    ms_until(&L.stop_deadline) == 0) {
 			log_warnx("shutdown timeout: %u connections still "

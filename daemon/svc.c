@@ -150,6 +150,7 @@ svc_new(const struct service *conf, struct config_ref *cref,
 	svc->cref = cref;
 	cref->refs++;
 	svc->refs = 1;
+	limiter_init(&svc->lim, &conf->limits);
 	if (svc_groups(svc) == -1)
 		goto nomem;
 	if (conf->kind == HANDLER_EXEC) {
@@ -177,6 +178,7 @@ svc_unref(struct svc *svc)
 			svc->plugin->desc->fini(svc->state);
 		plugin_unref(svc_registry, svc->plugin);
 	}
+	limiter_fini(&svc->lim);
 	config_ref_put(svc->cref);
 	free(svc->ls);
 	free(svc->groups);

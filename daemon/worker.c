@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,10 +116,6 @@ worker_run(struct conn *c)
 	worker_ctx(&ctx, c->svc, c);
 	memset(&c->stats, 0, sizeof(c->stats));
 	c->rc = d->handle(c->fd, &ctx, &c->stats);
-	if (c->wait_l == NULL) {
-		close(c->fd);
-		c->fd = -1;
-	}
 }
 
 static void *
@@ -127,6 +124,7 @@ worker_main(void *arg)
 	struct conn *c = arg;
 	struct timespec deadline;
 	uint64_t one = 1;
+	bool wake;
 	ssize_t n;
 	int r;
 
@@ -134,12 +132,18 @@ worker_main(void *arg)
 		if (c != NULL) {
 			worker_run(c);
 			pthread_mutex_lock(&pool.lock);
+			wake = pool.done == NULL;
 			c->next = pool.done;
 			pool.done = c;
 			pthread_mutex_unlock(&pool.lock);
-			/* A full counter still wakes the loop: ignore EAGAIN. */
-			n = write(pool.efd, &one, sizeof(one));
-			(void)n;
+			/*
+			 * Only the first finisher since the last collect wakes
+			 * the loop; it takes the whole list at once.
+			 */
+			if (wake) {
+				n = write(pool.efd, &one, sizeof(one));
+				(void)n;
+			}
 		}
 		pthread_mutex_lock(&pool.lock);
 		pool.idle++;
@@ -210,7 +214,10 @@ worker_collect(void)
 	uint64_t n;
 	ssize_t r;
 
-	/* Reset the counter; the list below is the truth. */
+	/*
+	 * Reset the counter before taking the list: a finisher that sees an
+	 * empty list after this wakes us again, so nothing is left behind.
+	 */
 	r = read(pool.efd, &n, sizeof(n));
 	(void)r;
 	pthread_mutex_lock(&pool.lock);

@@ -36,8 +36,11 @@ unsigned worker_threads(void);
  */
 void worker_ctx(pt_plugin_ctx *ctx, struct svc *svc, struct conn *c);
 
-/* Calls svc's plugin handle() for c, then closes c->fd unless it is a
- * wait service's socket.  Sets c->rc and c->stats. */
+/*
+ * Calls svc's plugin handle() for c; sets c->rc and c->stats.  c->fd stays
+ * open: the main thread closes it when it collects c, so it can still
+ * shutdown() a connection whose time is up while handle() runs.
+ */
 void worker_run(struct conn *c);
 
 #endif

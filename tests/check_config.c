@@ -1,6 +1,6 @@
 /*
- * check_config.c -- porterd's configuration: daemon/conf.c, conf_service.c
- * and conf_include.c.
+ * check_config.c -- porterd's configuration: daemon/conf.c, conf_service.c,
+ * conf_include.c and conf_limits.c.
  *
  * Each test runs in a directory of its own: the fixture makes one with
  * mkdtemp() and chdirs there, so a test writes porterd.conf (and conf.d/
@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -447,6 +448,317 @@ START_TEST(test_section_line)
 END_TEST
 
 /* ------------------------------------------------------------------------
+ * Limits and access control
+ * ---------------------------------------------------------------------- */
+
+/* A minimal valid service, with more options (body) before its '}'. */
+#define SVC_PLAIN_WITH(name, body) \
+	"service " name " {\n\tplugin = \"echo\"\n\tport = 7\n" body "}\n"
+#define SVC_PLAIN(name) SVC_PLAIN_WITH(name, "")
+
+/* "allow 10.0.0.0/8": a rule as the daemon will match it. */
+static const char *
+rule_text(const struct acl_rule *r)
+{
+	static char buf[INET6_ADDRSTRLEN + 16];
+	char a[INET6_ADDRSTRLEN];
+
+	ck_assert_ptr_nonnull(inet_ntop(r->family, r->addr, a, sizeof(a)));
+	snprintf(buf, sizeof(buf), "%s %s/%u", r->allow ? "allow" : "deny", a,
+	    r->prefix);
+	return buf;
+}
+
+/* The global options are the defaults; a section overrides each alone. */
+START_TEST(test_limits)
+{
+	struct config *cfg;
+	const struct limits_spec *l;
+
+	put("conf.d/d.conf", "service d {\n\tplugin = \"echo\"\n\tport = 7\n}\n");
+	cfg = load(
+	    "include = { \"conf.d/*.conf\" }\n"
+	    "max-connections = 100\n"
+	    "reject-message = \"busy\\r\\n\"\n"
+	    "max-per-source = 10\n"
+	    "ipv6-prefix = 56\n"
+	    "rate = 20.5\n"
+	    "burst = 40\n"
+	    "idle-timeout = 300\n"
+	    "max-lifetime = 3600\n"
+	    "service all {\n"
+	    "	plugin = \"echo\"\n"
+	    "	port = 7\n"
+	    "	max-connections = 0\n"
+	    "	reject-message = \"\"\n"
+	    "	max-per-source = 2\n"
+	    "	ipv6-prefix = 128\n"
+	    "	rate = 0.5\n"
+	    "	burst = 3\n"
+	    "	idle-timeout = 0\n"
+	    "	max-lifetime = 60\n"
+	    "}\n"
+	    "service some {\n"
+	    "	plugin = \"echo\"\n"
+	    "	port = 7\n"
+	    "	max-per-source = 3\n"
+	    "	rate = 100\n"			/* the global burst stays */
+	    "}\n");
+
+	ck_assert_ptr_nonnull(cfg);
+	l = &cfg->limits;
+	ck_assert_uint_eq(l->max_conns, 100);
+	ck_assert_str_eq(l->reject_message, "busy\r\n");
+	ck_assert_uint_eq(l->reject_len, 6);
+	ck_assert_uint_eq(l->max_per_source, 10);
+	ck_assert_uint_eq(l->ipv6_prefix, 56);
+	ck_assert_double_eq(l->rate, 20.5);
+	ck_assert_uint_eq(l->burst, 40);
+	ck_assert_uint_eq(l->idle_timeout, 300);
+	ck_assert_uint_eq(l->max_lifetime, 3600);
+
+	l = &config_find(cfg, "all")->limits;
+	ck_assert_uint_eq(l->max_conns, 0);
+	ck_assert_str_eq(l->reject_message, "");	/* accept, then close */
+	ck_assert_uint_eq(l->reject_len, 0);
+	ck_assert_uint_eq(l->max_per_source, 2);
+	ck_assert_uint_eq(l->ipv6_prefix, 128);
+	ck_assert_double_eq(l->rate, 0.5);
+	ck_assert_uint_eq(l->burst, 3);
+	ck_assert_uint_eq(l->idle_timeout, 0);
+	ck_assert_uint_eq(l->max_lifetime, 60);
+
+	l = &config_find(cfg, "some")->limits;
+	ck_assert_uint_eq(l->max_conns, 100);
+	ck_assert_str_eq(l->reject_message, "busy\r\n");
+	ck_assert_ptr_ne(l->reject_message, cfg->limits.reject_message);
+	ck_assert_uint_eq(l->max_per_source, 3);
+	ck_assert_double_eq(l->rate, 100);
+	ck_assert_uint_eq(l->burst, 40);
+	ck_assert_uint_eq(l->max_lifetime, 3600);
+
+	/* A drop-in's service inherits the same way. */
+	l = &config_find(cfg, "d")->limits;
+	ck_assert_uint_eq(l->max_conns, 100);
+	ck_assert_uint_eq(l->reject_len, 6);
+	ck_assert_uint_eq(l->ipv6_prefix, 56);
+	ck_assert_uint_eq(l->burst, 40);
+	config_free(cfg);
+}
+END_TEST
+
+/* Nothing written, or every default written out: the same limits. */
+static const char *const defaults_conf[] = {
+	SVC_PLAIN("s"),
+	"max-connections = 256\nmax-per-source = 0\nipv6-prefix = 64\n"
+	"rate = 0\nburst = 0\nidle-timeout = 0\nmax-lifetime = 0\n"
+	SVC_PLAIN_WITH("s", "\tmax-connections = 256\n\tburst = 0\n"),
+};
+
+START_TEST(test_limits_defaults)
+{
+	struct config *cfg = load(defaults_conf[_i]);
+	const struct service *s;
+	const struct limits_spec *l;
+	int i;
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_ptr_null(cfg->run_as);
+	s = cfg->services[0];
+	for (i = 0; i < 2; i++) {
+		l = i == 0 ? &cfg->limits : &s->limits;
+		ck_assert_uint_eq(l->max_conns, 256);
+		ck_assert_ptr_null(l->reject_message);
+		ck_assert_uint_eq(l->reject_len, 0);
+		ck_assert_uint_eq(l->max_per_source, 0);
+		ck_assert_uint_eq(l->ipv6_prefix, 64);
+		ck_assert_double_eq(l->rate, 0);
+		ck_assert_uint_eq(l->burst, 1);
+		ck_assert_uint_eq(l->idle_timeout, 0);
+		ck_assert_uint_eq(l->max_lifetime, 0);
+	}
+	ck_assert_ptr_null(s->acl);
+	ck_assert_uint_eq(s->nacl, 0);
+	ck_assert_ptr_null(s->allow_uids);
+	ck_assert_uint_eq(s->nallow_uids, 0);
+	ck_assert_ptr_null(s->allow_gids);
+	ck_assert_uint_eq(s->nallow_gids, 0);
+	config_free(cfg);
+}
+END_TEST
+
+/*
+ * Unwritten or 0, burst is max(1, ceil(rate)) of the service's own rate;
+ * a written one is inherited like any other limit.
+ */
+START_TEST(test_burst_derived)
+{
+	struct config *cfg = load(
+	    "rate = 2.5\n"
+	    "burst = 0\n"			/* the default, written out */
+	    SVC_PLAIN("a")
+	    SVC_PLAIN_WITH("b", "\trate = 100\n")
+	    SVC_PLAIN_WITH("c", "\trate = 0.25\n")
+	    SVC_PLAIN_WITH("d", "\trate = 0\n\tburst = 9\n"));
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->limits.burst, 3);
+	ck_assert_uint_eq(config_find(cfg, "a")->limits.burst, 3);
+	ck_assert_uint_eq(config_find(cfg, "b")->limits.burst, 100);
+	ck_assert_uint_eq(config_find(cfg, "c")->limits.burst, 1);
+	/* Without a rate, a burst is unused but kept. */
+	ck_assert_double_eq(config_find(cfg, "d")->limits.rate, 0);
+	ck_assert_uint_eq(config_find(cfg, "d")->limits.burst, 9);
+	config_free(cfg);
+
+	cfg = load(
+	    "rate = 1\n"
+	    "burst = 5\n"
+	    SVC_PLAIN_WITH("a", "\trate = 100\n")
+	    SVC_PLAIN_WITH("b", "\trate = 100\n\tburst = 0\n"));
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(config_find(cfg, "a")->limits.burst, 5);
+	ck_assert_uint_eq(config_find(cfg, "b")->limits.burst, 100);
+	config_free(cfg);
+}
+END_TEST
+
+/* Every entry form, canonicalised; allow entries first, then deny. */
+START_TEST(test_acl)
+{
+	static const char *const want[] = {
+		"allow 127.0.0.0/8",
+		"allow 10.1.2.3/32",		/* no prefix: the host */
+		"allow ::1/128",
+		"allow 2001:db8::/32",
+		"allow 10.0.0.0/8",		/* ::ffff:10.0.0.0/104 */
+		"allow 192.0.2.7/32",		/* ::ffff:192.0.2.7 */
+		"allow 10.0.0.0/8",		/* 10.9.8.7/8: host bits */
+		"allow 2001:db8:8000::/33",	/* 2001:db8:ffff::1/33 */
+		"allow 0.0.0.0/0",		/* all */
+		"allow ::/0",
+		"deny 0.0.0.0/0",		/* * */
+		"deny ::/0",
+		"deny 192.168.1.128/25",
+	};
+	struct config *cfg = load(SVC_PLAIN_WITH("s",
+	    "\tallow = { \"127.0.0.0/8\", \"10.1.2.3\", \"::1\",\n"
+	    "\t    \"2001:db8::/32\", \"::ffff:10.0.0.0/104\",\n"
+	    "\t    \"::ffff:192.0.2.7\", \"10.9.8.7/8\",\n"
+	    "\t    \"2001:db8:ffff::1/33\", all }\n"
+	    "\tdeny = { \"*\", \"192.168.1.200/25\" }\n"));
+	const struct service *s;
+	size_t i;
+
+	ck_assert_ptr_nonnull(cfg);
+	s = cfg->services[0];
+	ck_assert_uint_eq(s->nacl, nitems(want));
+	for (i = 0; i < s->nacl; i++)
+		ck_assert_str_eq(rule_text(&s->acl[i]), want[i]);
+	/* The text stays as written, for the log. */
+	ck_assert_str_eq(s->acl[4].text, "::ffff:10.0.0.0/104");
+	ck_assert_str_eq(s->acl[6].text, "10.9.8.7/8");
+	ck_assert_str_eq(s->acl[8].text, "all");
+	ck_assert_str_eq(s->acl[9].text, "all");
+	ck_assert_str_eq(s->acl[10].text, "*");
+	ck_assert_int_eq(s->acl[4].family, AF_INET);
+	/* Past an IPv4 rule's four bytes, nothing. */
+	for (i = 4; i < 16; i++)
+		ck_assert_uint_eq(s->acl[4].addr[i], 0);
+	config_free(cfg);
+}
+END_TEST
+
+/* UNIX-socket peers by user and group, names or numbers. */
+START_TEST(test_peer_ids)
+{
+	struct config *cfg = load(
+	    "service u {\n"
+	    "	listen = { \"/run/u.sock\", \"127.0.0.1:7\" }\n"
+	    "	plugin = \"echo\"\n"
+	    "	allow-uid = { \"root\", daemon, \"4000\" }\n"
+	    "	allow-gid = { \"root\", 4001 }\n"
+	    "}\n"
+	    "service f {\n"			/* systemd's may be AF_UNIX */
+	    "	listen = { \"fd:f\" }\n"
+	    "	plugin = \"echo\"\n"
+	    "	allow-gid = { \"daemon\" }\n"
+	    "	allow = { \"::1\" }\n"
+	    "}\n");
+	const struct service *s;
+
+	ck_assert_ptr_nonnull(cfg);
+	s = config_find(cfg, "u");
+	ck_assert_uint_eq(s->nallow_uids, 3);
+	ck_assert_uint_eq(s->allow_uids[0], 0);
+	ck_assert_uint_eq(s->allow_uids[1], 1);
+	ck_assert_uint_eq(s->allow_uids[2], 4000);
+	ck_assert_uint_eq(s->nallow_gids, 2);
+	ck_assert_uint_eq(s->allow_gids[0], 0);
+	ck_assert_uint_eq(s->allow_gids[1], 4001);
+	s = config_find(cfg, "f");
+	ck_assert_ptr_null(s->allow_uids);
+	ck_assert_uint_eq(s->nallow_gids, 1);
+	ck_assert_uint_eq(s->allow_gids[0], 1);
+	ck_assert_uint_eq(s->nacl, 1);
+	config_free(cfg);
+}
+END_TEST
+
+/* run-as: porterd's user after binding, and every handler's. */
+START_TEST(test_run_as)
+{
+	struct config *cfg = load(
+	    "run-as = \"daemon\"\n"
+	    "user = \"1\"\n"			/* the same user, by number */
+	    SVC_PLAIN("a")
+	    SVC_PLAIN_WITH("b", "\tuser = \"daemon\"\n\tgroup = \"1\"\n"));
+	const struct service *s;
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_str_eq(cfg->run_as, "daemon");
+	ck_assert_uint_eq(cfg->run_uid, 1);
+	ck_assert_uint_eq(cfg->run_gid, 1);
+	s = config_find(cfg, "a");
+	ck_assert(s->set_user);
+	ck_assert_uint_eq(s->uid, 1);
+	ck_assert_uint_eq(s->gid, 1);
+	s = config_find(cfg, "b");
+	ck_assert(s->set_user);
+	ck_assert_str_eq(s->user, "daemon");
+	config_free(cfg);
+
+	/* With no user anywhere, handlers run as run-as. */
+	cfg = load("run-as = \"daemon\"\n" SVC_PLAIN("a"));
+	ck_assert_ptr_nonnull(cfg);
+	s = cfg->services[0];
+	ck_assert(s->set_user);
+	ck_assert_str_eq(s->user, "daemon");
+	ck_assert_uint_eq(s->uid, 1);
+	ck_assert_uint_eq(s->gid, 1);
+	config_free(cfg);
+}
+END_TEST
+
+/* A reject message is short: one send on a fresh connection. */
+START_TEST(test_reject_message_length)
+{
+	char text[1200], msg[1100];
+	struct config *cfg;
+
+	memset(msg, 'x', 1024);
+	msg[1024] = '\0';
+	snprintf(text, sizeof(text), "reject-message = \"%s\"\n", msg);
+	ck_assert_ptr_nonnull(cfg = load(text));
+	ck_assert_uint_eq(cfg->limits.reject_len, 1024);
+	config_free(cfg);
+	snprintf(text, sizeof(text), "\nreject-message = \"%sy\"\n", msg);
+	load_fails(text, "porterd.conf:2: reject-message is longer than 1024 "
+	    "bytes");
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
  * Errors: one row per check, each with its exact message
  * ---------------------------------------------------------------------- */
 
@@ -592,6 +904,121 @@ static const struct {
 	  "porterd.conf:1: pid-file 'porterd.pid' is not an absolute path" },
 	{ "service \"\" {\n\tplugin = \"echo\"\n\tport = 7\n}\n",
 	  "porterd.conf:1: service '': the name is empty" },
+	/* limits: global, then per service, each range at its own line */
+	{ "max-connections = -1\n",
+	  "porterd.conf:1: max-connections -1 out of range (0-2147483647)" },
+	{ "max-per-source = 2147483648\n",
+	  "porterd.conf:1: max-per-source 2147483648 out of range "
+	  "(0-2147483647)" },
+	{ "\nipv6-prefix = 129\n",
+	  "porterd.conf:2: ipv6-prefix 129 out of range (0-128)" },
+	{ "idle-timeout = -5\n",
+	  "porterd.conf:1: idle-timeout -5 out of range (0-2147483647 "
+	  "seconds)" },
+	{ "max-lifetime = -1\n",
+	  "porterd.conf:1: max-lifetime -1 out of range (0-2147483647 "
+	  "seconds)" },
+	{ "rate = -0.5\n",
+	  "porterd.conf:1: rate -0.5 out of range (0-2147483647 per "
+	  "second)" },
+	{ "rate = nan\n",
+	  "porterd.conf:1: rate nan out of range (0-2147483647 per second)" },
+	{ "rate = 3e9\n",
+	  "porterd.conf:1: rate 3e+09 out of range (0-2147483647 per "
+	  "second)" },
+	{ "rate = fast\n",
+	  "porterd.conf:1: invalid floating point value for option 'rate'" },
+	{ "rate = 1\nburst = -1\n",
+	  "porterd.conf:2: burst -1 out of range (0-2147483647)" },
+	{ SVC("\tmax-connections = -1\n"),
+	  "porterd.conf:4: service 'x': max-connections -1 out of range "
+	  "(0-2147483647)" },
+	{ SVC("\tipv6-prefix = 200\n"),
+	  "porterd.conf:4: service 'x': ipv6-prefix 200 out of range "
+	  "(0-128)" },
+	{ SVC("\tmax-lifetime = -1\n"),
+	  "porterd.conf:4: service 'x': max-lifetime -1 out of range "
+	  "(0-2147483647 seconds)" },
+	{ SVC("\trate = -1\n"),
+	  "porterd.conf:4: service 'x': rate -1 out of range (0-2147483647 "
+	  "per second)" },
+	{ "rate = 5\n" SVC("\tburst = 2147483648\n"),
+	  "porterd.conf:5: service 'x': burst 2147483648 out of range "
+	  "(0-2147483647)" },
+	/* allow / deny entries, each on its own line */
+	{ SVC("\tallow = { \"127.0.0.1\",\n\t\"host.example\" }\n"),
+	  "porterd.conf:5: service 'x': allow 'host.example': not a numeric "
+	  "address/prefix" },
+	{ SVC("\tallow = { \"localhost\" }\n"),
+	  "porterd.conf:4: service 'x': allow 'localhost': not a numeric "
+	  "address/prefix" },
+	{ SVC("\tdeny = { \"\" }\n"),
+	  "porterd.conf:4: service 'x': deny '': not a numeric "
+	  "address/prefix" },
+	{ SVC("\tdeny = { \"fe80::1%lo/64\" }\n"),
+	  "porterd.conf:4: service 'x': deny 'fe80::1%lo/64': not a numeric "
+	  "address/prefix" },
+	{ SVC("\tallow = { \"1.2.3.4/33\" }\n"),
+	  "porterd.conf:4: service 'x': allow '1.2.3.4/33': prefix out of "
+	  "range (0-32)" },
+	{ SVC("\tdeny = { \"::1/129\" }\n"),
+	  "porterd.conf:4: service 'x': deny '::1/129': prefix out of range "
+	  "(0-128)" },
+	{ SVC("\tallow = { \"::1/99999999999999999999\" }\n"),
+	  "porterd.conf:4: service 'x': allow '::1/99999999999999999999': "
+	  "prefix out of range (0-128)" },
+	{ SVC("\tallow = { \"10.0.0.0/\" }\n"),
+	  "porterd.conf:4: service 'x': allow '10.0.0.0/': prefix length is "
+	  "not a number" },
+	{ SVC("\tallow = { \"10.0.0.0/-8\" }\n"),
+	  "porterd.conf:4: service 'x': allow '10.0.0.0/-8': prefix length "
+	  "is not a number" },
+	{ SVC("\tallow = { \"10.0.0.0/8x\" }\n"),
+	  "porterd.conf:4: service 'x': allow '10.0.0.0/8x': prefix length "
+	  "is not a number" },
+	{ SVC("\tallow = { \"::ffff:10.0.0.0/80\" }\n"),
+	  "porterd.conf:4: service 'x': allow '::ffff:10.0.0.0/80': a "
+	  "v4-mapped prefix must be at least /96" },
+	{ SVC("\tallow = { }\n"),
+	  "porterd.conf:1: service 'x': allow is empty" },
+	/* rules that could never apply */
+	{ SVC("\ttype = dgram\n\tdeny = { \"10.0.0.0/8\" }\n"),
+	  "porterd.conf:5: service 'x': deny needs wait = false (a waiting "
+	  "handler takes the socket itself)" },
+	{ SVC("\tlisten = { \"/run/x\" }\n\tallow = { \"::1\" }\n"),
+	  "porterd.conf:5: service 'x': allow applies to internet peers, "
+	  "and every listen entry is a UNIX socket" },
+	{ SVC("\tallow-uid = { \"root\" }\n"),
+	  "porterd.conf:4: service 'x': allow-uid applies to UNIX-socket "
+	  "peers, and no listen entry is a UNIX socket" },
+	/* allow-uid / allow-gid */
+	{ SVC("\tlisten = { \"/run/x\" }\n"
+	      "\tallow-uid = { \"root\",\n\t\"no-such-user-porter\" }\n"),
+	  "porterd.conf:6: service 'x': unknown user 'no-such-user-porter'" },
+	{ SVC("\tlisten = { \"/run/x\" }\n"
+	      "\tallow-gid = { \"no-such-group-porter\" }\n"),
+	  "porterd.conf:5: service 'x': unknown group "
+	  "'no-such-group-porter'" },
+	{ SVC("\tlisten = { \"/run/x\" }\n\tallow-gid = { }\n"),
+	  "porterd.conf:1: service 'x': allow-gid is empty" },
+	/* run-as */
+	{ "run-as = \"no-such-user-porter\"\n",
+	  "porterd.conf:1: unknown user 'no-such-user-porter'" },
+	{ "\nrun-as = \"3999999999\"\n",
+	  "porterd.conf:2: run-as '3999999999' has no passwd entry, so no "
+	  "group" },
+	{ "user = \"root\"\nrun-as = \"daemon\"\n",
+	  "porterd.conf:1: user 'root' differs from run-as 'daemon' (porterd "
+	  "cannot switch users once it has dropped privileges)" },
+	{ "run-as = \"daemon\"\n\ngroup = \"root\"\n",
+	  "porterd.conf:3: group 'root' is not the group of run-as 'daemon'" },
+	{ "run-as = \"daemon\"\n" SVC("\tuser = \"root\"\n"),
+	  "porterd.conf:5: service 'x': user 'root' differs from run-as "
+	  "'daemon' (porterd cannot switch users once it has dropped "
+	  "privileges)" },
+	{ "run-as = \"daemon\"\n" SVC("\tgroup = \"root\"\n"),
+	  "porterd.conf:5: service 'x': group 'root' is not the group of "
+	  "run-as 'daemon'" },
 	/* includes: a file named outright must exist */
 	{ "\ninclude = { \"conf.d/*.conf\", \"x.conf\" }\n",
 	  "porterd.conf:2: include 'x.conf': No such file or directory" },
@@ -842,6 +1269,18 @@ config_suite(void)
 	tcase_add_test(tc, test_disable);
 	tcase_add_test(tc, test_users);
 	tcase_add_test(tc, test_comments);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_limits);
+	tcase_add_loop_test(tc, test_limits_defaults, 0,
+	    (int)nitems(defaults_conf));
+	tcase_add_test(tc, test_burst_derived);
+	tcase_add_test(tc, test_acl);
+	tcase_add_test(tc, test_peer_ids);
+	tcase_add_test(tc, test_run_as);
+	tcase_add_test(tc, test_reject_message_length);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -1,0 +1,231 @@
+/*
+ * limiter.c -- per-service admission control and refusal accounting.
+ *
+ * Per-source counts live in a small chained hash keyed by the peer's
+ * canonical address masked to its group (IPv4 /32, IPv6 /ipv6-prefix,
+ * IPv4-mapped IPv6 counted as IPv4).  The rate limit is a token bucket
+ * refilled from CLOCK_MONOTONIC on demand, so there is no timer while
+ * tokens remain.  Refusals are logged without flooding: the first in each
+ * LIMITER_LOG_INTERVAL is logged by the caller, the rest are counted and
+ * summarised in one line when the interval ends.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "access.h"
+#include "limiter.h"
+#include "log.h"
+
+#define SOURCE_BUCKETS 256
+
+struct source_entry {
+	struct source_key key;
+	unsigned count;
+	struct source_entry *next;
+};
+
+static double
+elapsed(const struct timespec *from, const struct timespec *to)
+{
+	return (double)(to->tv_sec - from->tv_sec) +
+	    (double)(to->tv_nsec - from->tv_nsec) / 1e9;
+}
+
+void
+limiter_init(struct limiter *lim, const struct limits_spec *spec)
+{
+	memset(lim, 0, sizeof(*lim));
+	lim->spec = spec;
+	lim->tokens = spec->burst > 0 ? spec->burst : 1;
+	clock_gettime(CLOCK_MONOTONIC, &lim->refilled);
+	lim->window = lim->refilled;
+}
+
+void
+limiter_fini(struct limiter *lim)
+{
+	struct source_entry *e, *next;
+	unsigned i;
+
+	for (i = 0; lim->sources != NULL && i < lim->nbuckets; i++) {
+		for (e = lim->sources[i]; e != NULL; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+	free(lim->sources);
+	lim->sources = NULL;
+}
+
+int
+limiter_take_token(struct limiter *lim, long *ret_wait_ms)
+{
+	const struct limits_spec *spec = lim->spec;
+	double burst = spec->burst > 0 ? spec->burst : 1;
+	struct timespec now;
+
+	if (spec->rate <= 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	lim->tokens += elapsed(&lim->refilled, &now) * spec->rate;
+	if (lim->tokens > burst)
+		lim->tokens = burst;
+	lim->refilled = now;
+	if (lim->tokens >= 1.0) {
+		lim->tokens -= 1.0;
+		return 0;
+	}
+	*ret_wait_ms = (long)((1.0 - lim->tokens) / spec->rate * 1000.0) + 1;
+	return -1;
+}
+
+void
+limiter_untake_token(struct limiter *lim)
+{
+	if (lim->spec->rate > 0)
+		lim->tokens += 1.0;
+}
+
+bool
+limiter_bucket_full(const struct limiter *lim)
+{
+	double burst = lim->spec->burst > 0 ? lim->spec->burst : 1;
+
+	return lim->spec->rate <= 0 || lim->tokens >= burst - 1.0;
+}
+
+static void
+source_key_make(const struct limits_spec *spec, const pt_addr *peer,
+    struct source_key *key)
+{
+	unsigned prefix, bytes, bits;
+
+	memset(key, 0, sizeof(*key));
+	if (access_canon(peer, &key->family, key->addr) == -1)
+		return;
+	if (key->family != AF_INET6)
+		return;
+	prefix = spec->ipv6_prefix <= 128 ? spec->ipv6_prefix : 128;
+	bytes = prefix / 8;
+	bits = prefix % 8;
+	if (bytes < 16) {
+		if (bits != 0)
+			key->addr[bytes++] &= (uint8_t)(0xff << (8 - bits));
+		memset(key->addr + bytes, 0, 16 - bytes);
+	}
+}
+
+static unsigned
+source_hash(const struct source_key *key)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	unsigned i;
+
+	for (i = 0; i < sizeof(key->addr); i++)
+		h = (h ^ key->addr[i]) * 16777619u;
+	return (h ^ (uint32_t)key->family) % SOURCE_BUCKETS;
+}
+
+static struct source_entry **
+source_find(struct limiter *lim, const struct source_key *key)
+{
+	struct source_entry **pp;
+
+	for (pp = &lim->sources[source_hash(key)]; *pp != NULL;
+	    pp = &(*pp)->next)
+		if (memcmp(&(*pp)->key, key, sizeof(*key)) == 0)
+			break;
+	return pp;
+}
+
+int
+limiter_admit_source(struct limiter *lim, const pt_addr *peer,
+    struct source_key *key)
+{
+	struct source_entry **pp, *e;
+
+	source_key_make(lim->spec, peer, key);
+	if (lim->spec->max_per_source == 0 || key->family == 0)
+		return 0;
+	if (lim->sources == NULL) {
+		lim->sources = calloc(SOURCE_BUCKETS, sizeof(*lim->sources));
+		if (lim->sources == NULL)
+			return 0;	/* fail open: a limit, not a gate */
+		lim->nbuckets = SOURCE_BUCKETS;
+	}
+	pp = source_find(lim, key);
+	if ((e = *pp) == NULL) {
+		if ((e = calloc(1, sizeof(*e))) == NULL)
+			return 0;
+		e->key = *key;
+		*pp = e;
+	}
+	if (e->count >= lim->spec->max_per_source) {
+		if (e->count == 0) {
+			*pp = e->next;
+			free(e);
+		}
+		return -1;
+	}
+	e->count++;
+	return 0;
+}
+
+void
+limiter_release_source(struct limiter *lim, const struct source_key *key)
+{
+	struct source_entry **pp, *e;
+
+	if (lim->sources == NULL || key->family == 0)
+		return;
+	pp = source_find(lim, key);
+	if ((e = *pp) == NULL)
+		return;
+	if (--e->count == 0) {
+		*pp = e->next;
+		free(e);
+	}
+}
+
+bool
+limiter_refused(struct limiter *lim, enum refusal why)
+{
+	struct timespec now;
+
+	lim->refused[why]++;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!lim->window_open) {
+		lim->window_open = true;
+		lim->window = now;
+		return true;
+	}
+	lim->pending[why]++;
+	return false;
+}
+
+void
+limiter_summary(struct limiter *lim, const char *name)
+{
+	struct timespec now;
+	uint64_t n;
+
+	if (!lim->window_open)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (elapsed(&lim->window, &now) < LIMITER_LOG_INTERVAL)
+		return;
+	n = lim->pending[REFUSE_ACL] + lim->pending[REFUSE_PER_SOURCE] +
+	    lim->pending[REFUSE_MAX];
+	if (n > 0)
+		log_warnx("service %s: refused %llu more connections in the "
+		    "last %ds (acl %llu, per-source %llu, max-connections "
+		    "%llu)", name, (unsigned long long)n, LIMITER_LOG_INTERVAL,
+		    (unsigned long long)lim->pending[REFUSE_ACL],
+		    (unsigned long long)lim->pending[REFUSE_PER_SOURCE],
+		    (unsigned long long)lim->pending[REFUSE_MAX]);
+	memset(lim->pending, 0, sizeof(lim->pending));
+	/* The next refusal opens a new interval and is logged at once. */
+	lim->window_open = false;
+}

@@ -1,0 +1,18 @@
+/*
+ * timeouts.h -- cutting connections whose idle time or lifetime is up.
+ */
+#ifndef PORTERD_TIMEOUTS_H
+#define PORTERD_TIMEOUTS_H
+
+#include "conn.h"
+
+/*
+ * Walks the live conns (a list through ->lnext) once; called every second
+ * by the loop.  A conn past its service's max-lifetime, or idle longer
+ * than its idle-timeout, is cut: logged, its socket shut down (the handler
+ * sees EOF and its sends fail), and a child handler gets SIGTERM, then
+ * SIGKILL two seconds later if it is still there.
+ */
+void timeouts_check(struct conn *live);
+
+#endif
