@@ -895,6 +895,37 @@ loop_setup(void)
 	return 0;
 }
 
+/*
+ * A signalfd reports the signals of the process that created it, and epoll
+ * keeps watching that process's queue: after on_bound() may have forked
+ * (detaching), make a new one in this process.
+ */
+static int
+loop_renew_signalfd(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &tag_signal };
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if ((fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) == -1) {
+		log_warn("signalfd");
+		return -1;
+	}
+	epoll_ctl(L.epfd, EPOLL_CTL_DEL, L.sigfd, NULL);
+	close(L.sigfd);
+	L.sigfd = fd;
+	if (epoll_ctl(L.epfd, EPOLL_CTL_ADD, L.sigfd, &ev) == -1) {
+		log_warn("epoll signalfd");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 loop_signal(void)
 {
@@ -1089,6 +1120,11 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 		return 1;
 	}
 	loop_drop_passed(true);
+	if (opts->on_bound != NULL) {
+		if (opts->on_bound(opts->on_bound_arg) == -1 ||
+		    loop_renew_signalfd() == -1)
+			return 1;
+	}
 	if (loop_run_as(L.cref->cfg) == -1)
 		return 1;
 	for (i = 0; L.cref->cfg->skipped != NULL &&

@@ -14,6 +14,13 @@ struct loop_options {
 	const char *plugin_dir;		/* -P override, or NULL */
 	int stderr_fd;			/* exec children's stderr in "log" mode */
 	int debug;			/* -d: keep LOG_DEBUG whatever the config */
+	/*
+	 * Called once every listener is open and before privileges are
+	 * dropped: detaching and the pid file happen here, so a failed bind
+	 * is still reported to whoever started porterd.  Returns 0 or -1.
+	 */
+	int (*on_bound)(void *arg);
+	void *on_bound_arg;
 };
 
 /*

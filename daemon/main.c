@@ -102,6 +102,24 @@ main_pidfile(const char *path)
 	return 0;
 }
 
+struct bound_args {
+	int detach;
+	const char *pid_file;
+};
+
+/* loop_options.on_bound: detach and write the pid file, sockets open. */
+static int
+main_on_bound(void *arg)
+{
+	const struct bound_args *ba = arg;
+
+	if (ba->detach && main_daemonize() == -1) {
+		log_warn("daemonize");
+		return -1;
+	}
+	return main_pidfile(ba->pid_file);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -115,7 +133,8 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct loop_options opts = { DEFAULT_CONFIG, NULL, -1, 0 };
+	struct loop_options opts = { DEFAULT_CONFIG, NULL, -1, 0, NULL, NULL };
+	struct bound_args ba = { 0, NULL };
 	char *pid_file = NULL;
 	int foreground = 0, debug = 0, check = 0, ch, r;
 	struct config *cfg;
@@ -184,18 +203,13 @@ main(int argc, char *argv[])
 	/* A plugin writing to a closed peer must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
 
-	if (!foreground && !debug && main_daemonize() == -1) {
-		log_warn("daemonize");
-		config_free(cfg);
-		return 1;
-	}
-	if (main_pidfile(cfg->pid_file) == -1) {
-		config_free(cfg);
-		return 1;
-	}
-	/* The loop owns cfg (a reload replaces it); keep the path we wrote. */
+	/* The loop owns cfg (a reload replaces it); keep the path we write. */
 	if (cfg->pid_file != NULL && (pid_file = strdup(cfg->pid_file)) == NULL)
 		fatal("strdup");
+	ba.detach = !foreground && !debug;
+	ba.pid_file = pid_file;
+	opts.on_bound = main_on_bound;
+	opts.on_bound_arg = &ba;
 	r = loop_run(cfg, &opts);
 	if (pid_file != NULL) {
 		unlink(pid_file);

@@ -28,7 +28,8 @@
 #include "worker.h"
 
 #define SPAWN_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define SPAWN_ENV_MAX 64
+/* Room for the connection variables spawn_conn_env() adds. */
+#define SPAWN_CONN_VARS 16
 
 /* Appends "NAME=value" to env, carving the string out of *buf. */
 static size_t
@@ -74,7 +75,8 @@ spawn_conn_env(const struct conn *c, char **env, size_t max, char *buf,
 	if (fam != AF_INET && fam != AF_INET6)
 		return n;
 	n = env_add(env, n, max, &buf, &len, "PROTO",
-	    c->svc->conf->socktype == SOCK_DGRAM ? "UDP" : "TCP");
+	    c->svc->conf->socktype == SOCK_DGRAM ? "UDP" :
+	    c->svc->conf->protocol == IPPROTO_SCTP ? "SCTP" : "TCP");
 	if (pt_addr_host(&c->local, host, sizeof(host), NULL) != NULL) {
 		snprintf(port, sizeof(port), "%d", pt_addr_port(&c->local));
 		n = env_add(env, n, max, &buf, &len, "TCPLOCALIP", host);
@@ -167,21 +169,25 @@ pid_t
 spawn_exec(struct conn *c, int stderr_fd)
 {
 	const struct service *conf = c->svc->conf;
-	char *env[SPAWN_ENV_MAX], envbuf[2048];
+	size_t max = conf->nenv + SPAWN_CONN_VARS + 2, n = 0, i;
 	const char *why = NULL;
-	size_t n = 0, i;
+	char **env, envbuf[2048];
 	int errfd, devnull;
 	pid_t pid;
 
+	/* Built before fork(): the child must not allocate. */
+	if ((env = calloc(max, sizeof(*env))) == NULL)
+		return -1;
 	env[n++] = (char *)(uintptr_t)SPAWN_PATH;
-	for (i = 0; i < conf->nenv && n < SPAWN_ENV_MAX / 2; i++)
+	for (i = 0; i < conf->nenv; i++)
 		env[n++] = conf->env[i];
-	n += spawn_conn_env(c, env + n, SPAWN_ENV_MAX - n, envbuf,
-	    sizeof(envbuf));
+	n += spawn_conn_env(c, env + n, max - n, envbuf, sizeof(envbuf));
 	env[n] = NULL;
 
-	if ((pid = fork()) != 0)
+	if ((pid = fork()) != 0) {
+		free(env);
 		return pid;
+	}
 
 	/* Child: from here on only system calls, then exec. */
 	errfd = stderr_fd;

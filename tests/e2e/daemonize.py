@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""daemonize -- porterd without -n detaches only once its sockets are open.
+
+Asserts: a bind failure is reported by the command the operator ran (exit 1,
+the message on stderr) instead of vanishing in a detached child; a good
+start returns 0 after the listeners are open, writes the pid file with the
+detached daemon's pid, serves, and on SIGTERM (sent to that pid, the
+process this test started) exits and removes the pid file.
+"""
+import os
+import signal
+import socket
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from porter_e2e import (Addr, conf_opts, conf_service,  # noqa: E402
+                        echo_roundtrip, expect, expect_eq, main, run_porterd)
+
+
+def wait_gone(pid, path, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not os.path.exists("/proc/%d" % pid) and not os.path.exists(path):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def scenario(t):
+    d = t.tmpdir()
+    pdir = t.plugindir(["echo"], d)
+    pidfile = os.path.join(d, "porterd.pid")
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    conf = t.write(os.path.join(d, "porterd.conf"),
+                   conf_opts(pid_file=pidfile, log_target="stderr",
+                             shutdown_timeout=5) +
+                   conf_service("echo", plugin="echo",
+                                listen=["127.0.0.1:%d" % port]))
+    try:
+        with t.case("a bind failure is reported before detaching"):
+            rc, _, err = run_porterd(["-f", conf, "-P", pdir])
+            expect_eq(rc, 1, "exit status")
+            expect("bind 127.0.0.1:%d: Address already in use" % port in err,
+                   "stderr names the failed bind: %r" % err)
+            expect(not os.path.exists(pidfile), "no pid file")
+    finally:
+        busy.close()
+
+    with t.case("a good start detaches, writes the pid file and serves"):
+        rc, _, err = run_porterd(["-f", conf, "-P", pdir])
+        expect_eq(rc, 0, "exit status of the starting command")
+        expect("listening on 127.0.0.1:%d" % port in err,
+               "listening reported before detaching: %r" % err)
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                expect(b"porterd" in f.read(), "pid file names porterd")
+            a = Addr("127.0.0.1:%d" % port)
+            expect_eq(echo_roundtrip(a, b"detached"), b"detached", "echo")
+        finally:
+            os.kill(pid, signal.SIGTERM)
+        expect(wait_gone(pid, pidfile),
+               "SIGTERM stops the detached daemon and removes its pid file")
+
+
+if __name__ == "__main__":
+    main(scenario)
