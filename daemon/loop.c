@@ -46,6 +46,7 @@
 #define ACCEPT_BATCH	64	/* accepts per listener per wakeup */
 #define PID_BUCKETS	256
 #define EMFILE_PAUSE_MS	100	/* listener pause when out of descriptors */
+#define EMFILE_QUIET_SECS 2	/* an episode ends after this long without */
 
 /* Markers for the non-listener descriptors in epoll. */
 static char tag_signal, tag_worker, tag_watchdog, tag_tick;
@@ -71,7 +72,8 @@ static struct {
 	int stopping;
 	struct timespec stop_deadline;
 	int paused;			/* listeners paused for EMFILE */
-	int emfile_episode;		/* logged; cleared by a good accept */
+	int emfile_episode;		/* logged; over after EMFILE_QUIET_SECS */
+	struct timespec emfile_last;	/* the last EMFILE or ENFILE */
 	int spare_fd;			/* reserve descriptor for shedding */
 	int tickfd;			/* 1 s timer: timeouts, summaries */
 	struct conn *live_head;		/* every running handler */
@@ -312,6 +314,7 @@ loop_emfile(struct listener *l)
 		log_warnx("service %s: accept %s: out of file descriptors, "
 		    "pausing accepts", l->svc->conf->name, l->text);
 	L.emfile_episode = 1;
+	clock_gettime(CLOCK_MONOTONIC, &L.emfile_last);
 	L.paused = 1;
 	clock_gettime(CLOCK_MONOTONIC, &L.pause_until);
 	L.pause_until.tv_nsec += EMFILE_PAUSE_MS * 1000000L;
@@ -451,10 +454,6 @@ loop_accept(struct listener *l)
 			log_warn("service %s: accept %s", svc->conf->name,
 			    l->text);
 			return;
-		}
-		if (L.emfile_episode) {
-			L.emfile_episode = 0;
-			log_info("descriptors available again, accepting");
 		}
 		memcpy(&peer.ss, &ss, sizeof(ss));
 		peer.len = len;
@@ -1018,6 +1017,16 @@ loop_tick(void)
 
 	if (read(L.tickfd, &ticks, sizeof(ticks)) <= 0)
 		return;
+	/*
+	 * An EMFILE episode ends after a quiet spell, not at the first
+	 * accept that succeeds: under a flood those alternate, and the log
+	 * would get a line for each.
+	 */
+	if (L.emfile_episode && conn_elapsed(&L.emfile_last) >=
+	    EMFILE_QUIET_SECS) {
+		L.emfile_episode = 0;
+		log_info("descriptors available again, accepting");
+	}
 	timeouts_check(L.live_head);
 	for (i = 0; i < L.tab.n; i++)
 		limiter_summary(&L.tab.svcs[i]->lim, L.tab.svcs[i]->conf->name);
