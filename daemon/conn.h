@@ -56,6 +56,9 @@ struct svc {
 	int ngroups;
 	char **argv;			/* exec: program, args..., NULL */
 	struct limiter lim;		/* admission state (limiter.h) */
+	int err_rd, err_wr;		/* exec stderr -> log pipe, or -1 */
+	size_t errlen;			/* bytes of a partial line in errbuf */
+	char errbuf[512];
 	unsigned pause;			/* SVC_PAUSE_* bits: not accepting */
 	struct timespec rate_until;	/* SVC_PAUSE_RATE ends */
 	bool rate_episode;		/* rate pause logged, not yet over */

@@ -80,6 +80,8 @@ static struct {
 	struct timespec pause_until;
 } L;
 
+static void loop_errpipe_read(struct svc *svc);
+
 /* ------------------------------------------------------------ helpers */
 
 static const char *
@@ -202,6 +204,8 @@ loop_done(struct conn *c)
 		c->fd = -1;
 	}
 	limiter_release_source(&svc->lim, &c->src);
+	if (svc->err_rd >= 0)
+		loop_errpipe_read(svc);	/* the child's last words */
 	if (c->lprev != NULL)
 		c->lprev->lnext = c->lnext;
 	else
@@ -265,7 +269,8 @@ loop_dispatch(struct listener *l, int fd, const pt_addr *peer,
 		return;
 	}
 	if (conf->kind == HANDLER_EXEC)
-		pid = spawn_exec(c, L.opts->stderr_fd);
+		pid = spawn_exec(c, svc->err_wr >= 0 ? svc->err_wr :
+		    L.opts->stderr_fd);
 	else
 		pid = spawn_plugin(c);
 	/*
@@ -670,6 +675,62 @@ loop_spec_of(const struct service *conf, const struct listener *l)
 	return NULL;
 }
 
+/*
+ * When porterd logs to syslog, an exec service's stderr = log goes
+ * through a pipe per service, read by the loop and logged line by line
+ * with the service's name.  The epoll tag is the svc pointer with its low
+ * bit set (svcs are aligned, listeners are never odd).
+ */
+static void
+loop_errpipe_open(struct svc *svc)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int p[2];
+
+	if (svc->conf->kind != HANDLER_EXEC ||
+	    svc->conf->stderr_mode != STDERR_LOG || L.opts->stderr_fd >= 0 ||
+	    svc->err_rd >= 0)
+		return;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_warn("service %s: stderr pipe", svc->conf->name);
+		return;
+	}
+	svc->err_rd = p[0];
+	svc->err_wr = p[1];
+	ev.data.u64 = (uint64_t)(uintptr_t)svc | 1;
+	if (epoll_ctl(L.epfd, EPOLL_CTL_ADD, svc->err_rd, &ev) == -1)
+		log_warn("service %s: epoll stderr pipe", svc->conf->name);
+}
+
+static void
+loop_errpipe_read(struct svc *svc)
+{
+	char *nl, *start;
+	ssize_t n;
+
+	n = read(svc->err_rd, svc->errbuf + svc->errlen,
+	    sizeof(svc->errbuf) - 1 - svc->errlen);
+	if (n <= 0)
+		return;
+	svc->errlen += (size_t)n;
+	svc->errbuf[svc->errlen] = '\0';
+	start = svc->errbuf;
+	while ((nl = strchr(start, '\n')) != NULL) {
+		*nl = '\0';
+		log_msg(LOG_NOTICE, "service %s: stderr: %s", svc->conf->name,
+		    start);
+		start = nl + 1;
+	}
+	svc->errlen -= (size_t)(start - svc->errbuf);
+	memmove(svc->errbuf, start, svc->errlen);
+	/* A line longer than the buffer is logged in pieces. */
+	if (svc->errlen == sizeof(svc->errbuf) - 1) {
+		log_msg(LOG_NOTICE, "service %s: stderr: %s", svc->conf->name,
+		    svc->errbuf);
+		svc->errlen = 0;
+	}
+}
+
 /* Swaps nt in: moves handed-over listeners, closes the rest, logs. */
 static void
 loop_commit(struct table *nt)
@@ -679,6 +740,7 @@ loop_commit(struct table *nt)
 	for (i = 0; i < nt->n; i++) {
 		struct svc *svc = nt->svcs[i];
 
+		loop_errpipe_open(svc);
 		for (j = 0; j < svc->nls; j++) {
 			struct listener *l = svc->ls[j];
 
@@ -1105,7 +1167,7 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 {
 	struct epoll_event evs[64];
 	char errbuf[1024], status[128];
-	bool got_signal;
+	bool got_signal, got_worker;
 	int i, n;
 
 	memset(&L, 0, sizeof(L));
@@ -1153,29 +1215,35 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 			break;
 		}
 		loop_resume_paused();
-		got_signal = false;
+		got_signal = got_worker = false;
 		for (i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 
-			/*
-			 * Signals last: a reload may close listeners whose
-			 * events are still in this batch.
-			 */
 			if (p == &tag_signal) {
 				got_signal = true;
 			} else if (p == &tag_tick) {
 				loop_tick();
 			} else if (p == &tag_worker) {
-				loop_collect();
+				got_worker = true;
 			} else if (p == &tag_watchdog) {
 				uint64_t ticks;
 
 				if (read(L.wdfd, &ticks, sizeof(ticks)) > 0)
 					notify_watchdog();
+			} else if (evs[i].data.u64 & 1) {
+				loop_errpipe_read((struct svc *)(uintptr_t)
+				    (evs[i].data.u64 & ~(uint64_t)1));
 			} else if (!L.stopping) {
 				loop_accept(p);
 			}
 		}
+		/*
+		 * What can free listeners or services comes after the batch:
+		 * finished handlers (the last one frees a retired service)
+		 * and signals (a reload closes listeners).
+		 */
+		if (got_worker)
+			loop_collect();
 		if (got_signal)
 			loop_signal();
 		if (L.stopping && L.live > 0 &&

@@ -150,6 +150,7 @@ svc_new(const struct service *conf, struct config_ref *cref,
 	svc->cref = cref;
 	cref->refs++;
 	svc->refs = 1;
+	svc->err_rd = svc->err_wr = -1;
 	limiter_init(&svc->lim, &conf->limits);
 	if (svc_groups(svc) == -1)
 		goto nomem;
@@ -179,6 +180,10 @@ svc_unref(struct svc *svc)
 		plugin_unref(svc_registry, svc->plugin);
 	}
 	limiter_fini(&svc->lim);
+	if (svc->err_rd >= 0) {
+		close(svc->err_rd);
+		close(svc->err_wr);
+	}
 	config_ref_put(svc->cref);
 	free(svc->ls);
 	free(svc->groups);
