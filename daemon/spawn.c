@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -108,8 +109,20 @@ spawn_child_setup(const struct svc *svc, const char **why)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);
+	for (sig = 1; sig < NSIG; sig++) {
+		/*
+		 * glibc refuses sigaction() on the signals it reserves for
+		 * itself (32, 33), but an ignored disposition there still
+		 * survives exec; reset those through the kernel directly.
+		 * An all-zero kernel sigaction is SIG_DFL on every layout.
+		 */
+		if (sigaction(sig, &sa, NULL) == -1) {
+			uint64_t ksa[4] = { 0, 0, 0, 0 };
+
+			(void)syscall(SYS_rt_sigaction, sig, ksa, NULL,
+			    (size_t)8);
+		}
+	}
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	(void)setsid();
