@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -47,6 +48,7 @@
 #define PID_BUCKETS	256
 #define EMFILE_PAUSE_MS	100	/* listener pause when out of descriptors */
 #define EMFILE_QUIET_SECS 2	/* an episode ends after this long without */
+#define FD_HEADROOM	8	/* descriptors a handler needs besides its own */
 
 /* Markers for the non-listener descriptors in epoll. */
 static char tag_signal, tag_worker, tag_watchdog, tag_tick;
@@ -75,12 +77,15 @@ static struct {
 	int emfile_episode;		/* logged; over after EMFILE_QUIET_SECS */
 	struct timespec emfile_last;	/* the last EMFILE or ENFILE */
 	int spare_fd;			/* reserve descriptor for shedding */
+	long fd_soft;			/* RLIMIT_NOFILE soft limit, per tick */
 	int tickfd;			/* 1 s timer: timeouts, summaries */
 	struct conn *live_head;		/* every running handler */
 	struct timespec pause_until;
 } L;
 
 static void loop_errpipe_read(struct svc *svc);
+static void loop_fd_limit(void);
+static bool loop_fd_spare(int fd);
 
 /* ------------------------------------------------------------ helpers */
 
@@ -189,17 +194,11 @@ static void
 loop_done(struct conn *c)
 {
 	struct listener *l = c->wait_l;
-
 	struct svc *svc = c->svc;
 	unsigned max = svc->conf->limits.max_conns;
+	bool resume = false;
 
-	if (l != NULL) {
-		l->busy = false;
-		if (l->doomed)
-			listen_close(l);
-		else if (!L.stopping && !L.paused && svc->pause == 0)
-			loop_arm(l);
-	} else if (c->fd >= 0) {
+	if (l == NULL && c->fd >= 0) {
 		close(c->fd);
 		c->fd = -1;
 	}
@@ -216,9 +215,24 @@ loop_done(struct conn *c)
 	if ((svc->pause & SVC_PAUSE_MAX) && svc->live - 1 < max) {
 		svc->pause &= ~SVC_PAUSE_MAX;
 		log_info("service %s: accepting again", svc->conf->name);
-		loop_svc_arm(svc);
+		resume = true;
 	}
+	/*
+	 * Log (the line names the wait listener) before the listener can be
+	 * closed; keep the svc alive across conn_finish() for re-arming.
+	 */
+	svc->refs++;
 	conn_finish(c);
+	if (l != NULL) {
+		l->busy = false;
+		if (l->doomed)
+			listen_close(l);
+		else if (l->svc != NULL)	/* NULL: released systemd socket */
+			loop_svc_arm(l->svc);
+	}
+	if (resume)
+		loop_svc_arm(svc);
+	svc_unref(svc);
 }
 
 static void
@@ -315,6 +329,7 @@ loop_emfile(struct listener *l)
 			close(fd);
 		L.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
+	loop_fd_limit();	/* it may have changed under us */
 	if (!L.emfile_episode)
 		log_warnx("service %s: accept %s: out of file descriptors, "
 		    "pausing accepts", l->svc->conf->name, l->text);
@@ -458,6 +473,19 @@ loop_accept(struct listener *l)
 			}
 			log_warn("service %s: accept %s", svc->conf->name,
 			    l->text);
+			return;
+		}
+		/*
+		 * Descriptors are allocated lowest first: a number this close
+		 * to the limit means the handler (its pt_fromfd() duplicate,
+		 * an exec's pipes) would fail.  Shed the client now, as for
+		 * EMFILE, instead of letting every handler fail and log.  In
+		 * the upper half, holes below may hide a full table: probe.
+		 */
+		if (L.fd_soft > 0 && (fd >= L.fd_soft - FD_HEADROOM ||
+		    (fd >= L.fd_soft / 2 && !loop_fd_spare(fd)))) {
+			close(fd);
+			loop_emfile(l);
 			return;
 		}
 		memcpy(&peer.ss, &ss, sizeof(ss));
@@ -924,6 +952,7 @@ loop_setup(void)
 	ev.data.ptr = &tag_worker;
 	epoll_ctl(L.epfd, EPOLL_CTL_ADD, worker_fd(), &ev);
 	L.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	loop_fd_limit();
 	/* Once a second: timeouts, refusal summaries, status. */
 	{
 		struct itimerspec its = { { 1, 0 }, { 1, 0 } };
@@ -1069,6 +1098,28 @@ loop_resume_paused(void)
 	}
 }
 
+/* True if one more descriptor can be had now (the handler's duplicate). */
+static bool
+loop_fd_spare(int fd)
+{
+	int probe = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	if (probe == -1)
+		return false;
+	close(probe);
+	return true;
+}
+
+/* The descriptor limit; re-read every tick, as prlimit(1) may change it. */
+static void
+loop_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		L.fd_soft = rl.rlim_cur == RLIM_INFINITY ? 0 : (long)rl.rlim_cur;
+}
+
 /* The once-a-second chores. */
 static void
 loop_tick(void)
@@ -1079,6 +1130,7 @@ loop_tick(void)
 
 	if (read(L.tickfd, &ticks, sizeof(ticks)) <= 0)
 		return;
+	loop_fd_limit();
 	/*
 	 * An EMFILE episode ends after a quiet spell, not at the first
 	 * accept that succeeds: under a flood those alternate, and the log

@@ -14,8 +14,16 @@ PORTERD = os.path.join(TOP_BUILDDIR, "daemon", "porterd")
 INTERNAL_PLUGINS = os.path.join(TOP_BUILDDIR, "plugins", ".libs")
 TEST_PLUGINS = os.path.join(TOP_BUILDDIR, "tests", "plugins", ".libs")
 
-IO_TIMEOUT = 5.0        # socket operations
-WAIT_TIMEOUT = 10.0     # log lines, process exits
+# Every bounded wait is multiplied by $PORTER_TIMEOUT_SCALE (default 1):
+# `make valgrind-check` runs porterd under memcheck, which makes it an
+# order of magnitude slower without changing what is being checked.
+try:
+    TIMEOUT_SCALE = max(1.0, float(os.environ.get("PORTER_TIMEOUT_SCALE",
+                                                  "1")))
+except ValueError:
+    TIMEOUT_SCALE = 1.0
+IO_TIMEOUT = 5.0 * TIMEOUT_SCALE     # socket operations
+WAIT_TIMEOUT = 10.0 * TIMEOUT_SCALE  # log lines, process exits
 EPOCH_1900 = 2208988800  # RFC 868: seconds from 1900 to 1970
 
 

@@ -5,6 +5,7 @@ completion (--check, --version, bad configs).
 """
 import os
 import re
+import shlex
 import signal
 import subprocess
 import threading
@@ -15,6 +16,13 @@ from porter_e2e_net import Addr
 
 
 # ------------------------------------------------------------------ porterd
+
+def porterd_command():
+    """[PORTERD], preceded by the words of $PORTERD_WRAPPER if set (e.g.
+    `libtool --mode=execute valgrind ...` for `make valgrind-check`).  The
+    wrapper must exec porterd in place, so that the PID stays porterd's."""
+    return shlex.split(os.environ.get("PORTERD_WRAPPER", "")) + [PORTERD]
+
 
 LISTEN_RE = re.compile(
     r"service (\S+): listening on (\S+) \((stream|dgram|seqpacket)\)")
@@ -28,7 +36,8 @@ class Porterd:
                  debug=True):
         self.t = t
         self.conf = conf
-        self.cmd = [PORTERD, "-n"] + (["-d"] if debug else []) + ["-f", conf]
+        self.cmd = porterd_command() + ["-n"] + (["-d"] if debug else []) \
+            + ["-f", conf]
         if plugindir:
             self.cmd += ["-P", plugindir]
         self.cmd += list(args)
@@ -161,8 +170,9 @@ def run_porterd(args, timeout=WAIT_TIMEOUT, env=None):
     """Runs porterd to completion (for --check, --version, bad configs);
     returns (status, stdout, stderr) as text; Failure on timeout."""
     try:
-        p = subprocess.run([PORTERD] + list(args), stdin=subprocess.DEVNULL,
-                           capture_output=True, timeout=timeout, env=env)
+        p = subprocess.run(porterd_command() + list(args),
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         raise Failure("porterd %s did not exit within %.0f s"
                       % (" ".join(args), timeout))
