@@ -1,0 +1,256 @@
+"""bench_report -- run-bench's results: collected as they come, printed
+at the end as tables of medians, ratios to the reference, and the issue's
+targets met or missed.
+
+Ratios are ratios of medians, each median over the interleaved
+repetitions of one run (README.md says why).  Every loadgen result is a
+dict of its key=value line plus "srv_us_per_op" (the server's CPU time,
+including reaped children, per op).
+"""
+import os
+import platform
+from statistics import median
+
+MIB = 1024.0
+
+
+def _med(results, key):
+    return median(r[key] for r in results) if results else None
+
+
+def _ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def _fmt(v, spec, none="n/a"):
+    return none if v is None else format(v, spec)
+
+
+class Report:
+    def __init__(self, clients, payload, seconds, reps):
+        self.clients, self.payload = clients, payload
+        self.seconds, self.reps = seconds, reps
+        self.notes = []
+        self.conn = []          # (key, label, [results])
+        self.pers = None
+        self.bundled = self.idle = self.ready_times = self.reloads = None
+        self.porterd_limits = self.xinetd_limits = ()
+        self.load = os.getloadavg()[0]
+
+    def note(self, msg):
+        self.notes.append(msg)
+
+    # ------------------------------------------------------------ collecting
+
+    def settings(self, porterd_limits, xinetd_limits):
+        self.porterd_limits = porterd_limits
+        self.xinetd_limits = xinetd_limits
+
+    def conn_row(self, key, label, results):
+        self.conn.append((key, label, results))
+
+    def persistent(self, res):
+        self.pers = res
+
+    def rss_bundled(self, rss, nservices):
+        self.bundled = (rss, nservices)
+
+    def rss_idle(self, base, held, n, failure):
+        self.idle = (base, held, n, failure)
+
+    def ready(self, times, n):
+        self.ready_times = (times, n)
+
+    def reload(self, quiet, loaded, client, n):
+        self.reloads = (quiet, loaded, client, n)
+
+    # ------------------------------------------------------------ printing
+
+    def rate(self, key):
+        for k, _, res in self.conn:
+            if k == key:
+                return _med(res, "rate")
+        return None
+
+    def print(self, elapsed):
+        tw = "?"
+        try:
+            with open("/proc/sys/net/ipv4/tcp_tw_reuse") as f:
+                tw = f.read().strip()
+        except OSError:
+            pass
+        print("Porter benchmark: %d CPUs, Linux %s, load average %.2f at "
+              "start, %.0f s run" % (os.cpu_count() or 0, platform.release(),
+                                     self.load, elapsed))
+        print("loadgen: %d clients in one epoll thread, %d B payload, %d "
+              "repetitions x %.1f s, interleaved; medians"
+              % (self.clients, self.payload, self.reps, self.seconds))
+        print("  close: the client half-closes after the echo, waits for "
+              "the server's EOF, closes;")
+        print("  source 127.0.0.1 for every system (xinetd resolves peer "
+              "names; only 127.0.0.1 is in /etc/hosts),")
+        print("  client TIME_WAIT recycled by net.ipv4.tcp_tw_reuse = %s"
+              % tw)
+        print("porterd: log-level = warning (a log line per connection "
+              "costs: see the 'log info' row);")
+        print("  limits raised: %s" % (", ".join(self.porterd_limits) or
+                                       "none (this porterd has no limit "
+                                       "options)"))
+        print("xinetd: limits raised: %s (default cps = 50 10 would stop "
+              "the service);" % ", ".join(self.xinetd_limits))
+        print("  per-connection logging off (log_on_success/failure "
+              "empty); libwrap as installed")
+        self._print_conn()
+        self._print_pers()
+        self._print_memory()
+        self._print_start()
+        self._print_targets()
+        if self.notes:
+            print("\nNotes:")
+            for n in self.notes:
+                print("  - " + n)
+
+    def _print_conn(self):
+        print("\nShort connections: connect, %d B echo, close (%d clients)"
+              % (self.payload, self.clients))
+        print("%-40s %8s %6s %7s %7s %8s %8s %6s  %s" % (
+            "system", "conn/s", "x ref", "p50 ms", "p99 ms", "srv us",
+            "cli us", "errors", "conn/s per repetition"))
+        ref = self.rate("ref")
+        for key, label, res in self.conn:
+            rate = _med(res, "rate")
+            print("%-40s %8.0f %6s %7.2f %7.2f %8.1f %8.1f %6d  %s" % (
+                label, rate, _fmt(_ratio(rate, ref), ".2f"),
+                _med(res, "p50_us") / 1e3, _med(res, "p99_us") / 1e3,
+                _med(res, "srv_us_per_op"), _med(res, "cpu_us_per_op"),
+                sum(r["errors"] for r in res),
+                " ".join("%.0f" % r["rate"] for r in res)))
+        print("  srv us / cli us: CPU time per connection of the server "
+              "(with its reaped children) and of loadgen")
+        for _, label, res in self.conn:
+            stuck = sum(r.get("abandoned", 0) for r in res)
+            if stuck:
+                self.note("%s: %d connections still open 2 s after a "
+                          "measurement ended (the server stalled?)"
+                          % (label, stuck))
+
+    def _print_pers(self):
+        if not self.pers:
+            return
+        print("\nPersistent connection: %d B round trips (1 client: "
+              "client and server pinned to one CPU)" % self.payload)
+        print("%-40s %7s %9s %6s %8s %6s %8s  %s" % (
+            "system", "clients", "trips/s", "x ref", "p50 us", "x ref",
+            "p99 us", "p50 us per repetition"))
+        for c in (self.clients, 1):
+            ref = self.pers["ref%d" % c]
+            for key, label in (("ref", "epoll_echo (reference)"),
+                               ("thread", "porterd echo plugin, thread")):
+                res = self.pers["%s%d" % (key, c)]
+                rate, p50 = _med(res, "rate"), _med(res, "p50_us")
+                print("%-40s %7d %9.0f %6s %8.1f %6s %8.1f  %s" % (
+                    label, c, rate, _fmt(_ratio(rate, _med(ref, "rate")),
+                                         ".2f"),
+                    p50, _fmt(_ratio(p50, _med(ref, "p50_us")), ".2f"),
+                    _med(res, "p99_us"),
+                    " ".join("%.1f" % r["p50_us"] for r in res)))
+
+    def _print_memory(self):
+        print("\nMemory: porterd's resident set (VmRSS)")
+        if self.bundled:
+            rss, n = self.bundled
+            print("  idle, bundled conf/porterd.conf (%d services): %.1f MiB"
+                  " (anon %.1f, file %.1f)" % (n, rss["rss"] / MIB,
+                                               rss["anon"] / MIB,
+                                               rss["file"] / MIB))
+        if self.idle:
+            base, held, n, failure = self.idle
+            print("  echo plugin, idle: %.1f MiB, %d threads; with %d idle "
+                  "connections: %.1f MiB, %d threads" % (
+                      base["rss"] / MIB, base["threads"], n,
+                      held["rss"] / MIB, held["threads"]))
+            if n:
+                print("  added by %d connections: %.1f MiB (%.1f KiB each)"
+                      % (n, (held["rss"] - base["rss"]) / MIB,
+                         (held["rss"] - base["rss"]) / n))
+            if failure:
+                print("  stopped early: %s" % failure)
+
+    def _print_start(self):
+        if self.ready_times:
+            times, n = self.ready_times
+            print("\nStart and reload: %d echo services" % n)
+            print("  start to READY=1: median %.1f ms (min %.1f, max %.1f) "
+                  "over %d starts" % (median(times) * 1e3, min(times) * 1e3,
+                                      max(times) * 1e3, len(times)))
+        if self.reloads:
+            quiet, loaded, client, _ = self.reloads
+            for what, rs in (("idle", quiet), ("under load", loaded)):
+                sig = [r[0] * 1e3 for r in rs]
+                rel = [r[1] * 1e3 for r in rs if r[1] is not None]
+                print("  reload %-10s SIGHUP to READY=1: median %.1f ms "
+                      "(max %.1f); RELOADING=1 to READY=1: median %s ms"
+                      % (what + ",", median(sig), max(sig),
+                         _fmt(median(rel) if rel else None, ".1f")))
+            if client:
+                print("  client loop during the loaded reloads: %d "
+                      "connections, %d errors, %d refused" % (
+                          client["ops"], client["errors"],
+                          client["err_refused"]))
+
+    def _targets(self):
+        """(description, value text, met: True/False/None)."""
+        ref = self.rate("ref")
+        out = []
+
+        def ratio_target(desc, a, b, want):
+            r = _ratio(a, b)
+            out.append((desc, _fmt(r, ".2f") + "x" if r else "n/a",
+                        None if r is None else r >= want))
+        ratio_target("porterd thread >= 0.9x reference (conn/s)",
+                     self.rate("thread"), ref, 0.9)
+        if self.pers:
+            p = self.pers
+            ratio_target("persistent trips/s within 10% of reference",
+                         _med(p["thread%d" % self.clients], "rate"),
+                         _med(p["ref%d" % self.clients], "rate"), 0.9)
+            r = _ratio(_med(p["thread1"], "p50_us"),
+                       _med(p["ref1"], "p50_us"))
+            out.append(("persistent p50 (1 client) within 10% of "
+                        "reference", _fmt(r, ".2f") + "x",
+                        r is not None and r <= 1.1))
+        ratio_target("porterd process >= 2x xinetd internal echo",
+                     self.rate("process"), self.rate("xi_echo"), 2.0)
+        ratio_target("porterd exec >= 1.2x xinetd exec /bin/cat",
+                     self.rate("exec"), self.rate("xi_exec"), 1.2)
+        if self.bundled:
+            mib = self.bundled[0]["rss"] / MIB
+            out.append(("idle RSS, bundled config <= 4 MiB",
+                        "%.1f MiB" % mib, mib <= 4.0))
+        if self.idle and self.idle[2]:
+            base, held, n, _ = self.idle
+            mib = (held["rss"] - base["rss"]) / MIB
+            out.append(("%d idle connections add <= 32 MiB" % n,
+                        "%.1f MiB" % mib, n >= 1000 and mib <= 32.0))
+        if self.ready_times:
+            ms = median(self.ready_times[0]) * 1e3
+            out.append(("start to ready, 100 services < 100 ms",
+                        "%.1f ms" % ms, ms < 100))
+        if self.reloads:
+            quiet, loaded, client, _ = self.reloads
+            ms = max(median(r[0] for r in quiet),
+                     median(r[0] for r in loaded)) * 1e3
+            out.append(("reload, 100 services < 100 ms", "%.1f ms" % ms,
+                        ms < 100))
+            if client:
+                out.append(("no connection refused during reloads",
+                            "%d refused" % client["err_refused"],
+                            client["err_refused"] == 0 and
+                            client["errors"] == 0))
+        return out
+
+    def _print_targets(self):
+        print("\nTargets (issue 6), this run")
+        for desc, value, met in self._targets():
+            mark = {True: "met ", False: "MISS", None: "n/a "}[met]
+            print("  [%s] %-52s %s" % (mark, desc, value))
