@@ -78,6 +78,7 @@ static struct {
 	struct timespec emfile_last;	/* the last EMFILE or ENFILE */
 	int spare_fd;			/* reserve descriptor for shedding */
 	long fd_soft;			/* RLIMIT_NOFILE soft limit, per tick */
+	char last_status[128];		/* the last STATUS= sent */
 	int tickfd;			/* 1 s timer: timeouts, summaries */
 	struct conn *live_head;		/* every running handler */
 	struct timespec pause_until;
@@ -297,7 +298,9 @@ loop_dispatch(struct listener *l, int fd, const pt_addr *peer,
 		c->fd = -1;
 	}
 	if (pid == -1) {
-		log_warn("service %s: fork", conf->name);
+		log_warn("service %s: %s %s", conf->name,
+		    conf->kind == HANDLER_EXEC ? "exec" : "fork",
+		    conf->kind == HANDLER_EXEC ? conf->handler : "handler");
 		c->status = 127 << 8;
 		c->pid = 0;
 		c->rc = -1;
@@ -953,6 +956,7 @@ loop_setup(void)
 	epoll_ctl(L.epfd, EPOLL_CTL_ADD, worker_fd(), &ev);
 	L.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	loop_fd_limit();
+	spawn_init();
 	/* Once a second: timeouts, refusal summaries, status. */
 	{
 		struct itimerspec its = { { 1, 0 }, { 1, 0 } };
@@ -1144,8 +1148,15 @@ loop_tick(void)
 	timeouts_check(L.live_head);
 	for (i = 0; i < L.tab.n; i++)
 		limiter_summary(&L.tab.svcs[i]->lim, L.tab.svcs[i]->conf->name);
+	/*
+	 * Only when it changed: sd_notify() blocks when the manager stops
+	 * reading, and the loop must never wait on it once a second.
+	 */
 	loop_status(status, sizeof(status));
-	notify_status(status);
+	if (strcmp(status, L.last_status) != 0) {
+		snprintf(L.last_status, sizeof(L.last_status), "%s", status);
+		notify_status(status);
+	}
 }
 
 static void

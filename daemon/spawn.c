@@ -32,6 +32,30 @@
 /* Room for the connection variables spawn_conn_env() adds. */
 #define SPAWN_CONN_VARS 16
 
+/* Signals whose disposition is SIG_IGN in porterd (see spawn_init()). */
+static sigset_t spawn_ignored;
+
+void
+spawn_init(void)
+{
+	uint64_t ksa[4];
+	struct sigaction sa;
+	int sig;
+
+	sigemptyset(&spawn_ignored);
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sigaction(sig, NULL, &sa) == 0) {
+			if (sa.sa_handler == SIG_IGN)
+				sigaddset(&spawn_ignored, sig);
+			continue;
+		}
+		/* glibc's reserved signals: ask the kernel (handler first). */
+		if (syscall(SYS_rt_sigaction, sig, NULL, ksa, (size_t)8) == 0 &&
+		    ksa[0] == (uint64_t)(uintptr_t)SIG_IGN)
+			sigaddset(&spawn_ignored, sig);
+	}
+}
+
 /* Appends "NAME=value" to env, carving the string out of *buf. */
 static size_t
 env_add(char **env, size_t n, size_t max, char **buf, size_t *len,
@@ -107,9 +131,16 @@ spawn_child_setup(const struct svc *svc, const char **why)
 	sigset_t all;
 	int sig;
 
+	/*
+	 * Handlers do not survive exec, and porterd installs none (it reads
+	 * signals through a signalfd); ignored dispositions do survive, so
+	 * only those, recorded by spawn_init(), need resetting.
+	 */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++) {
+		if (sigismember(&spawn_ignored, sig) != 1)
+			continue;
 		/*
 		 * glibc refuses sigaction() on the signals it reserves for
 		 * itself (32, 33), but an ignored disposition there still

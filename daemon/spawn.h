@@ -17,6 +17,13 @@
 #include "conn.h"
 
 /*
+ * Records which signals porterd ignores (SIGPIPE, and any it inherited
+ * ignored), so children reset exactly those.  Call once at start-up,
+ * after porterd has set its own dispositions.
+ */
+void spawn_init(void);
+
+/*
  * Starts the service's program for c.  stderr_fd is the descriptor the
  * child's fd 2 becomes when the service's stderr mode is "log" (-1: use
  * /dev/null).  Returns the pid, or -1 with errno.
