@@ -32,8 +32,13 @@
 /* Room for the connection variables spawn_conn_env() adds. */
 #define SPAWN_CONN_VARS 16
 
-/* Signals whose disposition is SIG_IGN in porterd (see spawn_init()). */
-static sigset_t spawn_ignored;
+/*
+ * Signals whose disposition is SIG_IGN in porterd (see spawn_init()).  A
+ * plain array, not a sigset_t: glibc's sigaddset() refuses its reserved
+ * signals, and those are exactly the ones a parent like make leaves
+ * ignored.
+ */
+static unsigned char spawn_ignored[NSIG];
 
 void
 spawn_init(void)
@@ -42,17 +47,17 @@ spawn_init(void)
 	struct sigaction sa;
 	int sig;
 
-	sigemptyset(&spawn_ignored);
 	for (sig = 1; sig < NSIG; sig++) {
+		spawn_ignored[sig] = 0;
 		if (sigaction(sig, NULL, &sa) == 0) {
 			if (sa.sa_handler == SIG_IGN)
-				sigaddset(&spawn_ignored, sig);
+				spawn_ignored[sig] = 1;
 			continue;
 		}
 		/* glibc's reserved signals: ask the kernel (handler first). */
 		if (syscall(SYS_rt_sigaction, sig, NULL, ksa, (size_t)8) == 0 &&
 		    ksa[0] == (uint64_t)(uintptr_t)SIG_IGN)
-			sigaddset(&spawn_ignored, sig);
+			spawn_ignored[sig] = 1;
 	}
 }
 
@@ -139,7 +144,7 @@ spawn_child_setup(const struct svc *svc, const char **why)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++) {
-		if (sigismember(&spawn_ignored, sig) != 1)
+		if (!spawn_ignored[sig])
 			continue;
 		/*
 		 * glibc refuses sigaction() on the signals it reserves for
