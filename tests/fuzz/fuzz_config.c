@@ -147,32 +147,56 @@ config_lines(const char *text, size_t len)
 	return n;
 }
 
+/*
+ * If err starts with a path (up to some ':') that is the same file as
+ * `path` -- an include may spell it "conf.d//1.conf" or "./porterd.conf"
+ * -- returns what follows that ':', else NULL.
+ */
+static const char *
+config_names_file(const char *err, const char *path)
+{
+	char prefix[PATH_MAX];
+	struct stat a, b;
+	const char *c;
+	size_t n;
+
+	if (stat(path, &b) == -1)
+		return NULL;
+	for (c = strchr(err, ':'); c != NULL; c = strchr(c + 1, ':')) {
+		n = (size_t)(c - err);
+		if (n == 0 || n >= sizeof(prefix))
+			continue;
+		memcpy(prefix, err, n);
+		prefix[n] = '\0';
+		if (stat(prefix, &a) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return c + 1;
+	}
+	return NULL;
+}
+
 /* The message of a failed load names a file it read and a line it has. */
 static void
 config_check_error(const char *err, const char *parts[CONFIG_NFILES],
     const size_t lens[CONFIG_NFILES], int nparts)
 {
 	const char *text = NULL, *rest = NULL;
-	size_t len = 0, n;
+	size_t len = 0;
 	char *end;
 	long line;
 	int i;
 
 	FUZZ_CHECK(err[0] != '\0', "the load failed without a message");
 	for (i = 0; i < nparts && text == NULL; i++) {
-		n = strlen(config_files[i]);
-		if (strncmp(err, config_files[i], n) == 0 && err[n] == ':') {
+		if ((rest = config_names_file(err, config_files[i])) != NULL) {
 			text = parts[i];
 			len = lens[i];
-			rest = err + n + 1;
 		}
 	}
-	n = strlen(config_readme);
-	if (text == NULL && strncmp(err, config_readme, n) == 0 &&
-	    err[n] == ':') {
+	if (text == NULL &&
+	    (rest = config_names_file(err, config_readme)) != NULL) {
 		text = CONFIG_README;
 		len = strlen(CONFIG_README);
-		rest = err + n + 1;
 	}
 	FUZZ_CHECK(text != NULL, "message names no file read: %s", err);
 	if (rest[0] >= '0' && rest[0] <= '9') {
