@@ -39,7 +39,7 @@ static bool accept_fd_spare(int fd);
  * EMFILE_PAUSE_MS instead of spinning; log once per episode.
  */
 static void
-accept_emfile(struct listener *l)
+accept_emfile(struct listener *l, bool shed_pending)
 {
 	int fd;
 
@@ -48,7 +48,7 @@ accept_emfile(struct listener *l)
 	 * queue and close it, so that client learns at once instead of
 	 * waiting in the backlog for descriptors that may never come.
 	 */
-	if (loop.spare_fd >= 0) {
+	if (shed_pending && loop.spare_fd >= 0) {
 		close(loop.spare_fd);
 		if ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
 			close(fd);
@@ -86,7 +86,7 @@ accept_refuse(struct svc *svc, int fd, const pt_addr *peer, enum refusal why,
 		(void)n;
 	}
 	close(fd);
-	if (limiter_refused(&svc->lim, why))
+	if (limiter_refused(svc->lim, why))
 		log_warnx("service %s: refused %s: %s", svc->conf->name,
 		    pt_addr_format(peer, text, sizeof(text)), reason);
 }
@@ -102,17 +102,18 @@ accept_may(struct svc *svc)
 	const struct limits_spec *spec = &svc->conf->limits;
 	long wait_ms;
 
-	if (spec->max_conns > 0 && svc->live >= spec->max_conns &&
+	if (spec->max_conns > 0 && svc->lim->live >= spec->max_conns &&
 	    spec->reject_message == NULL) {
-		if (!(svc->pause & SVC_PAUSE_MAX))
+		if (!svc->lim->max_paused)
 			log_warnx("service %s: max-connections (%u) reached, "
 			    "pausing accepts", svc->conf->name,
 			    spec->max_conns);
+		svc->lim->max_paused = true;
 		svc->pause |= SVC_PAUSE_MAX;
 		loop_svc_arm(svc);
 		return -1;
 	}
-	if (limiter_take_token(&svc->lim, &wait_ms) == -1) {
+	if (limiter_take_token(svc->lim, &wait_ms) == -1) {
 		if (!svc->rate_episode)
 			log_warnx("service %s: rate limit (%g/s, burst %u) "
 			    "reached, pausing accepts", svc->conf->name,
@@ -129,7 +130,7 @@ accept_may(struct svc *svc)
 		loop_svc_arm(svc);
 		return -1;
 	}
-	if (svc->rate_episode && limiter_bucket_full(&svc->lim))
+	if (svc->rate_episode && limiter_bucket_full(svc->lim))
 		svc->rate_episode = false;
 	return 0;
 }
@@ -146,14 +147,14 @@ accept_admit(struct svc *svc, int fd, const pt_addr *peer,
 		accept_refuse(svc, fd, peer, REFUSE_ACL, why);
 		return -1;
 	}
-	if (spec->max_conns > 0 && svc->live >= spec->max_conns) {
+	if (spec->max_conns > 0 && svc->lim->live >= spec->max_conns) {
 		/* Only reached with a reject message (see accept_may). */
 		snprintf(why, sizeof(why), "max-connections (%u) reached",
 		    spec->max_conns);
 		accept_refuse(svc, fd, peer, REFUSE_MAX, why);
 		return -1;
 	}
-	if (limiter_admit_source(&svc->lim, peer, src) == -1) {
+	if (limiter_admit_source(svc->lim, peer, src) == -1) {
 		snprintf(why, sizeof(why), "per-source limit (%u) reached",
 		    spec->max_per_source);
 		accept_refuse(svc, fd, peer, REFUSE_PER_SOURCE, why);
@@ -187,13 +188,13 @@ accept_listener(struct listener *l)
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
 		    SOCK_CLOEXEC);
 		if (fd == -1) {
-			limiter_untake_token(&svc->lim);
+			limiter_untake_token(svc->lim);
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno == EMFILE || errno == ENFILE) {
-				accept_emfile(l);
+				accept_emfile(l, true);
 				return;
 			}
 			log_warn("service %s: accept %s", svc->conf->name,
@@ -209,8 +210,8 @@ accept_listener(struct listener *l)
 		 */
 		if (loop.fd_soft > 0 && (fd >= loop.fd_soft - FD_HEADROOM ||
 		    (fd >= loop.fd_soft / 2 && !accept_fd_spare(fd)))) {
-			close(fd);
-			accept_emfile(l);
+			close(fd);	/* that client is the one shed */
+			accept_emfile(l, false);
 			return;
 		}
 		memcpy(&peer.ss, &ss, sizeof(ss));

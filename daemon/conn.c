@@ -76,7 +76,11 @@ conn_finish(struct conn *c)
 	const char *peer = conn_peer_text(c, buf, sizeof(buf));
 	int failed;
 
-	if (c->pid > 0) {
+	if (c->pid < 0) {
+		log_msg(LOG_WARNING, "service %s: %s: %s %s: could not be "
+		    "started", conf->name, peer, conf->kind == HANDLER_EXEC ?
+		    "exec" : "plugin", conf->handler);
+	} else if (c->pid > 0) {
 		conn_status_text(c->status, status, sizeof(status));
 		failed = !(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0);
 		log_msg(failed ? LOG_WARNING : LOG_INFO,

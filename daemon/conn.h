@@ -55,7 +55,8 @@ struct svc {
 	gid_t *groups;			/* supplementary groups for handlers */
 	int ngroups;
 	char **argv;			/* exec: program, args..., NULL */
-	struct limiter lim;		/* admission state (limiter.h) */
+	struct limiter *lim;		/* admission state, maybe shared
+					 * with the svc it replaced */
 	int err_rd, err_wr;		/* exec stderr -> log pipe, or -1 */
 	size_t errlen;			/* bytes of a partial line in errbuf */
 	char errbuf[512];
@@ -83,7 +84,8 @@ struct conn {
 	pt_addr peer;			/* empty (len 0) when unknown */
 	pt_addr local;
 	struct timespec start;
-	pid_t pid;			/* child running it, or 0 */
+	pid_t pid;			/* child running it, 0 (a thread), or
+					 * -1 (the child could not be started) */
 	int status;			/* waitpid status (child handlers) */
 	int rc;				/* handle() result (thread handlers) */
 	pt_plugin_stats stats;

@@ -33,22 +33,46 @@ elapsed(const struct timespec *from, const struct timespec *to)
 	    (double)(to->tv_nsec - from->tv_nsec) / 1e9;
 }
 
-void
-limiter_init(struct limiter *lim, const struct limits_spec *spec)
+struct limiter *
+limiter_new(const struct limits_spec *spec)
 {
-	memset(lim, 0, sizeof(*lim));
-	lim->spec = spec;
+	struct limiter *lim;
+
+	if ((lim = calloc(1, sizeof(*lim))) == NULL)
+		return NULL;
+	lim->spec = *spec;
+	lim->spec.reject_message = NULL;	/* owned by the config */
+	lim->refs = 1;
 	lim->tokens = spec->burst > 0 ? spec->burst : 1;
 	clock_gettime(CLOCK_MONOTONIC, &lim->refilled);
 	lim->window = lim->refilled;
+	return lim;
+}
+
+struct limiter *
+limiter_ref(struct limiter *lim)
+{
+	lim->refs++;
+	return lim;
+}
+
+bool
+limiter_same(const struct limiter *lim, const struct limits_spec *spec)
+{
+	return lim->spec.max_conns == spec->max_conns &&
+	    lim->spec.max_per_source == spec->max_per_source &&
+	    lim->spec.ipv6_prefix == spec->ipv6_prefix &&
+	    lim->spec.rate == spec->rate && lim->spec.burst == spec->burst;
 }
 
 void
-limiter_fini(struct limiter *lim)
+limiter_unref(struct limiter *lim)
 {
 	struct source_entry *e, *next;
 	unsigned i;
 
+	if (lim == NULL || --lim->refs > 0)
+		return;
 	for (i = 0; lim->sources != NULL && i < lim->nbuckets; i++) {
 		for (e = lim->sources[i]; e != NULL; e = next) {
 			next = e->next;
@@ -56,14 +80,14 @@ limiter_fini(struct limiter *lim)
 		}
 	}
 	free(lim->sources);
-	lim->sources = NULL;
+	free(lim);
 }
 
 int
 limiter_take_token(struct limiter *lim, long *ret_wait_ms)
 {
-	const struct limits_spec *spec = lim->spec;
-	double burst = spec->burst > 0 ? spec->burst : 1;
+	const struct limits_spec *spec = &lim->spec;
+	double burst = spec->burst > 0 ? spec->burst : 1, wait;
 	struct timespec now;
 
 	if (spec->rate <= 0)
@@ -77,23 +101,26 @@ limiter_take_token(struct limiter *lim, long *ret_wait_ms)
 		lim->tokens -= 1.0;
 		return 0;
 	}
-	*ret_wait_ms = (long)((1.0 - lim->tokens) / spec->rate * 1000.0) + 1;
+	wait = (1.0 - lim->tokens) / spec->rate * 1000.0;
+	/* A tiny rate would overflow the conversion; a minute is plenty,
+	 * the next wakeup simply asks again. */
+	*ret_wait_ms = wait < 60000.0 ? (long)wait + 1 : 60000;
 	return -1;
 }
 
 void
 limiter_untake_token(struct limiter *lim)
 {
-	if (lim->spec->rate > 0)
+	if (lim->spec.rate > 0)
 		lim->tokens += 1.0;
 }
 
 bool
 limiter_bucket_full(const struct limiter *lim)
 {
-	double burst = lim->spec->burst > 0 ? lim->spec->burst : 1;
+	double burst = lim->spec.burst > 0 ? lim->spec.burst : 1;
 
-	return lim->spec->rate <= 0 || lim->tokens >= burst - 1.0;
+	return lim->spec.rate <= 0 || lim->tokens >= burst - 1.0;
 }
 
 static void
@@ -146,8 +173,8 @@ limiter_admit_source(struct limiter *lim, const pt_addr *peer,
 {
 	struct source_entry **pp, *e;
 
-	source_key_make(lim->spec, peer, key);
-	if (lim->spec->max_per_source == 0 || key->family == 0)
+	source_key_make(&lim->spec, peer, key);
+	if (lim->spec.max_per_source == 0 || key->family == 0)
 		return 0;
 	if (lim->sources == NULL) {
 		lim->sources = calloc(SOURCE_BUCKETS, sizeof(*lim->sources));
@@ -162,7 +189,7 @@ limiter_admit_source(struct limiter *lim, const pt_addr *peer,
 		e->key = *key;
 		*pp = e;
 	}
-	if (e->count >= lim->spec->max_per_source) {
+	if (e->count >= lim->spec.max_per_source) {
 		if (e->count == 0) {
 			*pp = e->next;
 			free(e);

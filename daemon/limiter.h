@@ -28,7 +28,10 @@ enum refusal {
 struct source_entry;
 
 struct limiter {
-	const struct limits_spec *spec;
+	struct limits_spec spec;	/* a copy (reject_message not kept) */
+	unsigned refs;			/* svcs sharing it (see table.c) */
+	unsigned live;			/* running handlers it admitted */
+	bool max_paused;		/* accepts paused at max-connections */
 	struct source_entry **sources;	/* hash of live counts per source */
 	unsigned nbuckets;
 	double tokens;			/* token bucket, when spec->rate > 0 */
@@ -45,8 +48,17 @@ struct source_key {
 	uint8_t addr[16];
 };
 
-void limiter_init(struct limiter *lim, const struct limits_spec *spec);
-void limiter_fini(struct limiter *lim);
+/*
+ * A limiter for spec (copied), with one reference.  A reload that keeps a
+ * service with the same limits shares its limiter with the new svc, so
+ * connections still running and the token bucket keep counting.  NULL on
+ * ENOMEM.
+ */
+struct limiter *limiter_new(const struct limits_spec *spec);
+struct limiter *limiter_ref(struct limiter *lim);
+void limiter_unref(struct limiter *lim);	/* accepts NULL */
+/* True if a and b enforce the same numbers. */
+bool limiter_same(const struct limiter *lim, const struct limits_spec *spec);
 
 /*
  * Takes a token for one accept.  Returns 0, or -1 when the bucket is

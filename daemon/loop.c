@@ -155,14 +155,16 @@ loop_done(struct conn *c)
 {
 	struct listener *l = c->wait_l;
 	struct svc *svc = c->svc;
-	unsigned max = svc->conf->limits.max_conns;
-	bool resume = false;
+	struct limiter *lim = svc->lim;
+	unsigned max = lim->spec.max_conns;
+	size_t i;
 
 	if (l == NULL && c->fd >= 0) {
 		close(c->fd);
 		c->fd = -1;
 	}
-	limiter_release_source(&svc->lim, &c->src);
+	limiter_release_source(lim, &c->src);
+	lim->live--;
 	if (svc->err_rd >= 0)
 		loop_errpipe_read(svc);	/* the child's last words */
 	if (c->lprev != NULL)
@@ -172,11 +174,6 @@ loop_done(struct conn *c)
 	if (c->lnext != NULL)
 		c->lnext->lprev = c->lprev;
 	loop.live--;
-	if ((svc->pause & SVC_PAUSE_MAX) && svc->live - 1 < max) {
-		svc->pause &= ~SVC_PAUSE_MAX;
-		log_info("service %s: accepting again", svc->conf->name);
-		resume = true;
-	}
 	/*
 	 * Log (the line names the wait listener) before the listener can be
 	 * closed; keep the svc alive across conn_finish() for re-arming.
@@ -190,8 +187,20 @@ loop_done(struct conn *c)
 		else if (l->svc != NULL)	/* NULL: released systemd socket */
 			loop_svc_arm(l->svc);
 	}
-	if (resume)
-		loop_svc_arm(svc);
+	/*
+	 * The limiter may be shared with the svc that replaced this one on a
+	 * reload: resume whichever running svc uses it.
+	 */
+	if (lim->max_paused && lim->live < max) {
+		lim->max_paused = false;
+		log_info("service %s: accepting again", svc->conf->name);
+		for (i = 0; i < loop.tab.n; i++) {
+			if (loop.tab.svcs[i]->lim != lim)
+				continue;
+			loop.tab.svcs[i]->pause &= ~SVC_PAUSE_MAX;
+			loop_svc_arm(loop.tab.svcs[i]);
+		}
+	}
 	svc_unref(svc);
 }
 
@@ -208,11 +217,14 @@ loop_dispatch(struct listener *l, int fd, const pt_addr *peer,
 	if ((c = conn_new(svc, fd)) == NULL) {
 		log_warnx("service %s: out of memory, dropping connection",
 		    conf->name);
+		if (src != NULL)
+			limiter_release_source(svc->lim, src);
 		if (!conf->wait)
 			close(fd);
 		return;
 	}
 	loop.live++;
+	svc->lim->live++;
 	c->lnext = loop.live_head;
 	if (loop.live_head != NULL)
 		loop.live_head->lprev = c;
@@ -260,9 +272,7 @@ loop_dispatch(struct listener *l, int fd, const pt_addr *peer,
 		log_warn("service %s: %s %s", conf->name,
 		    conf->kind == HANDLER_EXEC ? "exec" : "fork",
 		    conf->kind == HANDLER_EXEC ? conf->handler : "handler");
-		c->status = 127 << 8;
-		c->pid = 0;
-		c->rc = -1;
+		c->pid = -1;
 		loop_done(c);
 		return;
 	}
@@ -312,7 +322,10 @@ loop_errpipe_open(struct svc *svc)
 	    svc->conf->stderr_mode != STDERR_LOG || loop.opts->stderr_fd >= 0 ||
 	    svc->err_rd >= 0)
 		return;
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
+	/* The children's end stays blocking: a program's stderr must not
+	 * fail with EAGAIN when we fall behind. */
+	if (pipe2(p, O_CLOEXEC) == -1 ||
+	    fcntl(p[0], F_SETFL, O_NONBLOCK) == -1) {
 		log_warn("service %s: stderr pipe", svc->conf->name);
 		return;
 	}
@@ -321,6 +334,12 @@ loop_errpipe_open(struct svc *svc)
 	ev.data.u64 = (uint64_t)(uintptr_t)svc | 1;
 	if (epoll_ctl(loop.epfd, EPOLL_CTL_ADD, svc->err_rd, &ev) == -1)
 		log_warn("service %s: epoll stderr pipe", svc->conf->name);
+}
+
+static void
+loop_unwatch(int fd)
+{
+	epoll_ctl(loop.epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
 void
@@ -591,6 +610,9 @@ loop_tick(void)
 	if (read(loop.tickfd, &ticks, sizeof(ticks)) <= 0)
 		return;
 	accept_fd_limit();
+	/* A worker may have taken the reserve's slot while it was shed. */
+	if (loop.spare_fd < 0)
+		loop.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/*
 	 * An EMFILE episode ends after a quiet spell, not at the first
 	 * accept that succeeds: under a flood those alternate, and the log
@@ -603,7 +625,8 @@ loop_tick(void)
 	}
 	timeouts_check(loop.live_head);
 	for (i = 0; i < loop.tab.n; i++)
-		limiter_summary(&loop.tab.svcs[i]->lim, loop.tab.svcs[i]->conf->name);
+		limiter_summary(loop.tab.svcs[i]->lim,
+		    loop.tab.svcs[i]->conf->name);
 	/*
 	 * Only when it changed: sd_notify() blocks when the manager stops
 	 * reading, and the loop must never wait on it once a second.
@@ -692,6 +715,7 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 	memset(&loop, 0, sizeof(loop));
 	loop.opts = opts;
 	svc_set_registry(&loop.plugins);
+	svc_set_unwatch(loop_unwatch);
 	if (loop_setup() == -1) {
 		config_free(cfg);
 		return 1;

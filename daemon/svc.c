@@ -25,6 +25,13 @@
 #include "worker.h"
 
 static struct plugin_registry *svc_registry;
+static void (*svc_unwatch)(int fd);
+
+void
+svc_set_unwatch(void (*fn)(int fd))
+{
+	svc_unwatch = fn;
+}
 
 void
 svc_set_registry(struct plugin_registry *reg)
@@ -151,8 +158,8 @@ svc_new(const struct service *conf, struct config_ref *cref,
 	cref->refs++;
 	svc->refs = 1;
 	svc->err_rd = svc->err_wr = -1;
-	limiter_init(&svc->lim, &conf->limits);
-	if (svc_groups(svc) == -1)
+	if ((svc->lim = limiter_new(&conf->limits)) == NULL ||
+	    svc_groups(svc) == -1)
 		goto nomem;
 	if (conf->kind == HANDLER_EXEC) {
 		if (svc_exec_argv(svc) == -1)
@@ -179,8 +186,14 @@ svc_unref(struct svc *svc)
 			svc->plugin->desc->fini(svc->state);
 		plugin_unref(svc_registry, svc->plugin);
 	}
-	limiter_fini(&svc->lim);
+	limiter_unref(svc->lim);
 	if (svc->err_rd >= 0) {
+		/*
+		 * A child forked a moment ago may still hold the read end, so
+		 * closing ours would not end the epoll registration.
+		 */
+		if (svc_unwatch != NULL)
+			svc_unwatch(svc->err_rd);
 		close(svc->err_rd);
 		close(svc->err_wr);
 	}

@@ -12,6 +12,12 @@
 /* The registry plugins are loaded into; set once at start-up. */
 void svc_set_registry(struct plugin_registry *reg);
 
+/*
+ * Called with a descriptor the loop watches (a service's stderr pipe) just
+ * before svc_unref() closes it, so the loop can stop watching it first.
+ */
+void svc_set_unwatch(void (*fn)(int fd));
+
 /* A new reference-counted holder for cfg (one reference). */
 struct config_ref *config_ref_new(struct config *cfg);
 /* Drops a reference; frees the config at zero.  NULL is ok. */

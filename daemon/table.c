@@ -21,6 +21,7 @@
 #include "listen.h"
 #include "log.h"
 #include "loop_priv.h"
+#include "limiter.h"
 #include "svc.h"
 
 void
@@ -98,12 +99,6 @@ table_claim_passed(struct svc *svc, bool *ret_by_name, char *errbuf,
 			    loop_socktype_name(conf->socktype));
 			return -1;
 		}
-		if (pt_sock_setblocking(l->sock, conf->wait, NULL) == -1) {
-			snprintf(errbuf, errlen, "%s:%d: service %s: socket "
-			    "'%s': %s", conf->file, conf->line, conf->name,
-			    l->name, strerror(errno));
-			return -1;
-		}
 		if (strcmp(l->name, conf->name) == 0)
 			*ret_by_name = true;
 		l->matched = true;
@@ -123,6 +118,31 @@ table_claim_passed(struct svc *svc, bool *ret_by_name, char *errbuf,
 		}
 	}
 	return 0;
+}
+
+/*
+ * A service that stays, with the same limits, keeps counting: its
+ * running connections, per-source counts and token bucket carry over to
+ * the new svc, so a reload is no way around max-connections.
+ */
+static void
+table_share_limiter(struct svc *svc)
+{
+	size_t i;
+
+	for (i = 0; i < loop.tab.n; i++) {
+		struct svc *old = loop.tab.svcs[i];
+
+		if (strcmp(old->conf->name, svc->conf->name) != 0 ||
+		    !limiter_same(old->lim, &svc->conf->limits))
+			continue;
+		limiter_unref(svc->lim);
+		svc->lim = limiter_ref(old->lim);
+		if (svc->lim->live >= svc->lim->spec.max_conns &&
+		    svc->lim->spec.max_conns > 0 && svc->lim->max_paused)
+			svc->pause |= SVC_PAUSE_MAX;
+		return;
+	}
 }
 
 /*
@@ -151,6 +171,7 @@ table_build(struct config_ref *cref, struct table *nt, char *errbuf,
 		if (svc == NULL)
 			goto fail;
 		nt->svcs[nt->n++] = svc;
+		table_share_limiter(svc);
 		if ((svc->ls = calloc(conf->nlistens + loop.npassed + 1,
 		    sizeof(*svc->ls))) == NULL) {
 			snprintf(errbuf, errlen, "out of memory");
@@ -227,6 +248,15 @@ table_commit(struct table *nt)
 					    svc->conf->name, l->text);
 				l->svc = svc;
 				l->matched = false;
+				/*
+				 * Only now: O_NONBLOCK belongs to the socket,
+				 * and a reload that fails must not change it
+				 * under the running service.
+				 */
+				if (pt_sock_setblocking(l->sock,
+				    svc->conf->wait, NULL) == -1)
+					log_warn("service %s: socket '%s'",
+					    svc->conf->name, l->name);
 			} else if (l->svc != svc) {
 				log_info("service %s: keeping %s",
 				    svc->conf->name, l->text);
@@ -238,9 +268,8 @@ table_commit(struct table *nt)
 				    svc->conf->name, l->text,
 				    loop_socktype_name(l->socktype));
 			}
-			if (!l->busy)
-				loop_arm(l);
 		}
+		loop_svc_arm(svc);
 	}
 	for (i = 0; i < loop.tab.n; i++) {
 		struct svc *old = loop.tab.svcs[i];

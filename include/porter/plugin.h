@@ -40,6 +40,10 @@
  *            removed by a reload or the daemon exits, after every handle
  *            call for that service has returned.  fini may be NULL.
  *
+ * Children: porterd reaps every child process of its own, so a handle()
+ * running in-process must not fork and wait for children itself (its
+ * waitpid() would find them gone); use isolation = process for that.
+ *
  * Threads: with isolation = thread, handle must be thread-safe with
  * respect to its own state; ctx and everything it points to are read-only
  * and valid until handle returns.  In-process plugins are trusted code: a

@@ -61,6 +61,12 @@ def max_connections(t, d):
             n = len(d.find(r"^service maxconn: max-connections \(2\) "
                            r"reached"))
             expect_eq(n, 1, "'reached' lines")
+        with t.case("a reload (same config) is no way around the limit: "
+                    "the queued clients still wait"):
+            mark = d.mark()
+            d.signal(1)
+            d.wait_line(r"^reloaded: ", mark)
+            silent_for(waiting[0], 1.0)
         with t.case("a held connection closes: the first queued client is "
                     "served, the second still waits"):
             mark = d.mark()
