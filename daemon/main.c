@@ -55,16 +55,30 @@ main_sane_fds(void)
 		close(fd);
 }
 
+/*
+ * Detaches (fork, setsid, fork).  The command that started porterd waits
+ * until the daemon writes a byte to *ret_ready (after its pid file is
+ * written) and exits 0, or exits 1 if the daemon closes it without one:
+ * whoever runs "porterd && cat porterd.pid" finds the file there.
+ */
 static int
-main_daemonize(void)
+main_daemonize(int *ret_ready)
 {
+	char byte = 0;
+	ssize_t n;
 	pid_t pid;
-	int fd;
+	int p[2], fd;
 
-	if ((pid = fork()) == -1)
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1)
 		return -1;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(p[1]);
+		do
+			n = read(p[0], &byte, 1);
+		while (n == -1 && errno == EINTR);
+		_exit(n == 1 && byte == 'R' ? 0 : 1);
+	}
+	close(p[0]);
 	if (setsid() == -1)
 		return -1;
 	if ((pid = fork()) == -1)
@@ -80,6 +94,7 @@ main_daemonize(void)
 		if (fd > 2)
 			close(fd);
 	}
+	*ret_ready = p[1];
 	return 0;
 }
 
@@ -112,12 +127,22 @@ static int
 main_on_bound(void *arg)
 {
 	const struct bound_args *ba = arg;
+	int ready = -1, r;
+	ssize_t n;
 
-	if (ba->detach && main_daemonize() == -1) {
+	if (ba->detach && main_daemonize(&ready) == -1) {
 		log_warn("daemonize");
 		return -1;
 	}
-	return main_pidfile(ba->pid_file);
+	r = main_pidfile(ba->pid_file);
+	if (ready >= 0) {
+		if (r == 0) {
+			n = write(ready, "R", 1);
+			(void)n;
+		}
+		close(ready);
+	}
+	return r;
 }
 
 int
