@@ -7,8 +7,8 @@ import socket
 import threading
 import time
 
-from porter_e2e_base import (Failure, HarnessError, IO_TIMEOUT, _short,
-                             expect)
+from porter_e2e_base import (Failure, HarnessError, IO_TIMEOUT,
+                             TIMEOUT_SCALE, _short, expect)
 
 
 # ------------------------------------------------------------------ addresses
@@ -162,3 +162,33 @@ def expect_refused(addr, within=2.0):
         if time.monotonic() > deadline:
             raise Failure("%s still accepts connections" % addr.text)
         time.sleep(0.05)
+
+
+class Hammer(threading.Thread):
+    """A client loop for reload tests: connect + echo + close on addr,
+    until stopped or max_rounds rounds or max_secs seconds (scaled) have
+    passed; counts rounds and collects failures for the test to report."""
+
+    def __init__(self, addr, tag="hammer", max_rounds=20000, max_secs=60):
+        super().__init__(daemon=True)
+        self.addr, self.tag, self.stop = addr, tag, threading.Event()
+        self.max_rounds, self.max_secs = max_rounds, max_secs
+        self.rounds, self.failures = 0, []
+
+    def run(self):
+        deadline = time.monotonic() + self.max_secs * TIMEOUT_SCALE
+        while not self.stop.is_set() and self.rounds < self.max_rounds \
+                and time.monotonic() < deadline:
+            msg = b"%-7s %08d\n" % (self.tag.encode()[:7], self.rounds)
+            try:
+                s = connect(self.addr)
+                try:
+                    s.sendall(msg)
+                    if recv_exact(s, len(msg)) != msg:
+                        self.failures.append("round %d: wrong bytes"
+                                             % self.rounds)
+                finally:
+                    s.close()
+            except Exception as e:  # counted, reported by the test
+                self.failures.append("round %d: %r" % (self.rounds, e))
+            self.rounds += 1

@@ -17,12 +17,11 @@ service E on "127.0.0.1:0" listed before A gets neither A's port nor B's.
 import os
 import socket
 import sys
-import threading
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (Addr, connect, conf_opts, conf_service,  # noqa
+from porter_e2e import (Hammer, Addr, connect, conf_opts, conf_service,  # noqa
                         echo_roundtrip, expect, expect_eq, expect_eof,
                         expect_refused, main, recv_exact)
 
@@ -45,34 +44,6 @@ def reload(d, path_text_writer, nservices):
     d.signal(1)
     d.wait_line(r"^reloaded: %d services" % nservices, mark)
     return mark
-
-
-class Hammer(threading.Thread):
-    """Connect + 16-byte echo + close on addr, in a loop, until stopped
-    (at most 20000 rounds or 60 s); counts rounds and failures."""
-
-    def __init__(self, addr):
-        super().__init__(daemon=True)
-        self.addr, self.stop = addr, threading.Event()
-        self.rounds, self.failures = 0, []
-
-    def run(self):
-        deadline = time.monotonic() + 60
-        while not self.stop.is_set() and self.rounds < 20000 and \
-                time.monotonic() < deadline:
-            msg = b"hammer %08d\n" % self.rounds
-            try:
-                s = connect(self.addr)
-                try:
-                    s.sendall(msg)
-                    if recv_exact(s, len(msg)) != msg:
-                        self.failures.append("round %d: wrong bytes"
-                                             % self.rounds)
-                finally:
-                    s.close()
-            except Exception as e:  # counted, reported by the test
-                self.failures.append("round %d: %r" % (self.rounds, e))
-            self.rounds += 1
 
 
 def scenario(t):

@@ -18,12 +18,11 @@ connection rate and the slowest reload.
 """
 import os
 import sys
-import threading
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (TIMEOUT_SCALE, conf_opts, conf_service,  # noqa
+from porter_e2e import (Hammer, TIMEOUT_SCALE, conf_opts, conf_service,  # noqa
                         connect, expect, expect_eq, main, recv_all,
                         recv_exact)
 from hardening_clients import served_from  # noqa
@@ -50,34 +49,6 @@ def config(i):
         (EXTRA if i % 2 == 1 else "")
 
 
-class Hammer(threading.Thread):
-    """Connect + 16-byte echo + close on addr in a loop until stopped (at
-    most 50000 rounds or 120 s); counts rounds and failures."""
-
-    def __init__(self, addr, tag):
-        super().__init__(daemon=True)
-        self.addr, self.tag, self.stop = addr, tag, threading.Event()
-        self.rounds, self.failures = 0, []
-
-    def run(self):
-        deadline = time.monotonic() + 120 * TIMEOUT_SCALE
-        while not self.stop.is_set() and self.rounds < 50000 and \
-                time.monotonic() < deadline:
-            msg = b"%-7s %08d" % (self.tag.encode()[:7], self.rounds)
-            try:
-                s = connect(self.addr)
-                try:
-                    s.sendall(msg)
-                    if recv_exact(s, len(msg)) != msg:
-                        self.failures.append("round %d: wrong bytes"
-                                             % self.rounds)
-                finally:
-                    s.close()
-            except Exception as e:  # counted, reported by the test
-                self.failures.append("round %d: %r" % (self.rounds, e))
-            self.rounds += 1
-
-
 def wait_rounds(hammers, n):
     """Until each hammer made n more rounds (bounded: 10 s, scaled)."""
     start = [h.rounds for h in hammers]
@@ -97,7 +68,7 @@ def scenario(t):
     with t.case("ready with 3 services"):
         d.wait_line(r"^ready: 3 services")
     addrs = {k: d.addr(k) for k in ("plain", "limited", "changing")}
-    hammers = [Hammer(addrs[k], "%s%d" % (k, i))
+    hammers = [Hammer(addrs[k], "%s%d" % (k, i), 50000, 120)
                for k in ("plain", "limited") for i in range(THREADS)]
     reload_secs, done = [], 0
     t0 = time.monotonic()
