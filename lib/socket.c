@@ -228,11 +228,20 @@ pt_sock_free(pt_sock *s)
 	free(s);
 }
 
+/*
+ * The accessors have no pt_error to fill, so a NULL object is reported the
+ * way a system call reports a bad argument: the error value, errno EINVAL.
+ */
 int
 pt_sock_detach(pt_sock *s)
 {
-	int fd = s->fd;
+	int fd;
 
+	if (s == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = s->fd;
 	s->fd = -1;
 	return fd;
 }
@@ -240,24 +249,40 @@ pt_sock_detach(pt_sock *s)
 int
 pt_sock_fileno(const pt_sock *s)
 {
+	if (s == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
 	return s->fd;
 }
 
 int
 pt_sock_family(const pt_sock *s)
 {
+	if (s == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
 	return s->family;
 }
 
 int
 pt_sock_type(const pt_sock *s)
 {
+	if (s == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
 	return s->type;
 }
 
 int
 pt_sock_proto(const pt_sock *s)
 {
+	if (s == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
 	return s->proto;
 }
 
@@ -287,6 +312,9 @@ pt_sock_getsockopt(pt_sock *s, int level, int opt, int *ret_value,
 
 	if ((fd = ptl_sock_fd(s, "getsockopt", err)) < 0)
 		return -1;
+	if (ret_value == NULL)
+		return pt_error_set(err, PT_ERR_ARG, EINVAL,
+		    "getsockopt: no result pointer");
 	if (getsockopt(fd, level, opt, ret_value, &len) < 0)
 		return pt_error_os(err, errno, "getsockopt %s",
 		    sockopt_label(level, opt, b, sizeof(b)));
@@ -301,6 +329,9 @@ pt_sock_getsockopt_buf(pt_sock *s, int level, int opt, void *buf,
 	char b[32];
 	int fd;
 
+	if (buf == NULL || inout_len == NULL)
+		return pt_error_set(err, PT_ERR_ARG, EINVAL,
+		    "getsockopt: no buffer");
 	/* Python's bound, kept so a wild length cannot reach the kernel. */
 	if (*inout_len < 1 || *inout_len > 1024)
 		return pt_error_set(err, PT_ERR_ARG, EINVAL,
@@ -382,6 +413,11 @@ pt_sock_settimeout(pt_sock *s, double seconds, pt_error *err)
 double
 pt_sock_gettimeout(const pt_sock *s)
 {
+	/* NAN, not -1.0: that is PT_TIMEOUT_NONE, a valid answer. */
+	if (s == NULL) {
+		errno = EINVAL;
+		return NAN;
+	}
 	return s->timeout;
 }
 
@@ -450,6 +486,9 @@ sock_name(pt_sock *s, int peer, pt_addr *ret, pt_error *err)
 
 	if ((fd = ptl_sock_fd(s, op, err)) < 0)
 		return -1;
+	if (ret == NULL)
+		return pt_error_set(err, PT_ERR_ARG, EINVAL,
+		    "%s: no result pointer", op);
 	memset(&a, 0, sizeof(a));
 	a.len = sizeof(a.ss);
 	r = peer ? getpeername(fd, (struct sockaddr *)&a.ss, &a.len) :

@@ -187,6 +187,8 @@ pt_sock_bind_addr(pt_sock *s, const pt_addr *addr, pt_error *err)
 
 	if ((fd = ptl_sock_fd(s, "bind", err)) < 0)
 		return -1;
+	if (addr == NULL)
+		return pt_error_set(err, PT_ERR_ARG, EINVAL, "bind: no address");
 	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0)
 		return pt_error_os(err, errno, "%s",
 		    label_addr(label, sizeof(label), "bind", addr));
@@ -309,6 +311,9 @@ pt_sock_connect_addr(pt_sock *s, const pt_addr *addr, pt_error *err)
 
 	if ((fd = ptl_sock_fd(s, "connect", err)) < 0)
 		return -1;
+	if (addr == NULL)
+		return pt_error_set(err, PT_ERR_ARG, EINVAL,
+		    "connect: no address");
 	if ((e = conn_wait(s, fd, addr)) != 0)
 		return io_fail(err, e,
 		    label_addr(label, sizeof(label), "connect", addr));
@@ -335,6 +340,9 @@ pt_sock_connect_ex_addr(pt_sock *s, const pt_addr *addr, pt_error *err)
 	/* A closed socket is misuse, not a connect outcome: it fails. */
 	if ((fd = ptl_sock_fd(s, "connect", err)) < 0)
 		return -1;
+	if (addr == NULL)
+		return pt_error_set(err, PT_ERR_ARG, EINVAL,
+		    "connect: no address");
 	if ((e = conn_wait(s, fd, addr)) == 0)
 		return 0;
 	io_fail(err, e, label_addr(label, sizeof(label), "connect", addr));
@@ -393,6 +401,9 @@ recv_alloc(pt_sock *s, const char *op, size_t bufsize, int flags,
 	char *buf, *p;
 	ssize_t n;
 
+	if (ret_buf == NULL)
+		return pt_error_set(err, PT_ERR_ARG, EINVAL,
+		    "%s: no result pointer", op);
 	*ret_buf = NULL;
 	if (ptl_sock_fd(s, op, err) < 0)
 		return -1;
@@ -522,6 +533,9 @@ pt_sock_sendto_addr(pt_sock *s, const void *buf, size_t len, int flags,
 
 	if ((fd = ptl_sock_fd(s, "sendto", err)) < 0)
 		return -1;
+	if (addr == NULL)
+		return pt_error_set(err, PT_ERR_ARG, EINVAL,
+		    "sendto: no address");
 	if ((n = sock_send(s, fd, buf, len, flags, addr, &e)) < 0)
 		return io_fail(err, e,
 		    label_addr(label, sizeof(label), "sendto", addr));

@@ -440,6 +440,79 @@ START_TEST(test_every_call_after_close)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- NULL */
+
+/* The accessors with no object: the error value and errno EINVAL. */
+START_TEST(test_accessors_null)
+{
+	errno = 0;
+	ck_assert_int_eq(pt_sock_fileno(NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_int_eq(pt_sock_family(NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_int_eq(pt_sock_type(NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_int_eq(pt_sock_proto(NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_int_eq(pt_sock_detach(NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	/* Not -1.0: that would read as PT_TIMEOUT_NONE. */
+	errno = 0;
+	ck_assert(isnan(pt_sock_gettimeout(NULL)));
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+/* Required out-pointers and addresses given as NULL: PT_ERR_ARG EINVAL. */
+START_TEST(test_null_arguments)
+{
+	pt_sock *p[2];
+	pt_error e;
+	size_t n = 4;
+	char b[4];
+
+	unix_pair(p);
+	ck_assert_int_eq(pt_sock_getsockname(p[0], NULL, &e), -1);
+	assert_err(&e, PT_ERR_ARG, EINVAL);
+	ck_assert_int_eq(pt_sock_getpeername(p[0], NULL, &e), -1);
+	assert_err(&e, PT_ERR_ARG, EINVAL);
+	ck_assert_int_eq(pt_sock_getsockopt(p[0], SOL_SOCKET, SO_TYPE, NULL,
+	    &e), -1);
+	assert_err(&e, PT_ERR_ARG, EINVAL);
+	ck_assert_int_eq(pt_sock_getsockopt_buf(p[0], SOL_SOCKET, SO_TYPE, b,
+	    NULL, &e), -1);
+	assert_err(&e, PT_ERR_ARG, EINVAL);
+	ck_assert_int_eq(pt_sock_getsockopt_buf(p[0], SOL_SOCKET, SO_TYPE,
+	    NULL, &n, &e), -1);
+	assert_err(&e, PT_ERR_ARG, EINVAL);
+	ck_assert_int_eq(pt_sock_recv(p[0], 4, 0, NULL, &e), -1);
+	assert_err(&e, PT_ERR_ARG, EINVAL);
+	ck_assert_int_eq(pt_sock_recvfrom(p[0], 4, 0, NULL, NULL, &e), -1);
+	assert_err(&e, PT_ERR_ARG, EINVAL);
+	ck_assert_int_eq(pt_sock_bind_addr(p[0], NULL, &e), -1);
+	assert_err(&e, PT_ERR_ARG, EINVAL);
+	ck_assert_int_eq(pt_sock_connect_addr(p[0], NULL, &e), -1);
+	assert_err(&e, PT_ERR_ARG, EINVAL);
+	ck_assert_int_eq(pt_sock_connect_ex_addr(p[0], NULL, &e), -1);
+	assert_err(&e, PT_ERR_ARG, EINVAL);
+	ck_assert_int_eq(pt_sock_sendto_addr(p[0], "x", 1, 0, NULL, &e), -1);
+	assert_err(&e, PT_ERR_ARG, EINVAL);
+	pt_sock_free(p[0]);
+	pt_sock_free(p[1]);
+
+	/* And with no object at all, the I/O calls' own answer. */
+	ck_assert_int_eq(pt_sock_recv_into(NULL, b, 4, 0, &e), -1);
+	assert_err(&e, PT_ERR_ARG, EINVAL);
+	ck_assert_int_eq(pt_sock_settimeout(NULL, 1.0, &e), -1);
+	assert_err(&e, PT_ERR_ARG, EINVAL);
+	ck_assert_int_eq(pt_sock_close(NULL, &e), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------- options */
 
 START_TEST(test_sockopt_int)
@@ -657,6 +730,11 @@ socket_suite(void)
 	tcase_add_test(tc, test_close_twice);
 	tcase_add_loop_test(tc, test_every_call_after_close, 0,
 	    NELEM(closed_ops));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("null");
+	tcase_add_test(tc, test_accessors_null);
+	tcase_add_test(tc, test_null_arguments);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("options");

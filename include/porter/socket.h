@@ -59,6 +59,11 @@
  *    On success *err is left untouched.
  *  - Functions returning int or ssize_t return -1 on failure, >= 0 on
  *    success.  Functions returning a pointer return NULL on failure.
+ *  - A NULL socket object, result pointer or address fails with PT_ERR_ARG
+ *    EINVAL, never a crash.  The accessors, which have no pt_error
+ *    (pt_sock_fileno, _family, _type, _proto, _detach), return -1 with
+ *    errno EINVAL for NULL; pt_sock_gettimeout returns NAN with errno
+ *    EINVAL; pt_sock_close and pt_sock_free accept NULL as a no-op.
  *  - Nothing here prints, logs, exits, or touches signal dispositions.
  *    Sends use MSG_NOSIGNAL, so a closed peer gives EPIPE, never SIGPIPE.
  *  - Every descriptor the library creates is close-on-exec.
