@@ -200,8 +200,20 @@ pt_sock_bind(pt_sock *s, const char *host, int port, pt_error *err)
 {
 	pt_addr a;
 
-	if (ptl_sock_fd(s, "bind", err) < 0 ||
-	    sock_addr(s, "bind", host, port, &a, err) < 0)
+	if (ptl_sock_fd(s, "bind", err) < 0)
+		return -1;
+	/*
+	 * Python's bind("") on AF_UNIX: an address that is only the family
+	 * asks Linux to autobind a unique abstract name ("@" and 5 hex
+	 * digits), which getsockname() then reports.
+	 */
+	if (pt_sock_family(s) == AF_UNIX && (host == NULL || host[0] == '\0')) {
+		memset(&a, 0, sizeof(a));
+		a.ss.ss_family = AF_UNIX;
+		a.len = sizeof(sa_family_t);
+		return pt_sock_bind_addr(s, &a, err);
+	}
+	if (sock_addr(s, "bind", host, port, &a, err) < 0)
 		return -1;
 	return pt_sock_bind_addr(s, &a, err);
 }

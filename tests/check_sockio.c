@@ -581,6 +581,55 @@ START_TEST(test_unix_abstract)
 }
 END_TEST
 
+/* bind("") on AF_UNIX autobinds a unique abstract name, as in Python. */
+static const int autobind_types[] = { SOCK_STREAM, SOCK_DGRAM };
+
+START_TEST(test_unix_autobind)
+{
+	char text[PT_ADDRSTRLEN];
+	pt_sock *l, *c, *a;
+	pt_addr name, peer;
+	pt_error e;
+	char *buf;
+
+	l = pt_socket(AF_UNIX, autobind_types[_i], 0, &e);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_msg(pt_sock_bind(l, "", 0, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(pt_sock_getsockname(l, &name, &e), 0);
+	ck_assert_int_eq(pt_addr_family(&name), AF_UNIX);
+	/* Linux names it "\0" and five hex digits: "@xxxxx" here. */
+	pt_addr_format(&name, text, sizeof(text));
+	ck_assert_int_eq(text[0], '@');
+	ck_assert_uint_eq(strlen(text), 6);
+	/* The name is real: a client reaches the socket through it. */
+	c = pt_socket(AF_UNIX, autobind_types[_i], 0, &e);
+	if (autobind_types[_i] == SOCK_STREAM) {
+		ck_assert_int_eq(pt_sock_listen(l, 1, &e), 0);
+		ck_assert_msg(pt_sock_connect_addr(c, &name, &e) == 0, "%s",
+		    e.msg);
+		a = pt_sock_accept(l, NULL, &e);
+		ck_assert_ptr_nonnull(a);
+		ck_assert_int_eq(pt_sock_send(c, "hi", 2, 0, &e), 2);
+		ck_assert_int_eq(pt_sock_recv(a, 8, 0, &buf, &e), 2);
+		pt_sock_free(a);
+	} else {
+		/* NULL is the same request; the reply finds the sender. */
+		ck_assert_msg(pt_sock_bind(c, NULL, 0, &e) == 0, "%s", e.msg);
+		ck_assert_int_eq(pt_sock_sendto_addr(c, "hi", 2, 0, &name, &e),
+		    2);
+		ck_assert_int_eq(pt_sock_recvfrom(l, 8, 0, &buf, &peer, &e), 2);
+		free(buf);
+		ck_assert_int_eq(pt_sock_sendto_addr(l, "ok", 2, 0, &peer, &e),
+		    2);
+		ck_assert_int_eq(pt_sock_recv(c, 8, 0, &buf, &e), 2);
+	}
+	ck_assert_str_eq(buf, autobind_types[_i] == SOCK_STREAM ? "hi" : "ok");
+	free(buf);
+	pt_sock_free(c);
+	pt_sock_free(l);
+}
+END_TEST
+
 /* ----------------------------------------------------------------- udp */
 
 START_TEST(test_udp_sendto_recvfrom)
@@ -697,6 +746,7 @@ sockio_suite(void)
 	tc = tcase_create("unix");
 	tcase_add_test(tc, test_unix_path);
 	tcase_add_test(tc, test_unix_abstract);
+	tcase_add_loop_test(tc, test_unix_autobind, 0, NELEM(autobind_types));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("udp");

@@ -448,7 +448,9 @@ int pt_sock_proto(const pt_sock *s);
 
 /*
  * bind(address): for AF_UNIX host is the path ("@name" abstract) and port
- * is ignored; for AF_INET/AF_INET6 it is the (host, port) pair with the
+ * is ignored; host "" or NULL autobinds, as Python's bind("") does (Linux
+ * picks a unique abstract name, "@" and 5 hex digits, that getsockname()
+ * reports).  For AF_INET/AF_INET6 it is the (host, port) pair with the
  * rules of pt_addr_inet().  Returns 0 or -1 ("bind 127.0.0.1:7: Address
  * already in use").
  */
