@@ -1,7 +1,7 @@
 /*
  * sockio.c -- the socket object's calls that may wait for the network:
  * bind, listen, accept, connect (and connect_ex), recv, recv_into,
- * recvfrom, send, sendall, sendto, and create_connection on top of them.
+ * recvfrom, recvfrom_into, send, sendall, sendto, and create_connection on top of them.
  *
  * Every call follows one pattern, Python's three modes made explicit.  The
  * system call is tried first (data or a connection is often already there).
@@ -459,6 +459,13 @@ pt_sock_recv_into(pt_sock *s, void *buf, size_t len, int flags,
     pt_error *err)
 {
 	return sock_recv(s, "recv_into", buf, len, flags, NULL, err);
+}
+
+ssize_t
+pt_sock_recvfrom_into(pt_sock *s, void *buf, size_t len, int flags,
+    pt_addr *ret_from, pt_error *err)
+{
+	return sock_recv(s, "recvfrom_into", buf, len, flags, ret_from, err);
 }
 
 /*

@@ -675,6 +675,54 @@ END_TEST
 /* --------------------------------------------------- create_connection */
 
 /* Hosts to reach a 127.0.0.1 listener by; "localhost" may try ::1 first. */
+/* recvfrom_into: the caller's buffer, reused, and the sender with it. */
+START_TEST(test_udp_recvfrom_into)
+{
+	pt_addr aname, from;
+	char buf[8];
+	pt_sock *a, *b;
+	pt_error e;
+	double t0;
+
+	a = pt_socket(AF_INET, SOCK_DGRAM, 0, &e);
+	b = pt_socket(AF_INET, SOCK_DGRAM, 0, &e);
+	ck_assert_int_eq(pt_sock_bind(a, "127.0.0.1", 0, &e), 0);
+	ck_assert_int_eq(pt_sock_bind(b, "127.0.0.1", 0, &e), 0);
+	ck_assert_int_eq(pt_sock_getsockname(a, &aname, &e), 0);
+	ck_assert_int_eq(pt_sock_getsockname(b, &from, &e), 0);
+	ck_assert_int_eq(pt_sock_settimeout(b, 2.0, &e), 0);
+
+	ck_assert_int_eq(pt_sock_sendto_addr(a, "ping", 4, 0, &from, &e), 4);
+	memset(&from, 0, sizeof(from));
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_int_eq(pt_sock_recvfrom_into(b, buf, sizeof(buf), 0, &from,
+	    &e), 4);
+	ck_assert_int_eq(memcmp(buf, "pingxxxx", 8), 0);
+	ck_assert(pt_addr_equal(&from, &aname));
+	/* Longer than the buffer: cut to it; MSG_TRUNC tells the length. */
+	ck_assert_int_eq(pt_sock_getsockname(b, &from, &e), 0);
+	ck_assert_int_eq(pt_sock_sendto_addr(a, "0123456789", 10, 0, &from,
+	    &e), 10);
+	ck_assert_int_eq(pt_sock_sendto_addr(a, "0123456789", 10, 0, &from,
+	    &e), 10);
+	ck_assert_int_eq(pt_sock_recvfrom_into(b, buf, sizeof(buf), 0, NULL,
+	    &e), 8);
+	ck_assert_int_eq(memcmp(buf, "01234567", 8), 0);
+	ck_assert_int_eq(pt_sock_recvfrom_into(b, buf, 4, MSG_TRUNC, NULL,
+	    &e), 10);
+	/* It obeys the timeout like every receive call. */
+	t0 = mono();
+	ck_assert_int_eq(pt_sock_settimeout(b, 0.2, &e), 0);
+	ck_assert_int_eq(pt_sock_recvfrom_into(b, buf, sizeof(buf), 0, &from,
+	    &e), -1);
+	assert_err(&e, PT_ERR_TIMEOUT, ETIMEDOUT);
+	ck_assert_ptr_eq(strstr(e.msg, "recvfrom_into"), e.msg);
+	ck_assert(mono() - t0 >= 0.19);
+	pt_sock_free(a);
+	pt_sock_free(b);
+}
+END_TEST
+
 static const char *const cc_hosts[] = { "127.0.0.1", "localhost" };
 
 START_TEST(test_create_connection)
@@ -751,6 +799,7 @@ sockio_suite(void)
 
 	tc = tcase_create("udp");
 	tcase_add_test(tc, test_udp_sendto_recvfrom);
+	tcase_add_test(tc, test_udp_recvfrom_into);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("create_connection");

@@ -41,7 +41,7 @@
  * s.listen(backlog)    pt_sock_listen
  * s.makefile()         pt_sock_makefile
  * s.recv()             pt_sock_recv (allocates) / pt_sock_recv_into
- * s.recvfrom()         pt_sock_recvfrom
+ * s.recvfrom()         pt_sock_recvfrom / pt_sock_recvfrom_into
  * s.send()             pt_sock_send / pt_sock_sendall
  * s.sendto()           pt_sock_sendto / pt_sock_sendto_addr
  * s.setblocking()      pt_sock_setblocking
@@ -542,6 +542,17 @@ ssize_t pt_sock_recv_into(pt_sock *s, void *buf, size_t len, int flags,
  */
 ssize_t pt_sock_recvfrom(pt_sock *s, size_t bufsize, int flags,
     char **ret_buf, pt_addr *ret_from, pt_error *err);
+
+/*
+ * recvfrom_into(buffer[, nbytes[, flags]]) (Python 2.5): recvfrom into the
+ * caller's buffer, which stays the caller's; nothing is allocated, so a
+ * datagram server can reuse one buffer.  Returns the byte count (a longer
+ * datagram is cut to len; MSG_TRUNC returns its full length, as
+ * recvfrom(2) does), 0 at EOF, or -1.  *ret_from (if not NULL) receives
+ * the sender; a connected stream socket reports len 0, AF_UNSPEC.
+ */
+ssize_t pt_sock_recvfrom_into(pt_sock *s, void *buf, size_t len, int flags,
+    pt_addr *ret_from, pt_error *err);
 
 /*
  * send(string[, flags]): sends what the kernel takes now, which may be
