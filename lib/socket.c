@@ -439,9 +439,41 @@ pt_sock_shutdown(pt_sock *s, int how, pt_error *err)
 	return 0;
 }
 
+/*
+ * makefile's modes, the fdopen letters that make sense on a socket: "r",
+ * "w", and "rw", "r+" or "w+" for both directions ("w" truncates nothing
+ * here), each with an optional "b", which POSIX ignores.  Anything else is
+ * refused rather than passed on: glibc's fdopen("rw") quietly gave a
+ * read-only stream, and unknown letters change its behaviour.  Returns the
+ * fdopen mode, or NULL.
+ */
+static const char *
+makefile_mode(const char *mode)
+{
+	int plus = 0, bin = 0, w = 0;
+	const char *p;
+
+	if (mode[0] != 'r' && mode[0] != 'w')
+		return NULL;
+	for (p = mode + 1; *p != '\0'; p++) {
+		if (*p == 'b' && !bin)
+			bin = 1;
+		else if (*p == '+' && !plus && !w)
+			plus = 1;
+		else if (*p == 'w' && mode[0] == 'r' && !w && !plus)
+			w = 1;
+		else
+			return NULL;
+	}
+	if (plus || w)
+		return "r+";
+	return mode[0] == 'r' ? "r" : "w";
+}
+
 FILE *
 pt_sock_makefile(pt_sock *s, const char *mode, int bufsize, pt_error *err)
 {
+	const char *fmode;
 	FILE *fp = NULL;
 	int fd, nfd = -1;
 
@@ -449,8 +481,13 @@ pt_sock_makefile(pt_sock *s, const char *mode, int bufsize, pt_error *err)
 		return NULL;
 	if (mode == NULL)
 		mode = "r";
+	if ((fmode = makefile_mode(mode)) == NULL) {
+		pt_error_set(err, PT_ERR_ARG, EINVAL,
+		    "makefile: bad mode '%.16s'", mode);
+		return NULL;
+	}
 	if ((nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0 ||
-	    (fp = fdopen(nfd, mode)) == NULL) {
+	    (fp = fdopen(nfd, fmode)) == NULL) {
 		pt_error_os(err, errno, "makefile");
 		goto fail;
 	}

@@ -685,18 +685,76 @@ START_TEST(test_makefile_write)
 }
 END_TEST
 
-START_TEST(test_makefile_bad_mode)
+/* makefile modes -> what the stream can do; NULL want: refused. */
+static const struct {
+	const char *mode;
+	int valid, can_read, can_write;
+} makefile_modes[] = {
+	{ "r", 1, 1, 0 },
+	{ "rb", 1, 1, 0 },
+	{ "w", 1, 0, 1 },
+	{ "wb", 1, 0, 1 },
+	{ "rw", 1, 1, 1 },	/* fdopen("rw") was silently read-only */
+	{ "rwb", 1, 1, 1 },
+	{ "r+", 1, 1, 1 },
+	{ "r+b", 1, 1, 1 },
+	{ "rb+", 1, 1, 1 },
+	{ "w+", 1, 1, 1 },
+	{ "wb+", 1, 1, 1 },
+	{ "x", 0, 0, 0 },	/* not a mode at all */
+	{ "", 0, 0, 0 },
+	{ "a", 0, 0, 0 },	/* append means nothing on a socket */
+	{ "wr", 0, 0, 0 },
+	{ "rw+", 0, 0, 0 },
+	{ "rr", 0, 0, 0 },
+	{ "rbb", 0, 0, 0 },
+	{ "re", 0, 0, 0 },	/* glibc's extensions are not passed on */
+	{ "rm", 0, 0, 0 },
+};
+
+START_TEST(test_makefile_modes)
 {
 	pt_sock *p[2];
+	char line[16], *buf;
 	pt_error e;
+	FILE *fp;
 	int probe;
 
 	unix_pair(p);
 	probe = closed_fd();
-	ck_assert_ptr_null(pt_sock_makefile(p[0], "x", -1, &e));
-	assert_err(&e, PT_ERR_OS, EINVAL);
-	/* The duplicate made for the stream was closed again. */
-	ck_assert_int_eq(closed_fd(), probe);
+	fp = pt_sock_makefile(p[0], makefile_modes[_i].mode, -1, &e);
+	if (!makefile_modes[_i].valid) {
+		ck_assert_ptr_null(fp);
+		assert_err(&e, PT_ERR_ARG, EINVAL);
+		ck_assert_ptr_nonnull(strstr(e.msg, "makefile: bad mode"));
+		/* Nothing was duplicated and leaked on the way. */
+		ck_assert_int_eq(closed_fd(), probe);
+		goto done;
+	}
+	ck_assert_msg(fp != NULL, "%s: %s", makefile_modes[_i].mode, e.msg);
+	/* Writing works exactly when the mode says so. */
+	clearerr(fp);
+	if (fputs("out\n", fp) >= 0 && fflush(fp) == 0) {
+		ck_assert_msg(makefile_modes[_i].can_write, "%s wrote",
+		    makefile_modes[_i].mode);
+		ck_assert_int_eq(pt_sock_recv(p[1], 16, 0, &buf, &e), 4);
+		ck_assert_str_eq(buf, "out\n");
+		free(buf);
+	} else
+		ck_assert_msg(!makefile_modes[_i].can_write, "%s cannot write",
+		    makefile_modes[_i].mode);
+	/* And so does reading. */
+	ck_assert_int_eq(pt_sock_sendall(p[1], "in\n", 3, 0, NULL, &e), 0);
+	clearerr(fp);
+	if (fgets(line, sizeof(line), fp) != NULL) {
+		ck_assert_msg(makefile_modes[_i].can_read, "%s read",
+		    makefile_modes[_i].mode);
+		ck_assert_str_eq(line, "in\n");
+	} else
+		ck_assert_msg(!makefile_modes[_i].can_read, "%s cannot read",
+		    makefile_modes[_i].mode);
+	fclose(fp);
+done:
 	pt_sock_free(p[0]);
 	pt_sock_free(p[1]);
 }
@@ -751,7 +809,8 @@ socket_suite(void)
 	tcase_add_test(tc, test_makefile_read);
 	tcase_add_loop_test(tc, test_makefile_write, 0,
 	    NELEM(makefile_bufsizes));
-	tcase_add_test(tc, test_makefile_bad_mode);
+	tcase_add_loop_test(tc, test_makefile_modes, 0,
+	    NELEM(makefile_modes));
 	suite_add_tcase(s, tc);
 	return s;
 }

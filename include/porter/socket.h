@@ -604,7 +604,10 @@ int pt_sock_shutdown(pt_sock *s, int how, pt_error *err);
 /*
  * makefile([mode[, bufsize]]): a stdio stream over a duplicate of the
  * descriptor (close-on-exec), so the FILE and the socket close
- * independently.  mode NULL means "r"; bufsize < 0 keeps stdio's default,
+ * independently.  mode is "r" (read), "w" (write), or "rw", "r+" or "w+"
+ * (both directions; nothing is truncated), each optionally with "b" (ignored,
+ * as POSIX does); NULL means "r".  Any other mode fails with PT_ERR_ARG
+ * EINVAL ("makefile: bad mode 'a'").  bufsize < 0 keeps stdio's default,
  * 0 unbuffered, 1 line buffered, > 1 that size.  The caller closes the
  * stream with fclose().  Use it on blocking sockets: the duplicate shares
  * the socket's O_NONBLOCK state.  Returns NULL on error.
