@@ -30,6 +30,13 @@ pt_sock *ptl_sock_new(int fd, int family, int type, int proto,
 int ptl_sock_fd(const pt_sock *s, const char *op, pt_error *err);
 
 /*
+ * pt_sock_dup() with the caller's operation name for messages: a new
+ * object over a close-on-exec duplicate, same family, type, proto and
+ * timeout.  Free with pt_sock_free().  NULL on error.
+ */
+pt_sock *ptl_sock_dup(pt_sock *s, const char *op, pt_error *err);
+
+/*
  * pt_addr_inet() with the caller's message prefix (`what`, e.g.
  * "gethostbyname foo"): messages read "<what>: <reason>".  In addr.c.
  */

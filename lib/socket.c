@@ -2,8 +2,8 @@
  * socket.c -- the socket object (Python's SocketType) and the calls on it
  * that never wait: creation (pt_socket, pt_fromfd, pt_socketpair, dup),
  * ownership (close, free, detach), the family/type/proto record, socket
- * options, the blocking/timeout mode, shutdown, makefile and the local and
- * peer addresses.  Calls that may wait for the network live in sockio.c and
+ * options, the blocking/timeout mode, shutdown and the local and peer
+ * addresses (makefile is sockfile.c's).  Calls that may wait for the network live in sockio.c and
  * reach the object through ptl_sock_new() and ptl_sock_fd().
  *
  * The invariant the rest of the library relies on: a non-negative timeout
@@ -287,19 +287,25 @@ pt_sock_proto(const pt_sock *s)
 }
 
 pt_sock *
-pt_sock_dup(pt_sock *s, pt_error *err)
+ptl_sock_dup(pt_sock *s, const char *op, pt_error *err)
 {
 	int fd, nfd;
 
-	if ((fd = ptl_sock_fd(s, "dup", err)) < 0)
+	if ((fd = ptl_sock_fd(s, op, err)) < 0)
 		return NULL;
 	if ((nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-		pt_error_os(err, errno, "dup");
+		pt_error_os(err, errno, "%s", op);
 		return NULL;
 	}
 	/* The duplicate shares O_NONBLOCK, so the timeout carries over. */
 	return ptl_sock_new(nfd, s->family, s->type, s->proto, s->timeout,
 	    err);
+}
+
+pt_sock *
+pt_sock_dup(pt_sock *s, pt_error *err)
+{
+	return ptl_sock_dup(s, "dup", err);
 }
 
 int
@@ -437,80 +443,6 @@ pt_sock_shutdown(pt_sock *s, int how, pt_error *err)
 		return pt_error_os(err, errno, "shutdown %d", how);
 	}
 	return 0;
-}
-
-/*
- * makefile's modes, the fdopen letters that make sense on a socket: "r",
- * "w", and "rw", "r+" or "w+" for both directions ("w" truncates nothing
- * here), each with an optional "b", which POSIX ignores.  Anything else is
- * refused rather than passed on: glibc's fdopen("rw") quietly gave a
- * read-only stream, and unknown letters change its behaviour.  Returns the
- * fdopen mode, or NULL.
- */
-static const char *
-makefile_mode(const char *mode)
-{
-	int plus = 0, bin = 0, w = 0;
-	const char *p;
-
-	if (mode[0] != 'r' && mode[0] != 'w')
-		return NULL;
-	for (p = mode + 1; *p != '\0'; p++) {
-		if (*p == 'b' && !bin)
-			bin = 1;
-		else if (*p == '+' && !plus && !w)
-			plus = 1;
-		else if (*p == 'w' && mode[0] == 'r' && !w && !plus)
-			w = 1;
-		else
-			return NULL;
-	}
-	if (plus || w)
-		return "r+";
-	return mode[0] == 'r' ? "r" : "w";
-}
-
-FILE *
-pt_sock_makefile(pt_sock *s, const char *mode, int bufsize, pt_error *err)
-{
-	const char *fmode;
-	FILE *fp = NULL;
-	int fd, nfd = -1;
-
-	if ((fd = ptl_sock_fd(s, "makefile", err)) < 0)
-		return NULL;
-	if (mode == NULL)
-		mode = "r";
-	if ((fmode = makefile_mode(mode)) == NULL) {
-		pt_error_set(err, PT_ERR_ARG, EINVAL,
-		    "makefile: bad mode '%.16s'", mode);
-		return NULL;
-	}
-	if ((nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0 ||
-	    (fp = fdopen(nfd, fmode)) == NULL) {
-		pt_error_os(err, errno, "makefile");
-		goto fail;
-	}
-	/*
-	 * A NULL buffer lets stdio own (and fclose free) it.  glibc then
-	 * takes the size as a hint and allocates st_blksize bytes, as it did
-	 * for Python 2's file objects; lending our own buffer would need
-	 * freeing after the caller's fclose(), which we never see.
-	 */
-	if (bufsize >= 0 && setvbuf(fp, NULL,
-	    bufsize == 0 ? _IONBF : bufsize == 1 ? _IOLBF : _IOFBF,
-	    bufsize > 1 ? (size_t)bufsize : 0) != 0) {
-		/* With a NULL buffer, allocation is the only way to fail. */
-		pt_error_os(err, ENOMEM, "makefile");
-		goto fail;
-	}
-	return fp;
-fail:
-	if (fp != NULL)
-		fclose(fp);
-	else if (nfd >= 0)
-		close(nfd);
-	return NULL;
 }
 
 /* getsockname/getpeername share everything but the call. */

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,10 +184,14 @@ START_TEST(test_cloexec_everywhere)
 	pt_sock_free(p[1]);
 	p[1] = pt_sock_dup(p[0], &e);
 	assert_cloexec(pt_sock_fileno(p[1]));
+	/* A makefile stream has no fileno(); its duplicate takes the lowest
+	 * free number. */
+	fd = closed_fd();
 	fp = pt_sock_makefile(p[0], "r", -1, &e);
 	ck_assert_ptr_nonnull(fp);
-	assert_cloexec(fileno(fp));
+	assert_cloexec(fd);
 	fclose(fp);
+	ck_assert_int_eq(closed_fd(), fd);
 	/* fromfd's duplicate even when the original is inheritable. */
 	raw = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(raw, 0);
@@ -685,6 +690,77 @@ START_TEST(test_makefile_write)
 }
 END_TEST
 
+/* A write to a closed peer is an EPIPE stream error, never SIGPIPE. */
+START_TEST(test_makefile_no_sigpipe)
+{
+	pt_sock *p[2];
+	pt_error e;
+	FILE *fp;
+
+	/* The default action kills: the test dies if SIGPIPE is raised. */
+	signal(SIGPIPE, SIG_DFL);
+	unix_pair(p);
+	fp = pt_sock_makefile(p[0], "w", 0, &e);
+	ck_assert_msg(fp != NULL, "%s", e.msg);
+	pt_sock_free(p[1]);
+	errno = 0;
+	ck_assert_int_eq(fputs("into the void\n", fp), EOF);
+	ck_assert_int_eq(errno, EPIPE);
+	ck_assert(ferror(fp));
+	fclose(fp);
+	pt_sock_free(p[0]);
+}
+END_TEST
+
+/* The stream's reads and writes obey the socket's timeout. */
+START_TEST(test_makefile_timeout)
+{
+	static char big[1 << 20];
+	pt_sock *p[2];
+	char line[16];
+	pt_error e;
+	double t0;
+	FILE *fp;
+
+	unix_pair(p);
+	ck_assert_int_eq(pt_sock_settimeout(p[0], 0.2, &e), 0);
+	fp = pt_sock_makefile(p[0], "r+", -1, &e);
+	ck_assert_msg(fp != NULL, "%s", e.msg);
+	t0 = mono();
+	errno = 0;
+	ck_assert_ptr_null(fgets(line, sizeof(line), fp));
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert(ferror(fp));
+	ck_assert(mono() - t0 >= 0.19);
+	ck_assert(mono() - t0 < 5.0);
+	/* Data that arrives within the timeout is read. */
+	clearerr(fp);
+	ck_assert_int_eq(pt_sock_send(p[1], "late\n", 5, 0, &e), 5);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), fp));
+	ck_assert_str_eq(line, "late\n");
+	/* A peer that never reads: the write gives up after the timeout. */
+	memset(big, 'x', sizeof(big));
+	t0 = mono();
+	errno = 0;
+	ck_assert(fwrite(big, 1, sizeof(big), fp) < sizeof(big) ||
+	    fflush(fp) == EOF);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert(mono() - t0 >= 0.19);
+	fclose(fp);
+
+	/* Non-blocking mode: no data is EAGAIN at once. */
+	ck_assert_int_eq(pt_sock_setblocking(p[1], 0, &e), 0);
+	fp = pt_sock_makefile(p[1], "r", -1, &e);
+	ck_assert_ptr_nonnull(fp);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		;	/* drain what the writer got out */
+	ck_assert_int_eq(errno, EAGAIN);
+	fclose(fp);
+	pt_sock_free(p[0]);
+	pt_sock_free(p[1]);
+}
+END_TEST
+
 /* makefile modes -> what the stream can do; NULL want: refused. */
 static const struct {
 	const char *mode;
@@ -809,6 +885,8 @@ socket_suite(void)
 	tcase_add_test(tc, test_makefile_read);
 	tcase_add_loop_test(tc, test_makefile_write, 0,
 	    NELEM(makefile_bufsizes));
+	tcase_add_test(tc, test_makefile_no_sigpipe);
+	tcase_add_test(tc, test_makefile_timeout);
 	tcase_add_loop_test(tc, test_makefile_modes, 0,
 	    NELEM(makefile_modes));
 	suite_add_tcase(s, tc);

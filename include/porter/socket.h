@@ -609,8 +609,16 @@ int pt_sock_shutdown(pt_sock *s, int how, pt_error *err);
  * as POSIX does); NULL means "r".  Any other mode fails with PT_ERR_ARG
  * EINVAL ("makefile: bad mode 'a'").  bufsize < 0 keeps stdio's default,
  * 0 unbuffered, 1 line buffered, > 1 that size.  The caller closes the
- * stream with fclose().  Use it on blocking sockets: the duplicate shares
- * the socket's O_NONBLOCK state.  Returns NULL on error.
+ * stream with fclose(), which closes the duplicate.
+ * The stream (a fopencookie(3) FILE) reads and writes with this library's
+ * own calls on the duplicate, so writes use MSG_NOSIGNAL (a closed peer is
+ * a stream error with errno EPIPE, never SIGPIPE) and both obey the timeout
+ * the socket has at the time of this call: a read or write that times out
+ * is a stream error (ferror()) with errno ETIMEDOUT, and in non-blocking
+ * mode one that would wait fails with EAGAIN.  Later settimeout() calls on
+ * s do not change the stream.  fileno() of the stream is -1 (it is not a
+ * descriptor stream): poll the socket, not the FILE.  Returns a new stream,
+ * or NULL on error.
  */
 FILE *pt_sock_makefile(pt_sock *s, const char *mode, int bufsize,
     pt_error *err);
