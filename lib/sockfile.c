@@ -19,9 +19,16 @@
 #include "porter/socket.h"
 #include "internal.h"
 
-/* The cookie: the stream's own socket object. */
+/*
+ * The cookie: the stream's own socket object, and the stdio buffer when
+ * the caller sized it.  glibc's setvbuf() ignores the size unless it is
+ * given the buffer, so the buffer lives here and is freed with the cookie
+ * in sockfile_close(), after stdio's last use of it (fclose flushes, then
+ * closes, then only forgets the pointer).
+ */
 struct sockfile {
 	pt_sock *s;
+	char buf[];
 };
 
 /*
@@ -112,7 +119,8 @@ pt_sock_makefile(pt_sock *s, const char *mode, int bufsize, pt_error *err)
 		    "makefile: bad mode '%.16s'", mode);
 		return NULL;
 	}
-	if ((sf = calloc(1, sizeof(*sf))) == NULL) {
+	if ((sf = calloc(1, sizeof(*sf) +
+	    (bufsize > 1 ? (size_t)bufsize : 0))) == NULL) {
 		pt_error_os(err, ENOMEM, "makefile");
 		return NULL;
 	}
@@ -122,18 +130,11 @@ pt_sock_makefile(pt_sock *s, const char *mode, int bufsize, pt_error *err)
 		pt_error_os(err, errno, "makefile");
 		goto fail;
 	}
-	/*
-	 * A NULL buffer lets stdio own (and fclose free) it.  glibc then
-	 * takes the size as a hint and allocates its own default.
-	 */
-	if (bufsize >= 0 && setvbuf(fp, NULL,
-	    bufsize == 0 ? _IONBF : bufsize == 1 ? _IOLBF : _IOFBF,
-	    bufsize > 1 ? (size_t)bufsize : 0) != 0) {
-		/* With a NULL buffer, allocation is the only way to fail. */
-		pt_error_os(err, ENOMEM, "makefile");
-		fclose(fp);	/* frees sf through sockfile_close */
-		return NULL;
-	}
+	/* Before any I/O, with a valid mode, setvbuf() cannot fail. */
+	if (bufsize > 1)
+		setvbuf(fp, sf->buf, _IOFBF, (size_t)bufsize);
+	else if (bufsize >= 0)
+		setvbuf(fp, NULL, bufsize == 0 ? _IONBF : _IOLBF, 0);
 	return fp;
 fail:
 	pt_sock_free(sf->s);

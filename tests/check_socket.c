@@ -761,6 +761,44 @@ START_TEST(test_makefile_timeout)
 }
 END_TEST
 
+/* bufsize > 1 is the buffer's size: data goes out when it fills. */
+static const struct {
+	int bufsize;
+	size_t write;	/* bytes written before any flush */
+	int sent;	/* 1: some must reach the peer unflushed */
+} makefile_sizes[] = {
+	{ 100, 150, 1 },	/* stdio's default (8 KiB) would hold it */
+	{ 20000, 10000, 0 },	/* the default would have sent some */
+};
+
+START_TEST(test_makefile_bufsize)
+{
+	static char data[10000];
+	pt_sock *p[2];
+	char buf[20000];
+	pt_error e;
+	ssize_t n;
+	FILE *fp;
+
+	unix_pair(p);
+	fp = pt_sock_makefile(p[0], "w", makefile_sizes[_i].bufsize, &e);
+	ck_assert_msg(fp != NULL, "%s", e.msg);
+	memset(data, 'd', sizeof(data));
+	ck_assert_uint_eq(fwrite(data, 1, makefile_sizes[_i].write, fp),
+	    makefile_sizes[_i].write);
+	n = pt_sock_recv_into(p[1], buf, sizeof(buf), MSG_DONTWAIT, &e);
+	if (makefile_sizes[_i].sent)
+		ck_assert_int_ge(n, 100);
+	else {
+		ck_assert_int_eq(n, -1);
+		assert_err(&e, PT_ERR_OS, EAGAIN);
+	}
+	ck_assert_int_eq(fclose(fp), 0);
+	pt_sock_free(p[0]);
+	pt_sock_free(p[1]);
+}
+END_TEST
+
 /* makefile modes -> what the stream can do; NULL want: refused. */
 static const struct {
 	const char *mode;
@@ -885,6 +923,8 @@ socket_suite(void)
 	tcase_add_test(tc, test_makefile_read);
 	tcase_add_loop_test(tc, test_makefile_write, 0,
 	    NELEM(makefile_bufsizes));
+	tcase_add_loop_test(tc, test_makefile_bufsize, 0,
+	    NELEM(makefile_sizes));
 	tcase_add_test(tc, test_makefile_no_sigpipe);
 	tcase_add_test(tc, test_makefile_timeout);
 	tcase_add_loop_test(tc, test_makefile_modes, 0,
