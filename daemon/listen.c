@@ -165,7 +165,13 @@ listen_adopt_one(int fd, const char *name, char *errbuf, size_t errlen)
 		goto fail;
 	}
 	l->adopted = true;
-	if ((l->sock = pt_fromfd(fd, 0, 0, 0, &err)) == NULL ||
+	/*
+	 * Adopted, not wrapped with pt_fromfd(): porterd owns the passed
+	 * descriptor, and setblocking() must reach its O_NONBLOCK.
+	 */
+	if ((l->sock = pt_sock_adopt(fd, 0, 0, 0, &err)) != NULL)
+		fd = -1;
+	if (l->sock == NULL ||
 	    pt_sock_getsockname(l->sock, &l->addr, &err) == -1) {
 		snprintf(errbuf, errlen, "socket '%s' from systemd: %s", name,
 		    err.msg);
@@ -183,10 +189,10 @@ listen_adopt_one(int fd, const char *name, char *errbuf, size_t errlen)
 	l->fd = pt_sock_fileno(l->sock);
 	l->specific = listen_is_specific(&l->addr);
 	pt_addr_format(&l->addr, l->text, sizeof(l->text));
-	close(fd);
 	return l;
 fail:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	if (l != NULL) {
 		pt_sock_free(l->sock);
 		free(l->name);

@@ -30,6 +30,13 @@ pt_sock *ptl_sock_new(int fd, int family, int type, int proto,
 int ptl_sock_fd(const pt_sock *s, const char *op, pt_error *err);
 
 /*
+ * Non-zero if the object shares its file description with a descriptor
+ * it does not own (pt_fromfd, pt_sock_dup and its original, makefile):
+ * its mode then lives in the object only, never in O_NONBLOCK.
+ */
+int ptl_sock_shared(const pt_sock *s);
+
+/*
  * pt_sock_dup() with the caller's operation name for messages: a new
  * object over a close-on-exec duplicate, same family, type, proto and
  * timeout.  Free with pt_sock_free().  NULL on error.

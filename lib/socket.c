@@ -6,9 +6,14 @@
  * addresses (makefile is sockfile.c's).  Calls that may wait for the network live in sockio.c and
  * reach the object through ptl_sock_new() and ptl_sock_fd().
  *
- * The invariant the rest of the library relies on: a non-negative timeout
- * (non-blocking or timeout mode) means the descriptor has O_NONBLOCK set, and
- * PT_TIMEOUT_NONE means it has not.  Every descriptor made here is
+ * The mode lives in the object.  On a socket that owns its file
+ * description (pt_socket, pt_socketpair, accept, pt_sock_adopt) it is also
+ * mirrored in O_NONBLOCK: set in non-blocking and timeout mode, clear in
+ * blocking mode, so a caller using the bare descriptor sees Python's
+ * behaviour.  A socket that shares its description with a descriptor it
+ * does not own (pt_fromfd, pt_sock_dup and its original, makefile) never
+ * changes O_NONBLOCK, since that would change the mode of every other
+ * holder: sockio.c makes each call non-blocking by itself instead.  Every descriptor made here is
  * close-on-exec from the moment it exists (SOCK_CLOEXEC, F_DUPFD_CLOEXEC),
  * so a fork+exec in another thread can never inherit it.
  */
@@ -31,6 +36,7 @@ struct pt_sock {
 	int type;		/* SOCK_*, without SOCK_NONBLOCK/SOCK_CLOEXEC */
 	int proto;		/* as given or detected; 0 = the default */
 	double timeout;		/* PT_TIMEOUT_NONE, 0.0, or seconds */
+	int shared;		/* the description has other holders */
 };
 
 /* Creation flags a caller may OR into a type; never part of the type. */
@@ -82,7 +88,14 @@ ptl_sock_new(int fd, int family, int type, int proto, double timeout,
 	s->type = type & ~SOCK_FLAGS;
 	s->proto = proto;
 	s->timeout = timeout;
+	s->shared = 0;
 	return s;
+}
+
+int
+ptl_sock_shared(const pt_sock *s)
+{
+	return s->shared;
 }
 
 int
@@ -146,6 +159,7 @@ pt_sock *
 pt_fromfd(int fd, int family, int type, int proto, pt_error *err)
 {
 	int dfamily, dtype, dproto, fl, nfd;
+	pt_sock *s;
 
 	/*
 	 * The kernel's own record (SO_DOMAIN, SO_TYPE, SO_PROTOCOL) is
@@ -166,8 +180,45 @@ pt_fromfd(int fd, int family, int type, int proto, pt_error *err)
 		pt_error_os(err, errno, "fromfd %d", fd);
 		return NULL;
 	}
-	return ptl_sock_new(nfd, dfamily, dtype, dproto,
-	    (fl & O_NONBLOCK) ? 0.0 : PT_TIMEOUT_NONE, err);
+	if ((s = ptl_sock_new(nfd, dfamily, dtype, dproto,
+	    (fl & O_NONBLOCK) ? 0.0 : PT_TIMEOUT_NONE, err)) != NULL)
+		s->shared = 1;
+	return s;
+}
+
+pt_sock *
+pt_sock_adopt(int fd, int family, int type, int proto, pt_error *err)
+{
+	int dfamily, dtype, dproto, fl;
+	pt_sock *s;
+
+	if (fd_sockopt(fd, SO_TYPE, &dtype, err) < 0 ||
+	    fd_sockopt(fd, SO_DOMAIN, &dfamily, err) < 0 ||
+	    fd_sockopt(fd, SO_PROTOCOL, &dproto, err) < 0)
+		return NULL;
+	if (fromfd_match(fd, "family", "AF_", family, dfamily, err) < 0 ||
+	    fromfd_match(fd, "type", "SOCK_", type & ~SOCK_FLAGS, dtype,
+	    err) < 0 ||
+	    fromfd_match(fd, "proto", "IPPROTO_", proto, dproto, err) < 0)
+		return NULL;
+	/* The object owns it now, so it follows the library's rule. */
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		pt_error_os(err, errno, "adopt %d", fd);
+		return NULL;
+	}
+	/* Not ptl_sock_new(): a failed adoption leaves fd to the caller. */
+	if ((s = malloc(sizeof(*s))) == NULL) {
+		pt_error_os(err, ENOMEM, "adopt %d", fd);
+		return NULL;
+	}
+	s->fd = fd;
+	s->family = dfamily;
+	s->type = dtype;
+	s->proto = dproto;
+	s->timeout = (fl & O_NONBLOCK) ? 0.0 : PT_TIMEOUT_NONE;
+	s->shared = 0;
+	return s;
 }
 
 int
@@ -289,6 +340,7 @@ pt_sock_proto(const pt_sock *s)
 pt_sock *
 ptl_sock_dup(pt_sock *s, const char *op, pt_error *err)
 {
+	pt_sock *d;
 	int fd, nfd;
 
 	if ((fd = ptl_sock_fd(s, op, err)) < 0)
@@ -297,9 +349,16 @@ ptl_sock_dup(pt_sock *s, const char *op, pt_error *err)
 		pt_error_os(err, errno, "%s", op);
 		return NULL;
 	}
-	/* The duplicate shares O_NONBLOCK, so the timeout carries over. */
-	return ptl_sock_new(nfd, s->family, s->type, s->proto, s->timeout,
-	    err);
+	/*
+	 * The two now share one description: from here on neither may
+	 * change O_NONBLOCK, which the duplicate inherits with the timeout.
+	 */
+	if ((d = ptl_sock_new(nfd, s->family, s->type, s->proto, s->timeout,
+	    err)) == NULL)
+		return NULL;
+	s->shared = 1;
+	d->shared = 1;
+	return d;
 }
 
 pt_sock *
@@ -381,7 +440,8 @@ pt_sock_setsockopt_buf(pt_sock *s, int level, int opt, const void *buf,
 
 /*
  * The one place the blocking mode changes, so the timeout and O_NONBLOCK
- * can never disagree: the timeout is stored only once fcntl succeeded.
+ * of an owning socket can never disagree: the timeout is stored only once
+ * fcntl succeeded.  A shared socket keeps its mode to itself.
  */
 static int
 set_mode(pt_sock *s, double timeout, const char *op, pt_error *err)
@@ -395,6 +455,10 @@ set_mode(pt_sock *s, double timeout, const char *op, pt_error *err)
 		return -1;
 	if (timeout < 0)
 		timeout = PT_TIMEOUT_NONE;
+	if (s->shared) {
+		s->timeout = timeout;
+		return 0;
+	}
 	if ((fl = fcntl(fd, F_GETFL)) < 0)
 		return pt_error_os(err, errno, "%s", op);
 	nfl = timeout < 0 ? (fl & ~O_NONBLOCK) : (fl | O_NONBLOCK);

@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stddef.h>
@@ -33,6 +34,85 @@
 #define IO_TIMEDOUT	(-1)
 /* "<op> <address>" for messages. */
 #define LABEL_LEN	(PT_ADDRSTRLEN + 32)
+
+/*
+ * One attempt at each system call the waiting calls make: the result, or
+ * -errno.  The retry loops below work from these values only.
+ */
+static ssize_t
+try_recvfrom(int fd, void *buf, size_t len, int flags, pt_addr *from)
+{
+	ssize_t n;
+
+	n = recvfrom(fd, buf, len, flags,
+	    from != NULL ? (struct sockaddr *)&from->ss : NULL,
+	    from != NULL ? &from->len : NULL);
+	return n < 0 ? -(ssize_t)errno : n;
+}
+
+static ssize_t
+try_sendto(int fd, const void *buf, size_t len, int flags, const pt_addr *to)
+{
+	ssize_t n;
+
+	n = sendto(fd, buf, len, flags,
+	    to != NULL ? (const struct sockaddr *)&to->ss : NULL,
+	    to != NULL ? to->len : 0);
+	return n < 0 ? -(ssize_t)errno : n;
+}
+
+static int
+try_accept(int fd, pt_addr *a, int fl)
+{
+	int cfd = accept4(fd, (struct sockaddr *)&a->ss, &a->len, fl);
+
+	return cfd < 0 ? -errno : cfd;
+}
+
+static int
+try_connect(int fd, const pt_addr *a)
+{
+	return connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ?
+	    -errno : 0;
+}
+
+/* A finished connect's outcome (SO_ERROR, 0 or an errno), or -errno. */
+static int
+try_sockerror(int fd)
+{
+	socklen_t len;
+	int e;
+
+	len = sizeof(e);
+	return getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0 ? -errno : e;
+}
+
+static int
+try_getfl(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -errno : fl;
+}
+
+static int
+try_setfl(int fd, int fl)
+{
+	return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
+}
+
+static int
+try_poll(int fd, short events, int ms)
+{
+	struct pollfd p;
+	int r;
+
+	p.fd = fd;
+	p.events = events;
+	p.revents = 0;
+	r = poll(&p, 1, ms);
+	return r < 0 ? -errno : r;
+}
 
 static double
 now_mono(void)
@@ -60,19 +140,17 @@ deadline_after(double timeout)
 }
 
 /*
- * Waits until fd is ready for `events` or the deadline passes.  Returns 1
- * when ready (errors and hang-ups count: the retried call reports them),
- * 0 when the deadline passed, -1 with errno if poll() failed.
+ * The library's one wait for a descriptor: until fd is ready for `events`
+ * or the deadline (NO_DEADLINE: none) passes.  Returns 1 when ready
+ * (errors and hang-ups count: the retried call reports them), 0 when the
+ * deadline passed, -errno if the wait failed.
  */
 static int
 io_wait(int fd, short events, double deadline)
 {
-	struct pollfd p;
 	double left;
 	int ms, r;
 
-	p.fd = fd;
-	p.events = events;
 	for (;;) {
 		ms = -1;
 		if (deadline >= 0) {
@@ -82,34 +160,66 @@ io_wait(int fd, short events, double deadline)
 			ms = left >= INT_MAX / 1000 ? INT_MAX :
 			    (int)(left * 1000) + 1;
 		}
-		if ((r = poll(&p, 1, ms)) > 0)
+		if ((r = try_poll(fd, events, ms)) > 0)
 			return 1;
 		/* r == 0 loops to re-check: long timeouts are capped above. */
-		if (r < 0 && errno != EINTR)
-			return -1;
+		if (r < 0 && r != -EINTR)
+			return r;
 	}
 }
 
 /*
- * Decides what follows a system call on fd that failed with errno e.
- * Returns 0 to call again (after EINTR, or once fd became ready in timeout
- * mode), else the error to report: e itself, IO_TIMEDOUT, or poll's errno.
+ * One waiting call in progress: its descriptor, its timeout and deadline,
+ * and whether each attempt is made non-blocking (MSG_DONTWAIT, or a
+ * descriptor known to be O_NONBLOCK), so that EAGAIN means "not ready".
+ * Per-call non-blocking I/O is what lets a socket that shares its file
+ * description (pt_fromfd, pt_sock_dup) keep a mode of its own.
+ */
+struct io {
+	int fd;
+	double timeout;
+	double deadline;
+	int nb;
+};
+
+static void
+io_begin(struct io *io, const pt_sock *s, int fd, int flags)
+{
+	io->fd = fd;
+	io->timeout = call_timeout(s, flags);
+	io->deadline = deadline_after(io->timeout);
+	io->nb = io->timeout >= 0;
+}
+
+/*
+ * Decides what follows an attempt that failed with errno e.  Returns 0 to
+ * try again (after EINTR, or once the descriptor became ready), else the
+ * error to report: e itself, IO_TIMEDOUT, or the wait's errno.
  */
 static int
-io_again(int fd, int e, short events, double timeout, double deadline)
+io_again(const struct io *io, int e, short events)
 {
+	int fl, r;
+
 	if (e == EINTR)
 		return 0;
-	if ((e != EAGAIN && e != EWOULDBLOCK) || !(timeout > 0))
+	if ((e != EAGAIN && e != EWOULDBLOCK) || io->timeout == 0)
 		return e;
-	switch (io_wait(fd, events, deadline)) {
-	case 1:
-		return 0;
-	case 0:
-		return IO_TIMEDOUT;
-	default:
-		return errno;
+	if (!io->nb) {
+		/*
+		 * A blocking attempt said EAGAIN: either SO_RCVTIMEO or
+		 * SO_SNDTIMEO expired, which is reported as the kernel meant
+		 * it, or whoever shares the file description made it
+		 * non-blocking, and this socket's blocking mode is kept by
+		 * waiting here.
+		 */
+		if ((fl = try_getfl(io->fd)) < 0)
+			return -fl;
+		if (!(fl & O_NONBLOCK))
+			return e;
 	}
+	r = io_wait(io->fd, events, io->deadline);
+	return r > 0 ? 0 : r == 0 ? IO_TIMEDOUT : -r;
 }
 
 /* Reports e from io_again()/conn_wait() under `label`.  Returns -1. */
@@ -235,33 +345,59 @@ pt_sock_listen(pt_sock *s, int backlog, pt_error *err)
 	return 0;
 }
 
+/*
+ * accept4() has no per-call non-blocking flag.  A socket that owns its
+ * file description has O_NONBLOCK exactly when it is in timeout or
+ * non-blocking mode, so the attempt is as non-blocking as the mode asks.
+ * A shared one (pt_fromfd, pt_sock_dup) must not change the description
+ * its other holders see, so when that is blocking the wait comes first and
+ * accept4() only follows a pending connection; it can then block only if
+ * another holder of the listener takes that connection first.
+ */
 int
 pt_sock_accept_fd(pt_sock *s, pt_addr *ret_peer, int nonblock,
     pt_error *err)
 {
 	char label[LABEL_LEN];
-	double timeout, deadline;
+	struct io io;
 	pt_addr a;
-	int fd, cfd, e;
+	int fd, cfd, e, fl, wait_first = 0;
 
 	if ((fd = ptl_sock_fd(s, "accept", err)) < 0)
 		return -1;
-	timeout = pt_sock_gettimeout(s);
-	deadline = deadline_after(timeout);
+	io_begin(&io, s, fd, 0);
+	if (io.nb && ptl_sock_shared(s)) {
+		if ((fl = try_getfl(fd)) < 0)
+			return io_fail(err, -fl, "accept");
+		wait_first = !(fl & O_NONBLOCK);
+	}
 	for (;;) {
+		if (wait_first) {
+			e = io.timeout == 0 ? try_poll(fd, POLLIN, 0) :
+			    io_wait(fd, POLLIN, io.deadline);
+			if (e <= 0) {
+				e = e < 0 ? -e : io.timeout == 0 ? EAGAIN :
+				    IO_TIMEDOUT;
+				goto fail;
+			}
+		}
 		memset(&a, 0, sizeof(a));
 		a.len = sizeof(a.ss);
-		cfd = accept4(fd, (struct sockaddr *)&a.ss, &a.len,
-		    SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0));
-		if (cfd >= 0)
+		if ((cfd = try_accept(fd, &a, SOCK_CLOEXEC |
+		    (nonblock ? SOCK_NONBLOCK : 0))) >= 0)
 			break;
-		if ((e = io_again(fd, errno, POLLIN, timeout, deadline)) != 0)
-			return io_fail(err, e,
-			    label_fd(label, sizeof(label), "accept", fd, 0));
+		e = -cfd;
+		if (wait_first && (e == EAGAIN || e == EWOULDBLOCK ||
+		    e == EINTR))
+			continue;
+		if ((e = io_again(&io, e, POLLIN)) != 0)
+			goto fail;
 	}
 	if (ret_peer != NULL)
 		*ret_peer = a;
 	return cfd;
+fail:
+	return io_fail(err, e, label_fd(label, sizeof(label), "accept", fd, 0));
 }
 
 pt_sock *
@@ -280,39 +416,64 @@ pt_sock_accept(pt_sock *s, pt_addr *ret_peer, pt_error *err)
 	    pt_sock_proto(s), timeout, err);
 }
 
+/* Types whose connect() may wait (a datagram connect only sets a peer). */
+static int
+connect_may_wait(int type)
+{
+	return type == SOCK_STREAM || type == SOCK_SEQPACKET;
+}
+
 /*
  * connect() with the socket's timeout.  Returns 0, or what failed: an
  * errno value, or IO_TIMEDOUT.  The non-blocking EINPROGRESS is left to
  * the caller in non-blocking mode (connect_ex's documented result).
+ *
+ * connect() has no per-call non-blocking flag either.  On a shared socket
+ * whose description is blocking, a timeout or non-blocking mode is kept by
+ * setting O_NONBLOCK for the one connect() call and restoring it at once:
+ * the connection then completes in the kernel while the wait below polls.
+ * Only a stream socket that is not yet connected gets there, and such a
+ * socket has no other I/O a holder could be doing meanwhile.
  */
 static int
 conn_wait(const pt_sock *s, int fd, const pt_addr *addr)
 {
 	double timeout = pt_sock_gettimeout(s);
 	double deadline = deadline_after(timeout);
-	socklen_t len;
-	int e;
+	int e, r, fl, restore = -1;
 
-	if (connect(fd, (const struct sockaddr *)&addr->ss, addr->len) == 0)
+	if (timeout >= 0 && ptl_sock_shared(s) &&
+	    connect_may_wait(pt_sock_type(s))) {
+		if ((fl = try_getfl(fd)) < 0)
+			return -fl;
+		if (!(fl & O_NONBLOCK)) {
+			if ((r = try_setfl(fd, fl | O_NONBLOCK)) < 0)
+				return -r;
+			restore = fl;
+		}
+	}
+	r = try_connect(fd, addr);
+	if (restore >= 0 && (e = try_setfl(fd, restore)) < 0 && r >= 0)
+		r = e;
+	if (r == 0)
 		return 0;
-	e = errno;
+	e = -r;
 	/*
 	 * An interrupted connect() goes on in the kernel, and calling it again
 	 * would only say EALREADY; so it is finished the way a non-blocking
 	 * one is: wait until writable, then read the outcome from SO_ERROR.
+	 * EINPROGRESS in blocking mode means someone sharing the description
+	 * made it non-blocking: this socket still waits, without a deadline.
 	 */
-	if (e != EINTR && !(e == EINPROGRESS && timeout > 0))
+	if (e != EINTR && !(e == EINPROGRESS && timeout != 0))
 		return e;
-	switch (io_wait(fd, POLLOUT, deadline)) {
-	case 0:
+	r = io_wait(fd, POLLOUT, deadline);
+	if (r == 0)
 		return IO_TIMEDOUT;
-	case -1:
-		return errno;
-	}
-	len = sizeof(e);
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
-		return errno;
-	return e;
+	if (r < 0)
+		return -r;
+	r = try_sockerror(fd);
+	return r < 0 ? -r : r;
 }
 
 int
@@ -378,25 +539,24 @@ sock_recv(pt_sock *s, const char *op, void *buf, size_t len, int flags,
     pt_addr *ret_from, pt_error *err)
 {
 	char label[LABEL_LEN];
-	double timeout, deadline;
+	struct io io;
 	pt_addr a;
 	ssize_t n;
 	int fd, e;
 
 	if ((fd = ptl_sock_fd(s, op, err)) < 0)
 		return -1;
-	timeout = call_timeout(s, flags);
-	deadline = deadline_after(timeout);
+	io_begin(&io, s, fd, flags);
 	for (;;) {
 		/* Connected stream sockets report no sender: len 0, AF_UNSPEC. */
 		memset(&a, 0, sizeof(a));
 		a.len = sizeof(a.ss);
-		n = recvfrom(fd, buf, len, flags,
-		    ret_from != NULL ? (struct sockaddr *)&a.ss : NULL,
-		    ret_from != NULL ? &a.len : NULL);
+		n = try_recvfrom(fd, buf, len,
+		    flags | (io.nb ? MSG_DONTWAIT : 0),
+		    ret_from != NULL ? &a : NULL);
 		if (n >= 0)
 			break;
-		if ((e = io_again(fd, errno, POLLIN, timeout, deadline)) != 0)
+		if ((e = io_again(&io, (int)-n, POLLIN)) != 0)
 			return io_fail(err, e,
 			    label_fd(label, sizeof(label), op, fd, 1));
 	}
@@ -477,18 +637,16 @@ static ssize_t
 sock_send(const pt_sock *s, int fd, const void *buf, size_t len, int flags,
     const pt_addr *to, int *ret_e)
 {
-	double timeout = call_timeout(s, flags);
-	double deadline = deadline_after(timeout);
+	struct io io;
 	ssize_t n;
 
+	io_begin(&io, s, fd, flags);
 	for (;;) {
-		n = sendto(fd, buf, len, flags | MSG_NOSIGNAL,
-		    to != NULL ? (const struct sockaddr *)&to->ss : NULL,
-		    to != NULL ? to->len : 0);
+		n = try_sendto(fd, buf, len, flags | MSG_NOSIGNAL |
+		    (io.nb ? MSG_DONTWAIT : 0), to);
 		if (n >= 0)
 			return n;
-		if ((*ret_e = io_again(fd, errno, POLLOUT, timeout,
-		    deadline)) != 0)
+		if ((*ret_e = io_again(&io, (int)-n, POLLOUT)) != 0)
 			return -1;
 	}
 }

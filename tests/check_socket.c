@@ -16,10 +16,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "porter/socket.h"
@@ -346,6 +348,173 @@ START_TEST(test_fromfd_blocking_mode)
 	ck_assert(pt_sock_gettimeout(f) == PT_TIMEOUT_NONE);
 	pt_sock_free(f);
 	close(fd);
+}
+END_TEST
+
+/* Writes `text` to fd after `ms` milliseconds, from a child process. */
+static pid_t
+late_writer(int fd, int ms, const char *text)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid != 0)
+		return pid;
+	poll(NULL, 0, ms);
+	_exit(write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : 1);
+}
+
+/* A wrapper's mode is its own: the caller's descriptor never changes. */
+START_TEST(test_fromfd_mode_private)
+{
+	int raw[2], st;
+	pt_error e;
+	pt_sock *f;
+	char *buf;
+	double t0;
+	pid_t pid;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, raw), 0);
+	f = pt_fromfd(raw[0], 0, 0, 0, &e);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(pt_sock_settimeout(f, 0.2, &e), 0);
+	ck_assert(!is_nonblocking(raw[0]));
+	t0 = mono();
+	ck_assert_int_eq(pt_sock_recv(f, 8, 0, &buf, &e), -1);
+	assert_err(&e, PT_ERR_TIMEOUT, ETIMEDOUT);
+	ck_assert(mono() - t0 >= 0.19);
+	ck_assert_int_eq(pt_sock_setblocking(f, 0, &e), 0);
+	ck_assert(!is_nonblocking(raw[0]));
+	ck_assert_int_eq(pt_sock_recv(f, 8, 0, &buf, &e), -1);
+	assert_err(&e, PT_ERR_OS, EAGAIN);
+	/* Non-blocking still sends what there is room for. */
+	ck_assert_int_eq(pt_sock_send(f, "x", 1, 0, &e), 1);
+	pt_sock_free(f);
+
+	/*
+	 * The other way round: the caller's descriptor is non-blocking and
+	 * the wrapper blocking; it waits for the data instead of EAGAIN.
+	 */
+	ck_assert_int_eq(fcntl(raw[0], F_SETFL, O_NONBLOCK), 0);
+	f = pt_fromfd(raw[0], 0, 0, 0, &e);
+	ck_assert(pt_sock_gettimeout(f) == 0.0);
+	ck_assert_int_eq(pt_sock_setblocking(f, 1, &e), 0);
+	ck_assert(is_nonblocking(raw[0]));
+	pid = late_writer(raw[1], 200, "late");
+	t0 = mono();
+	ck_assert_msg(pt_sock_recv(f, 8, 0, &buf, &e) == 4, "%s", e.msg);
+	ck_assert_str_eq(buf, "late");
+	free(buf);
+	ck_assert(mono() - t0 >= 0.15);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert(is_nonblocking(raw[0]));
+	pt_sock_free(f);
+	close(raw[0]);
+	close(raw[1]);
+}
+END_TEST
+
+/* dup: neither object's mode reaches the other. */
+START_TEST(test_dup_mode_private)
+{
+	pt_sock *p[2], *d;
+	pt_error e;
+	char *buf;
+
+	unix_pair(p);
+	d = pt_sock_dup(p[0], &e);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(pt_sock_setblocking(d, 0, &e), 0);
+	ck_assert(pt_sock_gettimeout(p[0]) == PT_TIMEOUT_NONE);
+	ck_assert(!is_nonblocking(pt_sock_fileno(p[0])));
+	ck_assert_int_eq(pt_sock_recv(d, 8, 0, &buf, &e), -1);
+	assert_err(&e, PT_ERR_OS, EAGAIN);
+	/* The original still blocks until data comes. */
+	ck_assert_int_eq(pt_sock_send(p[1], "ok", 2, 0, &e), 2);
+	ck_assert_int_eq(pt_sock_recv(p[0], 8, 0, &buf, &e), 2);
+	free(buf);
+	/* Once shared, the original's changes stay its own as well. */
+	ck_assert_int_eq(pt_sock_settimeout(p[0], 0.1, &e), 0);
+	ck_assert(!is_nonblocking(pt_sock_fileno(d)));
+	ck_assert(pt_sock_gettimeout(d) == 0.0);
+	ck_assert_int_eq(pt_sock_recv(p[0], 8, 0, &buf, &e), -1);
+	assert_err(&e, PT_ERR_TIMEOUT, ETIMEDOUT);
+	pt_sock_free(d);
+	pt_sock_free(p[0]);
+	pt_sock_free(p[1]);
+}
+END_TEST
+
+/* accept and connect on wrappers of blocking descriptors keep the mode. */
+START_TEST(test_fromfd_accept_connect)
+{
+	pt_sock *l, *f, *c, *a;
+	pt_error e;
+	double t0;
+	int port, raw;
+
+	l = listener(AF_INET, "127.0.0.1", 4, &port);
+	f = pt_fromfd(pt_sock_fileno(l), 0, 0, 0, &e);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(pt_sock_settimeout(f, 0.2, &e), 0);
+	t0 = mono();
+	ck_assert_ptr_null(pt_sock_accept(f, NULL, &e));
+	assert_err(&e, PT_ERR_TIMEOUT, ETIMEDOUT);
+	ck_assert(mono() - t0 >= 0.19);
+	ck_assert_int_eq(pt_sock_setblocking(f, 0, &e), 0);
+	ck_assert_ptr_null(pt_sock_accept(f, NULL, &e));
+	assert_err(&e, PT_ERR_OS, EAGAIN);
+	ck_assert(!is_nonblocking(pt_sock_fileno(l)));
+
+	/* A wrapped client connects with its timeout; the fd stays blocking. */
+	raw = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(raw, 0);
+	c = pt_fromfd(raw, 0, 0, 0, &e);
+	ck_assert_int_eq(pt_sock_settimeout(c, 2.0, &e), 0);
+	ck_assert_msg(pt_sock_connect(c, "127.0.0.1", port, &e) == 0, "%s",
+	    e.msg);
+	ck_assert(!is_nonblocking(raw));
+	ck_assert_int_eq(pt_sock_settimeout(f, 2.0, &e), 0);
+	a = pt_sock_accept(f, NULL, &e);
+	ck_assert_msg(a != NULL, "%s", e.msg);
+	/* The accepted socket is the wrapper's own: its mode is in the fd. */
+	ck_assert(is_nonblocking(pt_sock_fileno(a)));
+	ck_assert(!is_nonblocking(pt_sock_fileno(l)));
+	pt_sock_free(a);
+	pt_sock_free(c);
+	close(raw);
+	pt_sock_free(f);
+	pt_sock_free(l);
+}
+END_TEST
+
+/* adopt: the object owns the descriptor itself and mirrors its mode. */
+START_TEST(test_adopt)
+{
+	pt_error e;
+	pt_sock *s;
+	int fd, pfd[2];
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	s = pt_sock_adopt(fd, 0, 0, 0, &e);
+	ck_assert_msg(s != NULL, "%s", e.msg);
+	ck_assert_int_eq(pt_sock_fileno(s), fd);
+	ck_assert_int_eq(pt_sock_proto(s), IPPROTO_TCP);
+	assert_cloexec(fd);
+	ck_assert_int_eq(pt_sock_setblocking(s, 0, &e), 0);
+	ck_assert(is_nonblocking(fd));
+	pt_sock_free(s);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+
+	/* A refused descriptor stays the caller's, open. */
+	ck_assert_int_eq(pipe(pfd), 0);
+	ck_assert_ptr_null(pt_sock_adopt(pfd[0], 0, 0, 0, &e));
+	assert_err(&e, PT_ERR_ARG, ENOTSOCK);
+	ck_assert_int_ge(fcntl(pfd[0], F_GETFD), 0);
+	close(pfd[0]);
+	close(pfd[1]);
 }
 END_TEST
 
@@ -896,6 +1065,10 @@ socket_suite(void)
 	tcase_add_test(tc, test_fromfd_not_a_socket);
 	tcase_add_test(tc, test_fromfd_independent);
 	tcase_add_test(tc, test_fromfd_blocking_mode);
+	tcase_add_test(tc, test_fromfd_mode_private);
+	tcase_add_test(tc, test_dup_mode_private);
+	tcase_add_test(tc, test_fromfd_accept_connect);
+	tcase_add_test(tc, test_adopt);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("closed");

@@ -25,7 +25,7 @@
  * getprotobyname       pt_getprotobyname
  * getservbyname        pt_getservbyname
  * socket               pt_socket
- * fromfd               pt_fromfd
+ * fromfd               pt_fromfd (pt_sock_adopt: Python 3's fileno=)
  * ntohl ntohs          pt_ntohl, pt_ntohs
  * htonl htons          pt_htonl, pt_htons
  * SocketType           pt_sock (opaque object type)
@@ -399,8 +399,36 @@ pt_sock *pt_socket(int family, int type, int proto, pt_error *err);
  * descriptor that is not a socket (PT_ERR_ARG, ENOTSOCK).  The blocking
  * mode is taken from the descriptor (O_NONBLOCK means timeout 0.0).
  * Returns a new object or NULL.
+ *
+ * The duplicate shares the file description, where O_NONBLOCK lives, so
+ * the object keeps its mode to itself: settimeout()/setblocking() on it
+ * never change what fd (or any other holder) sees.  recv and send calls
+ * are made non-blocking per call (MSG_DONTWAIT) and wait with poll(); a
+ * blocking-mode object over a description someone made non-blocking waits
+ * in poll() instead of failing with EAGAIN.  accept() and connect() have
+ * no per-call flag; on a shared socket whose description is blocking, in
+ * timeout or non-blocking mode: accept waits for a pending connection
+ * within the timeout and then accepts it (it can block past the timeout
+ * only if another holder of the same listener takes that connection
+ * first); a stream connect sets O_NONBLOCK for the one connect(2) call and
+ * restores it at once, then waits (nothing else can be in progress on an
+ * unconnected stream socket).  pt_sock_dup() and pt_sock_makefile() make
+ * shared sockets the same way.  To give the library the descriptor itself,
+ * use pt_sock_adopt().
  */
 pt_sock *pt_fromfd(int fd, int family, int type, int proto, pt_error *err);
+
+/*
+ * socket(family, type, proto, fileno) (Python 3): wraps fd itself, without
+ * a duplicate; on success the object owns it (pt_sock_free() closes it),
+ * makes it close-on-exec, and, like pt_socket()'s sockets, mirrors its
+ * mode in the descriptor's O_NONBLOCK.  For descriptors the caller owns
+ * alone, such as a listener passed by systemd.  Checks and the initial
+ * mode as for pt_fromfd().  Returns a new object, or NULL with fd left to
+ * the caller.
+ */
+pt_sock *pt_sock_adopt(int fd, int family, int type, int proto,
+    pt_error *err);
 
 /*
  * socketpair([family[, type[, proto]]]): a connected pair stored in
@@ -590,8 +618,11 @@ int pt_sock_setblocking(pt_sock *s, int flag, pt_error *err);
 /*
  * settimeout(t) (Python 2.3): t < 0 (PT_TIMEOUT_NONE) = blocking, 0.0 =
  * non-blocking, > 0 = every blocking operation (accept, connect, recv*,
- * send*) waits at most t seconds, then fails with PT_ERR_TIMEOUT.  The
- * descriptor itself is non-blocking in timeout mode.  Returns 0 or -1.
+ * send*) waits at most t seconds, then fails with PT_ERR_TIMEOUT.  On a
+ * socket that owns its descriptor (pt_socket, pt_socketpair, accept,
+ * pt_sock_adopt) the descriptor is non-blocking in timeout and
+ * non-blocking mode, as in Python; a shared one (pt_fromfd, pt_sock_dup)
+ * leaves O_NONBLOCK alone (see pt_fromfd()).  Returns 0 or -1.
  */
 int pt_sock_settimeout(pt_sock *s, double seconds, pt_error *err);
 
@@ -625,7 +656,9 @@ FILE *pt_sock_makefile(pt_sock *s, const char *mode, int bufsize,
 
 /*
  * dup(): a new object over a duplicate descriptor, same family, type,
- * proto and timeout.  Free with pt_sock_free().  NULL on error.
+ * proto and timeout.  Free with pt_sock_free().  NULL on error.  Both
+ * objects then share one file description, and each keeps its mode to
+ * itself, as described at pt_fromfd().
  */
 pt_sock *pt_sock_dup(pt_sock *s, pt_error *err);
 
