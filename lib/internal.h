@@ -58,4 +58,17 @@ int ptl_addr_inet(pt_addr *out, int family, const char *host, int port,
 int ptl_gai_error(pt_error *err, int rc, const char *fmt, ...)
     PT_PRINTF(3, 4);
 
+/*
+ * iowait.c: the calling thread's waiter (<porter/iowait.h>) or NULL, read
+ * afresh on every call; one wait through it (1 ready, 0 timeout, -errno);
+ * errno read out of line (after a wait that may have moved the caller to
+ * another thread); and the closing() notice for fd, if a waiter is set.
+ */
+struct pt_io_waiter;
+const struct pt_io_waiter *ptl_io_waiter(void);
+int ptl_io_waiter_wait(const struct pt_io_waiter *w, int fd, int events,
+    int ms);
+int ptl_errno(void);
+void ptl_io_closing(int fd);
+
 #endif

@@ -260,6 +260,8 @@ pt_sock_close(pt_sock *s, pt_error *err)
 		return 0;
 	fd = s->fd;
 	s->fd = -1;
+	/* A host with a waiter forgets fd before its number can be reused. */
+	ptl_io_closing(fd);
 	/*
 	 * Linux releases the descriptor even when close() fails, so it is
 	 * never retried; EINTR in particular means "closed, data may be lost

@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "porter/iowait.h"
 #include "porter/socket.h"
 #include "internal.h"
 
@@ -37,9 +39,16 @@
 
 /*
  * One attempt at each system call the waiting calls make: the result, or
- * -errno.  The retry loops below work from these values only.
+ * -errno.  The retry loops below work from these values only.  They are
+ * out of line (NOINLINE) because a wait through a host's waiter may resume
+ * the caller on another OS thread (<porter/iowait.h>): errno is
+ * thread-local, and glibc declares __errno_location() const, so inside one
+ * function the compiler may reuse the address it computed before the
+ * wait.  Each helper reads errno right after its own call, on the thread
+ * it runs on.
  */
-static ssize_t
+#define NOINLINE	__attribute__((noinline))
+static NOINLINE ssize_t
 try_recvfrom(int fd, void *buf, size_t len, int flags, pt_addr *from)
 {
 	ssize_t n;
@@ -50,7 +59,7 @@ try_recvfrom(int fd, void *buf, size_t len, int flags, pt_addr *from)
 	return n < 0 ? -(ssize_t)errno : n;
 }
 
-static ssize_t
+static NOINLINE ssize_t
 try_sendto(int fd, const void *buf, size_t len, int flags, const pt_addr *to)
 {
 	ssize_t n;
@@ -61,7 +70,7 @@ try_sendto(int fd, const void *buf, size_t len, int flags, const pt_addr *to)
 	return n < 0 ? -(ssize_t)errno : n;
 }
 
-static int
+static NOINLINE int
 try_accept(int fd, pt_addr *a, int fl)
 {
 	int cfd = accept4(fd, (struct sockaddr *)&a->ss, &a->len, fl);
@@ -69,7 +78,7 @@ try_accept(int fd, pt_addr *a, int fl)
 	return cfd < 0 ? -errno : cfd;
 }
 
-static int
+static NOINLINE int
 try_connect(int fd, const pt_addr *a)
 {
 	return connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ?
@@ -77,7 +86,7 @@ try_connect(int fd, const pt_addr *a)
 }
 
 /* A finished connect's outcome (SO_ERROR, 0 or an errno), or -errno. */
-static int
+static NOINLINE int
 try_sockerror(int fd)
 {
 	socklen_t len;
@@ -87,7 +96,7 @@ try_sockerror(int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0 ? -errno : e;
 }
 
-static int
+static NOINLINE int
 try_getfl(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -95,13 +104,13 @@ try_getfl(int fd)
 	return fl < 0 ? -errno : fl;
 }
 
-static int
+static NOINLINE int
 try_setfl(int fd, int fl)
 {
 	return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
 }
 
-static int
+static NOINLINE int
 try_poll(int fd, short events, int ms)
 {
 	struct pollfd p;
@@ -141,13 +150,16 @@ deadline_after(double timeout)
 
 /*
  * The library's one wait for a descriptor: until fd is ready for `events`
- * or the deadline (NO_DEADLINE: none) passes.  Returns 1 when ready
- * (errors and hang-ups count: the retried call reports them), 0 when the
- * deadline passed, -errno if the wait failed.
+ * or the deadline (NO_DEADLINE: none) passes, through the calling thread's
+ * waiter if the host set one (<porter/iowait.h>), else poll(2).  Returns 1
+ * when ready (errors and hang-ups count: the retried call reports them),
+ * 0 when the deadline passed, -errno if the wait failed.  The waiter is
+ * read afresh for every wait: the caller may come back on another thread.
  */
 static int
 io_wait(int fd, short events, double deadline)
 {
+	const pt_io_waiter *w;
 	double left;
 	int ms, r;
 
@@ -160,9 +172,16 @@ io_wait(int fd, short events, double deadline)
 			ms = left >= INT_MAX / 1000 ? INT_MAX :
 			    (int)(left * 1000) + 1;
 		}
-		if ((r = try_poll(fd, events, ms)) > 0)
+		if ((w = ptl_io_waiter()) != NULL)
+			r = ptl_io_waiter_wait(w, fd, events, ms);
+		else
+			r = try_poll(fd, events, ms);
+		if (r > 0)
 			return 1;
-		/* r == 0 loops to re-check: long timeouts are capped above. */
+		/*
+		 * r == 0 loops to re-check the deadline: long timeouts are
+		 * capped above, and a waiter that wakes early waits again.
+		 */
 		if (r < 0 && r != -EINTR)
 			return r;
 	}
@@ -171,7 +190,8 @@ io_wait(int fd, short events, double deadline)
 /*
  * One waiting call in progress: its descriptor, its timeout and deadline,
  * and whether each attempt is made non-blocking (MSG_DONTWAIT, or a
- * descriptor known to be O_NONBLOCK), so that EAGAIN means "not ready".
+ * descriptor known to be O_NONBLOCK), so that EAGAIN means "not ready":
+ * in timeout and non-blocking mode, and whenever the thread has a waiter.
  * Per-call non-blocking I/O is what lets a socket that shares its file
  * description (pt_fromfd, pt_sock_dup) keep a mode of its own.
  */
@@ -188,7 +208,8 @@ io_begin(struct io *io, const pt_sock *s, int fd, int flags)
 	io->fd = fd;
 	io->timeout = call_timeout(s, flags);
 	io->deadline = deadline_after(io->timeout);
-	io->nb = io->timeout >= 0;
+	/* With a waiter, even a blocking socket must not block the thread. */
+	io->nb = io->timeout >= 0 || ptl_io_waiter() != NULL;
 }
 
 /*
@@ -361,15 +382,25 @@ pt_sock_accept_fd(pt_sock *s, pt_addr *ret_peer, int nonblock,
 	char label[LABEL_LEN];
 	struct io io;
 	pt_addr a;
-	int fd, cfd, e, fl, wait_first = 0;
+	int fd, cfd, e, fl, wait_first = 0, restore = -1;
 
 	if ((fd = ptl_sock_fd(s, "accept", err)) < 0)
 		return -1;
 	io_begin(&io, s, fd, 0);
-	if (io.nb && ptl_sock_shared(s)) {
+	/*
+	 * An owning socket in timeout or non-blocking mode has O_NONBLOCK.
+	 * One in blocking mode on a thread with a waiter sets it for the one
+	 * accept4() call: nobody else holds the description to notice.
+	 */
+	if (io.nb && (ptl_sock_shared(s) || io.timeout < 0)) {
 		if ((fl = try_getfl(fd)) < 0)
 			return io_fail(err, -fl, "accept");
-		wait_first = !(fl & O_NONBLOCK);
+		if (!(fl & O_NONBLOCK)) {
+			if (ptl_sock_shared(s))
+				wait_first = 1;
+			else
+				restore = fl;
+		}
 	}
 	for (;;) {
 		if (wait_first) {
@@ -383,8 +414,20 @@ pt_sock_accept_fd(pt_sock *s, pt_addr *ret_peer, int nonblock,
 		}
 		memset(&a, 0, sizeof(a));
 		a.len = sizeof(a.ss);
-		if ((cfd = try_accept(fd, &a, SOCK_CLOEXEC |
-		    (nonblock ? SOCK_NONBLOCK : 0))) >= 0)
+		if (restore >= 0 &&
+		    (e = try_setfl(fd, restore | O_NONBLOCK)) < 0) {
+			e = -e;
+			goto fail;
+		}
+		cfd = try_accept(fd, &a, SOCK_CLOEXEC |
+		    (nonblock ? SOCK_NONBLOCK : 0));
+		if (restore >= 0 && (e = try_setfl(fd, restore)) < 0) {
+			if (cfd >= 0)
+				close(cfd);
+			e = -e;
+			goto fail;
+		}
+		if (cfd >= 0)
 			break;
 		e = -cfd;
 		if (wait_first && (e == EAGAIN || e == EWOULDBLOCK ||
@@ -442,8 +485,13 @@ conn_wait(const pt_sock *s, int fd, const pt_addr *addr)
 	double deadline = deadline_after(timeout);
 	int e, r, fl, restore = -1;
 
-	if (timeout >= 0 && ptl_sock_shared(s) &&
-	    connect_may_wait(pt_sock_type(s))) {
+	/*
+	 * Likewise an owning socket in blocking mode on a thread with a
+	 * waiter: its connect must not block the thread either.
+	 */
+	if (connect_may_wait(pt_sock_type(s)) &&
+	    ((timeout >= 0 && ptl_sock_shared(s)) ||
+	    (timeout < 0 && ptl_io_waiter() != NULL))) {
 		if ((fl = try_getfl(fd)) < 0)
 			return -fl;
 		if (!(fl & O_NONBLOCK)) {

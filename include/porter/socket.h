@@ -67,6 +67,9 @@
  *  - Nothing here prints, logs, exits, or touches signal dispositions.
  *    Sends use MSG_NOSIGNAL, so a closed peer gives EPIPE, never SIGPIPE.
  *  - Every descriptor the library creates is close-on-exec.
+ *  - Every wait for a descriptor goes through one internal wait: poll(2),
+ *    or the waiter a host (porterd) set for the thread with
+ *    <porter/iowait.h>; plugins see no difference.
  *  - Resolution uses getaddrinfo/getnameinfo and the *_r database calls:
  *    everything is re-entrant and there is no global state.  A socket object
  *    is not locked: use each pt_sock from one thread at a time.
