@@ -163,5 +163,7 @@ chargen_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	return r;
 }
 
-PT_PLUGIN_DEFINE("chargen", "RFC 864 chargen: an endless character pattern",
-    chargen_init, chargen_handle, chargen_fini);
+PT_PLUGIN(.name = "chargen",
+    .description = "RFC 864 chargen: an endless character pattern",
+    .init = chargen_init, .handle = chargen_handle, .fini = chargen_fini,
+    .flags = PT_PLUGIN_COOPERATIVE);

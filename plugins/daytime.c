@@ -131,5 +131,7 @@ daytime_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	return r;
 }
 
-PT_PLUGIN_DEFINE("daytime", "RFC 867 daytime: the date and time as text",
-    daytime_init, daytime_handle, NULL);
+PT_PLUGIN(.name = "daytime",
+    .description = "RFC 867 daytime: the date and time as text",
+    .init = daytime_init, .handle = daytime_handle,
+    .flags = PT_PLUGIN_COOPERATIVE);

@@ -8,8 +8,10 @@
  * its sender.  Arguments: none; any are refused at load time.
  *
  * As the model plugin, this file shows the whole ABI in its smallest form:
- *  - one descriptor, PT_PLUGIN_DEFINE() at the bottom, is the only symbol
- *    the .so exports (the build uses -fvisibility=hidden);
+ *  - one descriptor, PT_PLUGIN() at the bottom, is the only symbol the .so
+ *    exports (the build uses -fvisibility=hidden); it names its fields and
+ *    declares the plugin cooperative, as all its I/O goes through
+ *    libporter;
  *  - init() checks the service's configuration once, when porterd loads
  *    it, so a mistake is refused with a message at start or reload instead
  *    of surfacing on the first connection;
@@ -124,5 +126,7 @@ echo_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	return r;
 }
 
-PT_PLUGIN_DEFINE("echo", "RFC 862 echo: sends back what it receives",
-    echo_init, echo_handle, NULL);
+PT_PLUGIN(.name = "echo",
+    .description = "RFC 862 echo: sends back what it receives",
+    .init = echo_init, .handle = echo_handle,
+    .flags = PT_PLUGIN_COOPERATIVE);

@@ -107,5 +107,7 @@ time_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	return r;
 }
 
-PT_PLUGIN_DEFINE("time", "RFC 868 time: seconds since 1900 as 32 bits",
-    time_init, time_handle, NULL);
+PT_PLUGIN(.name = "time",
+    .description = "RFC 868 time: seconds since 1900 as 32 bits",
+    .init = time_init, .handle = time_handle,
+    .flags = PT_PLUGIN_COOPERATIVE);
