@@ -111,6 +111,18 @@ typedef struct pt_plugin_ctx {
 	void (*log)(const struct pt_plugin_ctx *ctx, int priority,
 	    const char *fmt, ...) PT_PRINTF(3, 4);
 	void *host;			/* host-private; do not touch */
+	/*
+	 * ABI 1.1.  Datagram services: ask before answering the sender of a
+	 * request, with the address the request came from.  Returns 1 to
+	 * answer, 0 to drop the reply without a word: porterd has counted
+	 * the refusal and logged it, once per episode, not per datagram.
+	 * It refuses broadcast and multicast sources, source ports below
+	 * 1024, the ports of porterd's own datagram services, and sources
+	 * past their reply rate, so that a forged source cannot start a
+	 * reply loop or aim the replies at a victim (porter-plugin(7),
+	 * "DATAGRAM REPLIES").  Thread-safe; works in isolated children.
+	 */
+	int (*may_reply)(const struct pt_plugin_ctx *ctx, const pt_addr *to);
 } pt_plugin_ctx;
 
 typedef int (*pt_plugin_init_fn)(const pt_plugin_ctx *ctx, void **ret_state,
@@ -214,7 +226,9 @@ typedef struct pt_plugin {
  * 2026-12-05  1.1  Descriptor gains `flags` (PT_PLUGIN_COOPERATIVE), read
  *                  only when `size` covers it; PT_PLUGIN() with designated
  *                  initialisers replaces the positional PT_PLUGIN_DEFINE()
- *                  (kept for 1.0 sources).  1.0 plugins load unchanged.
+ *                  (kept for 1.0 sources).  Context gains may_reply, the
+ *                  host's reflection guard for datagram replies.  1.0
+ *                  plugins load unchanged.
  */
 
 #ifdef __cplusplus
