@@ -4,7 +4,7 @@
  * The checks run in a fixed order so that each refusal names the first
  * thing wrong: missing file, unsafe permissions, not a shared object,
  * missing descriptor, bad magic, other ABI major, newer ABI minor, short
- * descriptor, duplicate name.  Each refusal is one message naming the file
+ * descriptor, unknown flags, duplicate name.  Each refusal is one message naming the file
  * and both versions where versions are involved (as Apache and nginx do).
  */
 #include "config.h"
@@ -24,6 +24,18 @@
 
 /* Everything up to and including `fini` must be present. */
 #define PLUGIN_MIN_SIZE (offsetof(pt_plugin, fini) + sizeof(pt_plugin_fini_fn))
+/* A descriptor this long has `flags` (ABI 1.1). */
+#define PLUGIN_FLAGS_SIZE (offsetof(pt_plugin, flags) + sizeof(uint32_t))
+
+/*
+ * The descriptor's flags, or 0 for one too short to have them (ABI 1.0):
+ * its memory ends before the field, so it must not be read.
+ */
+static uint32_t
+plugin_desc_flags(const pt_plugin *d)
+{
+	return d->size >= PLUGIN_FLAGS_SIZE ? d->flags : 0;
+}
 
 int
 plugin_path(const char *dir, const char *name, char *buf, size_t len)
@@ -127,6 +139,15 @@ plugin_check_desc(struct plugin_registry *reg, const char *path,
 		    path, (unsigned)d->size, (size_t)PLUGIN_MIN_SIZE);
 		return -1;
 	}
+	if ((plugin_desc_flags(d) & ~(uint32_t)PT_PLUGIN_FLAGS_KNOWN) != 0) {
+		snprintf(errbuf, errlen,
+		    "plugin %s: unknown flags 0x%08x (porterd's ABI %u.%u "
+		    "knows 0x%08x)", path, (unsigned)plugin_desc_flags(d),
+		    (unsigned)PT_PLUGIN_ABI_MAJOR,
+		    (unsigned)PT_PLUGIN_ABI_MINOR,
+		    (unsigned)PT_PLUGIN_FLAGS_KNOWN);
+		return -1;
+	}
 	if (d->name == NULL || d->name[0] == '\0' || d->handle == NULL) {
 		snprintf(errbuf, errlen,
 		    "plugin %s: descriptor has no name or no handle function",
@@ -188,6 +209,7 @@ plugin_load(struct plugin_registry *reg, const char *path, char *errbuf,
 	}
 	p->dl = dl;
 	p->desc = d;
+	p->flags = plugin_desc_flags(d);
 	p->refs = 1;
 	p->next = reg->head;
 	reg->head = p;

@@ -17,6 +17,9 @@ struct plugin {
 	char *path;			/* the file, as resolved */
 	void *dl;			/* dlopen() handle */
 	const pt_plugin *desc;		/* the checked descriptor */
+	uint32_t flags;			/* desc->flags, 0 for an ABI 1.0
+					 * descriptor (read this, never
+					 * desc->flags: 1.0 has no such field) */
 	unsigned refs;			/* services using it */
 	struct plugin *next;
 };
@@ -37,8 +40,9 @@ int plugin_path(const char *dir, const char *name, char *buf, size_t len);
  * reference.  Checks, in order: the file exists and is not writable by
  * others (nor is its directory), it is a shared object, it exports the
  * descriptor, the magic, the ABI major, the ABI minor, the descriptor size,
- * and that no other loaded file uses the same name.  Returns the plugin,
- * or NULL with "plugin PATH: reason" in errbuf.
+ * no flag this porterd does not know, and that no other loaded file uses
+ * the same name.  Returns the plugin, or NULL with "plugin PATH: reason"
+ * in errbuf.
  */
 struct plugin *plugin_load(struct plugin_registry *reg, const char *path,
     char *errbuf, size_t errlen);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "dgram_guard.h"
 #include "listen.h"
 #include "log.h"
 #include "loop_priv.h"
@@ -315,6 +316,7 @@ table_apply(struct config *cfg, char *errbuf, size_t errlen)
 		return -1;
 	}
 	table_commit(&nt);
+	dgram_guard_set_services(loop.tab.svcs, loop.tab.n);
 	config_ref_put(loop.cref);
 	loop.cref = cref;
 	if (!loop.opts->debug)

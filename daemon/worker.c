@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "dgram_guard.h"
 #include "log.h"
 #include "plugin.h"
 #include "worker.h"
@@ -99,6 +100,7 @@ worker_ctx(pt_plugin_ctx *ctx, struct svc *svc, struct conn *c)
 	ctx->argc = (int)conf->nargs;
 	ctx->argv = (const char *const *)conf->args;
 	ctx->log = worker_ctx_log;
+	ctx->may_reply = dgram_guard_may_reply;
 	ctx->host = c;
 	if (c != NULL) {
 		ctx->peer = c->peer.len > 0 ? &c->peer : NULL;

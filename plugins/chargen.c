@@ -111,12 +111,11 @@ static int
 chargen_dgram(pt_sock *s, const pt_plugin_ctx *ctx, const struct chargen *st,
     pt_plugin_stats *stats, pt_error *err)
 {
-	char *req, from_text[PT_ADDRSTRLEN];
+	char *req;
 	size_t max = st->len < CHARGEN_REPLY_MAX ? st->len : CHARGEN_REPLY_MAX;
 	unsigned int rnd;
 	pt_addr from;
 	ssize_t n;
-	int port;
 
 	/* MSG_DONTWAIT: a spurious wakeup must not hold the service. */
 	if ((n = pt_sock_recvfrom(s, CHARGEN_DGRAM_MAX, MSG_DONTWAIT, &req,
@@ -124,13 +123,9 @@ chargen_dgram(pt_sock *s, const pt_plugin_ctx *ctx, const struct chargen *st,
 		return err->kind == PT_ERR_OS && err->code == EAGAIN ? 0 : -1;
 	stats->bytes_in = (uint64_t)n;
 	free(req);
-	/* Forged privileged ports start reply loops (CERT CA-1996-01). */
-	port = pt_addr_port(&from);
-	if (port >= 0 && port < IPPORT_RESERVED) {
-		ctx->log(ctx, LOG_WARNING, "not answering %s: privileged port",
-		    pt_addr_format(&from, from_text, sizeof(from_text)));
+	/* A forged source starts reply loops (CERT CA-1996-01): ask. */
+	if (!ctx->may_reply(ctx, &from))
 		return 0;
-	}
 	/* The length only needs to vary; a full one beats failing. */
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
 		rnd = (unsigned int)max;
@@ -163,5 +158,7 @@ chargen_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	return r;
 }
 
-PT_PLUGIN_DEFINE("chargen", "RFC 864 chargen: an endless character pattern",
-    chargen_init, chargen_handle, chargen_fini);
+PT_PLUGIN(.name = "chargen",
+    .description = "RFC 864 chargen: an endless character pattern",
+    .init = chargen_init, .handle = chargen_handle, .fini = chargen_fini,
+    .flags = PT_PLUGIN_COOPERATIVE);

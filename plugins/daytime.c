@@ -70,10 +70,10 @@ static int
 daytime_dgram(pt_sock *s, const pt_plugin_ctx *ctx, pt_plugin_stats *stats,
     pt_error *err)
 {
-	char *req, line[DAYTIME_LINE_MAX], from_text[PT_ADDRSTRLEN];
+	char *req, line[DAYTIME_LINE_MAX];
 	pt_addr from;
 	ssize_t n;
-	int port, len;
+	int len;
 
 	/* MSG_DONTWAIT: a spurious wakeup must not hold the service. */
 	if ((n = pt_sock_recvfrom(s, DAYTIME_DGRAM_MAX, MSG_DONTWAIT, &req,
@@ -81,13 +81,9 @@ daytime_dgram(pt_sock *s, const pt_plugin_ctx *ctx, pt_plugin_stats *stats,
 		return err->kind == PT_ERR_OS && err->code == EAGAIN ? 0 : -1;
 	stats->bytes_in = (uint64_t)n;
 	free(req);
-	/* Forged privileged ports start reply loops (CERT CA-1996-01). */
-	port = pt_addr_port(&from);
-	if (port >= 0 && port < IPPORT_RESERVED) {
-		ctx->log(ctx, LOG_WARNING, "not answering %s: privileged port",
-		    pt_addr_format(&from, from_text, sizeof(from_text)));
+	/* A forged source starts reply loops (CERT CA-1996-01): ask. */
+	if (!ctx->may_reply(ctx, &from))
 		return 0;
-	}
 	if ((len = daytime_format(line, err)) == -1 ||
 	    (n = pt_sock_sendto_addr(s, line, (size_t)len, 0, &from,
 	    err)) == -1)
@@ -131,5 +127,7 @@ daytime_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	return r;
 }
 
-PT_PLUGIN_DEFINE("daytime", "RFC 867 daytime: the date and time as text",
-    daytime_init, daytime_handle, NULL);
+PT_PLUGIN(.name = "daytime",
+    .description = "RFC 867 daytime: the date and time as text",
+    .init = daytime_init, .handle = daytime_handle,
+    .flags = PT_PLUGIN_COOPERATIVE);

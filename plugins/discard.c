@@ -79,5 +79,7 @@ discard_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	return r;
 }
 
-PT_PLUGIN_DEFINE("discard", "RFC 863 discard: reads and drops everything",
-    discard_init, discard_handle, NULL);
+PT_PLUGIN(.name = "discard",
+    .description = "RFC 863 discard: reads and drops everything",
+    .init = discard_init, .handle = discard_handle,
+    .flags = PT_PLUGIN_COOPERATIVE);

@@ -5,11 +5,14 @@
  * Stream: every byte read is written back until the peer closes its side;
  * then handle() returns and porterd closes the connection.  Datagram: each
  * datagram is answered with one datagram holding the same bytes, sent to
- * its sender.  Arguments: none; any are refused at load time.
+ * its sender, if porterd's ctx->may_reply() allows it (no reply loops).
+ * Arguments: none; any are refused at load time.
  *
  * As the model plugin, this file shows the whole ABI in its smallest form:
- *  - one descriptor, PT_PLUGIN_DEFINE() at the bottom, is the only symbol
- *    the .so exports (the build uses -fvisibility=hidden);
+ *  - one descriptor, PT_PLUGIN() at the bottom, is the only symbol the .so
+ *    exports (the build uses -fvisibility=hidden); it names its fields and
+ *    declares the plugin cooperative, as all its I/O goes through
+ *    libporter;
  *  - init() checks the service's configuration once, when porterd loads
  *    it, so a mistake is refused with a message at start or reload instead
  *    of surfacing on the first connection;
@@ -71,10 +74,10 @@ static int
 echo_dgram(pt_sock *s, const pt_plugin_ctx *ctx, pt_plugin_stats *stats,
     pt_error *err)
 {
-	char *buf, from_text[PT_ADDRSTRLEN];
+	char *buf;
 	pt_addr from;
 	ssize_t n;
-	int port, r = 0;
+	int r = 0;
 
 	/*
 	 * MSG_DONTWAIT: if the datagram that made the socket readable is
@@ -85,19 +88,18 @@ echo_dgram(pt_sock *s, const pt_plugin_ctx *ctx, pt_plugin_stats *stats,
 		return err->kind == PT_ERR_OS && err->code == EAGAIN ? 0 : -1;
 	stats->bytes_in = (uint64_t)n;
 	/*
-	 * Real clients send from ephemeral ports.  A datagram claiming a
-	 * privileged one is likely forged to make two servers' echo or
-	 * chargen answer each other for ever (CERT CA-1996-01): drop it.
+	 * The source may be forged, to make two servers' echo or chargen
+	 * answer each other for ever (CERT CA-1996-01) or to aim the reply
+	 * at a victim.  porterd knows its own ports and keeps the per-source
+	 * rate, so it decides (and logs); a refused reply is not an error.
 	 */
-	port = pt_addr_port(&from);
-	if (port >= 0 && port < IPPORT_RESERVED)
-		ctx->log(ctx, LOG_WARNING, "not answering %s: privileged port",
-		    pt_addr_format(&from, from_text, sizeof(from_text)));
-	else if ((n = pt_sock_sendto_addr(s, buf, (size_t)n, 0, &from,
-	    err)) == -1)
-		r = -1;
-	else
-		stats->bytes_out = (uint64_t)n;
+	if (ctx->may_reply(ctx, &from)) {
+		if ((n = pt_sock_sendto_addr(s, buf, (size_t)n, 0, &from,
+		    err)) == -1)
+			r = -1;
+		else
+			stats->bytes_out = (uint64_t)n;
+	}
 	free(buf);
 	return r;
 }
@@ -124,5 +126,7 @@ echo_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	return r;
 }
 
-PT_PLUGIN_DEFINE("echo", "RFC 862 echo: sends back what it receives",
-    echo_init, echo_handle, NULL);
+PT_PLUGIN(.name = "echo",
+    .description = "RFC 862 echo: sends back what it receives",
+    .init = echo_init, .handle = echo_handle,
+    .flags = PT_PLUGIN_COOPERATIVE);

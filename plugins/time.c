@@ -47,11 +47,10 @@ static int
 time_dgram(pt_sock *s, const pt_plugin_ctx *ctx, pt_plugin_stats *stats,
     pt_error *err)
 {
-	char *req, from_text[PT_ADDRSTRLEN];
+	char *req;
 	uint32_t now;
 	pt_addr from;
 	ssize_t n;
-	int port;
 
 	/* MSG_DONTWAIT: a spurious wakeup must not hold the service. */
 	if ((n = pt_sock_recvfrom(s, TIME_DGRAM_MAX, MSG_DONTWAIT, &req,
@@ -59,13 +58,9 @@ time_dgram(pt_sock *s, const pt_plugin_ctx *ctx, pt_plugin_stats *stats,
 		return err->kind == PT_ERR_OS && err->code == EAGAIN ? 0 : -1;
 	stats->bytes_in = (uint64_t)n;
 	free(req);
-	/* Forged privileged ports start reply loops (CERT CA-1996-01). */
-	port = pt_addr_port(&from);
-	if (port >= 0 && port < IPPORT_RESERVED) {
-		ctx->log(ctx, LOG_WARNING, "not answering %s: privileged port",
-		    pt_addr_format(&from, from_text, sizeof(from_text)));
+	/* A forged source starts reply loops (CERT CA-1996-01): ask. */
+	if (!ctx->may_reply(ctx, &from))
 		return 0;
-	}
 	now = time_now_be();
 	if ((n = pt_sock_sendto_addr(s, &now, sizeof(now), 0, &from,
 	    err)) == -1)
@@ -107,5 +102,7 @@ time_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	return r;
 }
 
-PT_PLUGIN_DEFINE("time", "RFC 868 time: seconds since 1900 as 32 bits",
-    time_init, time_handle, NULL);
+PT_PLUGIN(.name = "time",
+    .description = "RFC 868 time: seconds since 1900 as 32 bits",
+    .init = time_init, .handle = time_handle,
+    .flags = PT_PLUGIN_COOPERATIVE);

@@ -329,5 +329,7 @@ out:
 	return r;
 }
 
-PT_PLUGIN_DEFINE("greet", "example: greets a client by name with its address",
-    greet_init, greet_handle, greet_fini);
+PT_PLUGIN(.name = "greet",
+    .description = "example: greets a client by name with its address",
+    .init = greet_init, .handle = greet_handle, .fini = greet_fini,
+    .flags = PT_PLUGIN_COOPERATIVE);

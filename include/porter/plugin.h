@@ -4,18 +4,26 @@
  * A plugin is a shared object that porterd loads with dlopen() from its
  * plugin directory and names in a service (`plugin = "echo"` loads
  * <plugindir>/echo.so).  It exports exactly one symbol, the descriptor
- * `pt_plugin_descriptor`, written with PT_PLUGIN_DEFINE(); nothing else is
- * resolved by name.  Build it with -fvisibility=hidden and link it against
- * libporter only (`pkg-config --cflags --libs porter`), never against
- * porterd's own symbols.
+ * `pt_plugin_descriptor`; nothing else is resolved by name.  Build it
+ * with -fvisibility=hidden and link it against libporter only
+ * (`pkg-config --cflags --libs porter`), never against porterd's own
+ * symbols.  Write the descriptor with PT_PLUGIN(), which
+ * fills the header (magic, ABI version, size) and takes the rest as
+ * designated initialisers:
+ *
+ *   PT_PLUGIN(.name = "echo", .description = "RFC 862 echo",
+ *       .init = echo_init, .handle = echo_handle,
+ *       .flags = PT_PLUGIN_COOPERATIVE);
+ *
+ * Fields left out are zero (NULL init and fini, no flags).
  *
  * Lifecycle, per service that names the plugin:
  *
  *   load     porterd dlopen()s the file (RTLD_NOW|RTLD_LOCAL) once, however
  *            many services use it, and checks the descriptor: magic, ABI
  *            major equal to the host's, ABI minor not newer than the
- *            host's, struct size at least the host's minimum, unique name.
- *            A refused plugin is named in one log line with the reason.
+ *            host's, struct size at least the host's minimum, unique name,
+ *            no flag the host does not know.  A refused plugin is named in one log line with the reason.
  *   init     init(ctx, &state, err) is called once per service, from the
  *            main thread, when the config is loaded (at start, on reload,
  *            and by `porterd --check`).  ctx->argv holds the service's
@@ -27,14 +35,16 @@
  *   handle   handle(fd, ctx, stats) is called for every connection (stream
  *            services) or every time the socket is readable (datagram and
  *            `wait = yes` services, where fd is the bound socket itself).
- *            It runs on a worker thread (isolation = thread, the default),
- *            concurrently with other calls for the same service, or in a
- *            forked child running as the service's user (isolation =
- *            process).  fd is borrowed: the plugin wraps it with
- *            pt_fromfd(fd, 0, 0, 0, &err), which duplicates it, and frees
- *            its wrapper before returning; porterd closes its own copy
- *            after handle returns.  The descriptor is blocking.  Return 0
- *            on success, -1 on failure (log the reason with ctx->log).  Fill
+ *            It runs on a worker thread (isolation = thread, the default)
+ *            or, for a PT_PLUGIN_COOPERATIVE plugin, as a fiber on an event
+ *            loop thread, concurrently with other calls for the same
+ *            service; or in a forked child running as the service's user
+ *            (isolation = process).  fd is borrowed: the plugin wraps it
+ *            with pt_fromfd(fd, 0, 0, 0, &err), which duplicates it, and
+ *            frees its wrapper before returning; porterd closes its own
+ *            copy after handle returns.  The descriptor is blocking (as
+ *            libporter's calls see it, in a fiber too).  Return 0 on
+ *            success, -1 on failure (log the reason with ctx->log).  Fill
  *            *stats (bytes in and out) if you can; it starts zeroed.
  *   fini     fini(state) is called once per service when the service is
  *            removed by a reload or the daemon exits, after every handle
@@ -69,7 +79,7 @@ extern "C" {
 /* "PTPL" in ASCII: the first field of every descriptor. */
 #define PT_PLUGIN_MAGIC		0x5054504cu
 #define PT_PLUGIN_ABI_MAJOR	1
-#define PT_PLUGIN_ABI_MINOR	0
+#define PT_PLUGIN_ABI_MINOR	1
 /* The one symbol the host looks up. */
 #define PT_PLUGIN_SYMBOL	"pt_plugin_descriptor"
 
@@ -101,6 +111,18 @@ typedef struct pt_plugin_ctx {
 	void (*log)(const struct pt_plugin_ctx *ctx, int priority,
 	    const char *fmt, ...) PT_PRINTF(3, 4);
 	void *host;			/* host-private; do not touch */
+	/*
+	 * ABI 1.1.  Datagram services: ask before answering the sender of a
+	 * request, with the address the request came from.  Returns 1 to
+	 * answer, 0 to drop the reply without a word: porterd has counted
+	 * the refusal and logged it, once per episode, not per datagram.
+	 * It refuses broadcast and multicast sources, source ports below
+	 * 1024, the ports of porterd's own datagram services, and sources
+	 * past their reply rate, so that a forged source cannot start a
+	 * reply loop or aim the replies at a victim (porter-plugin(7),
+	 * "DATAGRAM REPLIES").  Thread-safe; works in isolated children.
+	 */
+	int (*may_reply)(const struct pt_plugin_ctx *ctx, const pt_addr *to);
 } pt_plugin_ctx;
 
 typedef int (*pt_plugin_init_fn)(const pt_plugin_ctx *ctx, void **ret_state,
@@ -120,7 +142,32 @@ typedef struct pt_plugin {
 	pt_plugin_init_fn init;		/* may be NULL */
 	pt_plugin_handle_fn handle;	/* required */
 	pt_plugin_fini_fn fini;		/* may be NULL */
+	/* ABI 1.1 */
+	uint32_t flags;			/* PT_PLUGIN_* flags below, or 0 */
 } pt_plugin;
+
+/*
+ * Descriptor flags (ABI 1.1).  The host reads `flags` only when the
+ * descriptor's size covers it: a 1.0 plugin has none.  A bit the host does
+ * not know is refused at load, since it may ask for a promise the host
+ * cannot keep.
+ *
+ * PT_PLUGIN_COOPERATIVE: the plugin promises that handle() does all its
+ * socket I/O through libporter's calls (pt_sock_accept, connect, recv*,
+ * send*, sendall, makefile streams) and blocks nowhere else (no sleep(),
+ * no blocking read() on another descriptor, no lock held across a call
+ * that may wait).  The host may then run handle() as a fiber on an event
+ * loop thread: each libporter call that would block parks the fiber and
+ * lets the loop run others, with timeouts kept exactly as in blocking
+ * mode.  The code stays blocking-style and unchanged.  A plugin without
+ * the flag gets a thread of its own for every handle() call.  Breaking
+ * the promise stalls every connection of that loop; porterd notices a
+ * fiber that runs too long and logs its service.  See porter-plugin(7),
+ * "EXECUTION MODES".
+ */
+#define PT_PLUGIN_COOPERATIVE	0x00000001u
+/* Every flag this header defines. */
+#define PT_PLUGIN_FLAGS_KNOWN	PT_PLUGIN_COOPERATIVE
 
 #if defined(__GNUC__)
 #define PT_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -129,15 +176,44 @@ typedef struct pt_plugin {
 #endif
 
 /*
- * Defines the plugin's descriptor.  Use it exactly once per plugin:
+ * The header of a descriptor: magic, the ABI version this file was
+ * compiled with, and the descriptor's size (cf. nginx's NGX_MODULE_V1).
+ * PT_PLUGIN() puts it first; use it yourself only to write a descriptor
+ * by hand.
+ */
+#define PT_PLUGIN_HEADER						\
+	.magic = PT_PLUGIN_MAGIC,					\
+	.abi_major = PT_PLUGIN_ABI_MAJOR,				\
+	.abi_minor = PT_PLUGIN_ABI_MINOR,				\
+	.size = (uint32_t)sizeof(pt_plugin)
+
+/*
+ * Defines the plugin's descriptor, the one exported symbol.  Use it
+ * exactly once per plugin, at file scope, with designated initialisers
+ * for the fields after the header (.name and .handle are required):
+ *
+ *   PT_PLUGIN(.name = "echo", .description = "RFC 862 echo",
+ *       .init = echo_init, .handle = echo_handle,
+ *       .flags = PT_PLUGIN_COOPERATIVE);
+ *
+ * Setting a header field again is a mistake the compiler reports with
+ * -Wextra (-Woverride-init).  From C++ (C++20 designated initialisers)
+ * give the fields in declaration order.
+ */
+#define PT_PLUGIN(...)							\
+	PT_PLUGIN_EXPORT const pt_plugin pt_plugin_descriptor = {	\
+		PT_PLUGIN_HEADER, __VA_ARGS__				\
+	}
+
+/*
+ * ABI 1.0's positional form, kept so that 1.0 sources still build:
  *   PT_PLUGIN_DEFINE("echo", "RFC 862 echo", NULL, echo_handle, NULL);
+ * It writes a descriptor of the current ABI with no flags.  New code uses
+ * PT_PLUGIN(), which names its fields and can set flags.
  */
 #define PT_PLUGIN_DEFINE(name_, description_, init_, handle_, fini_)	\
-	PT_PLUGIN_EXPORT const pt_plugin pt_plugin_descriptor = {	\
-		PT_PLUGIN_MAGIC, PT_PLUGIN_ABI_MAJOR,			\
-		PT_PLUGIN_ABI_MINOR, (uint32_t)sizeof(pt_plugin),	\
-		(name_), (description_), (init_), (handle_), (fini_)	\
-	}
+	PT_PLUGIN(.name = (name_), .description = (description_),	\
+	    .init = (init_), .handle = (handle_), .fini = (fini_))
 
 /*
  * ABI bump log (newest last).  Major: incompatible change, old plugins are
@@ -147,6 +223,12 @@ typedef struct pt_plugin {
  *                  description, init, handle, fini}; context {size,
  *                  service, socktype, wait, argc, argv, peer, local, state,
  *                  log, host}; stats {bytes_in, bytes_out}.
+ * 2026-12-05  1.1  Descriptor gains `flags` (PT_PLUGIN_COOPERATIVE), read
+ *                  only when `size` covers it; PT_PLUGIN() with designated
+ *                  initialisers replaces the positional PT_PLUGIN_DEFINE()
+ *                  (kept for 1.0 sources).  Context gains may_reply, the
+ *                  host's reflection guard for datagram replies.  1.0
+ *                  plugins load unchanged.
  */
 
 #ifdef __cplusplus

@@ -35,9 +35,12 @@ CASES = [
     ("other ABI major", [("svc", "bad_major", None)], "bad_major",
      r"ABI major \d+, porterd has 1"),
     ("newer ABI minor", [("svc", "newer_minor", None)], "newer_minor",
-     r"ABI 1\.\d+ is newer than porterd's 1\.0"),
+     r"ABI 1\.\d+ is newer than porterd's 1\.1"),
     ("descriptor too short", [("svc", "short_size", None)], "short_size",
      r"descriptor size \d+, at least \d+ expected"),
+    # An ABI 1.1 descriptor with a flag bit porterd does not know.
+    ("unknown flag", [("svc", "bad_flags", None)], "bad_flags",
+     r"unknown flags 0x80000001 \(porterd's ABI 1\.1 knows 0x00000001\)"),
     # Two files with the descriptor name "echo".
     ("duplicate name", [("svc", "echo", None), ("svc2", "dup_echo", None)],
      "dup_echo", r"name 'echo' is already used by \S*/echo\.so"),
@@ -64,7 +67,8 @@ def make_conf(t, tmp, name, services, plugindir):
 def scenario(t):
     tmp = t.tmpdir()
     good = t.plugindir(["echo", "bad_magic", "bad_major", "newer_minor",
-                        "short_size", "no_descriptor", "dup_echo",
+                        "short_size", "bad_flags", "no_descriptor",
+                        "dup_echo",
                         "refuse_init"], tmp)
     t.write(os.path.join(good, "notso.so"), "this is not an ELF file\n")
     world = os.path.join(good, "worldw.so")

@@ -37,5 +37,6 @@ crash_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	return -1;
 }
 
-PT_PLUGIN_DEFINE("crash", "test plugin: handle dies of SIGSEGV",
-    NULL, crash_handle, NULL);
+PT_PLUGIN(.name = "crash",
+    .description = "test plugin: handle dies of SIGSEGV",
+    .handle = crash_handle);

@@ -96,5 +96,6 @@ ctxdump_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	return r;
 }
 
-PT_PLUGIN_DEFINE("ctxdump", "test plugin: writes its context as text",
-    ctxdump_init, ctxdump_handle, ctxdump_fini);
+PT_PLUGIN(.name = "ctxdump",
+    .description = "test plugin: writes its context as text",
+    .init = ctxdump_init, .handle = ctxdump_handle, .fini = ctxdump_fini);

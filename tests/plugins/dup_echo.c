@@ -5,7 +5,10 @@
  * Plugin names are unique in porterd, so whichever of the two files loads
  * second must be refused as a duplicate.  Its handler does nothing and
  * succeeds, so that a test which reached it by mistake sees an empty reply
- * instead of an echo.  Not linked against libporter.
+ * instead of an echo.  Not linked against libporter.  It keeps ABI 1.0's
+ * positional PT_PLUGIN_DEFINE(), so the build proves that a 1.0 source
+ * still compiles against the current header (tests/plugins/abi10.c proves
+ * that a 1.0 binary still loads).
  */
 #include <porter/plugin.h>
 

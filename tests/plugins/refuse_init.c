@@ -42,5 +42,6 @@ refuse_init_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	return r;
 }
 
-PT_PLUGIN_DEFINE("refuse_init", "test plugin: init refuses without 'ok'",
-    refuse_init_init, refuse_init_handle, NULL);
+PT_PLUGIN(.name = "refuse_init",
+    .description = "test plugin: init refuses without 'ok'",
+    .init = refuse_init_init, .handle = refuse_init_handle);

@@ -3,7 +3,7 @@
  * before `name`, shorter than any ABI 1 descriptor.
  *
  * Every other field is valid, so the size is the only reason to refuse it.
- * The descriptor is written by hand because PT_PLUGIN_DEFINE() would fill
+ * The descriptor is written by hand because PT_PLUGIN() would fill
  * the header correctly.  Not linked against libporter: the loader must
  * refuse it before anything runs.
  */

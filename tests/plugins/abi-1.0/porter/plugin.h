@@ -1,0 +1,156 @@
+/*
+ * <porter/plugin.h> -- the Porter plugin ABI.
+ *
+ * A plugin is a shared object that porterd loads with dlopen() from its
+ * plugin directory and names in a service (`plugin = "echo"` loads
+ * <plugindir>/echo.so).  It exports exactly one symbol, the descriptor
+ * `pt_plugin_descriptor`, written with PT_PLUGIN_DEFINE(); nothing else is
+ * resolved by name.  Build it with -fvisibility=hidden and link it against
+ * libporter only (`pkg-config --cflags --libs porter`), never against
+ * porterd's own symbols.
+ *
+ * Lifecycle, per service that names the plugin:
+ *
+ *   load     porterd dlopen()s the file (RTLD_NOW|RTLD_LOCAL) once, however
+ *            many services use it, and checks the descriptor: magic, ABI
+ *            major equal to the host's, ABI minor not newer than the
+ *            host's, struct size at least the host's minimum, unique name.
+ *            A refused plugin is named in one log line with the reason.
+ *   init     init(ctx, &state, err) is called once per service, from the
+ *            main thread, when the config is loaded (at start, on reload,
+ *            and by `porterd --check`).  ctx->argv holds the service's
+ *            `args`; ctx->peer and ctx->local are NULL.  Return 0 to accept
+ *            (store per-service state in *ret_state), or -1 after filling
+ *            err (pt_error_set) to refuse the configuration: at start the
+ *            daemon exits with the message, on reload it keeps the old
+ *            config.  init may be NULL.
+ *   handle   handle(fd, ctx, stats) is called for every connection (stream
+ *            services) or every time the socket is readable (datagram and
+ *            `wait = yes` services, where fd is the bound socket itself).
+ *            It runs on a worker thread (isolation = thread, the default),
+ *            concurrently with other calls for the same service, or in a
+ *            forked child running as the service's user (isolation =
+ *            process).  fd is borrowed: the plugin wraps it with
+ *            pt_fromfd(fd, 0, 0, 0, &err), which duplicates it, and frees
+ *            its wrapper before returning; porterd closes its own copy
+ *            after handle returns.  The descriptor is blocking.  Return 0
+ *            on success, -1 on failure (log the reason with ctx->log).  Fill
+ *            *stats (bytes in and out) if you can; it starts zeroed.
+ *   fini     fini(state) is called once per service when the service is
+ *            removed by a reload or the daemon exits, after every handle
+ *            call for that service has returned.  fini may be NULL.
+ *
+ * Children: porterd reaps every child process of its own, so a handle()
+ * running in-process must not fork and wait for children itself (its
+ * waitpid() would find them gone); use isolation = process for that.
+ *
+ * Threads: with isolation = thread, handle must be thread-safe with
+ * respect to its own state; ctx and everything it points to are read-only
+ * and valid until handle returns.  In-process plugins are trusted code: a
+ * crash takes porterd down.  Use isolation = process for code you do not
+ * trust.
+ *
+ * Ownership summary: the host owns ctx, ctx->argv, ctx->peer, ctx->local
+ * and fd.  The plugin owns its state (allocated in init, freed in fini) and
+ * anything it creates from fd (its pt_fromfd() wrapper).
+ */
+#ifndef PORTER_PLUGIN_H
+#define PORTER_PLUGIN_H
+
+#include <stdint.h>
+#include <syslog.h>
+
+#include <porter/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* "PTPL" in ASCII: the first field of every descriptor. */
+#define PT_PLUGIN_MAGIC		0x5054504cu
+#define PT_PLUGIN_ABI_MAJOR	1
+#define PT_PLUGIN_ABI_MINOR	0
+/* The one symbol the host looks up. */
+#define PT_PLUGIN_SYMBOL	"pt_plugin_descriptor"
+
+/* Byte counts a handler reports for the connection log line. */
+typedef struct pt_plugin_stats {
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+} pt_plugin_stats;
+
+/*
+ * The read-only context of one init or handle call.  The host fills it;
+ * fields are only ever appended, and `size` tells which exist.
+ */
+typedef struct pt_plugin_ctx {
+	uint32_t size;			/* sizeof(pt_plugin_ctx) in the host */
+	const char *service;		/* the service's name */
+	int socktype;			/* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	int wait;			/* non-zero: fd is the bound socket */
+	int argc;			/* number of args */
+	const char *const *argv;	/* the service's args, argv[argc] == NULL */
+	const pt_addr *peer;		/* peer address; NULL in init, for
+					 * wait services and datagram sockets */
+	const pt_addr *local;		/* local address; NULL in init */
+	void *state;			/* what init stored; NULL in init */
+	/*
+	 * Logs one line, prefixed with the service (and peer), at a syslog
+	 * priority (LOG_ERR .. LOG_DEBUG).  Thread-safe.
+	 */
+	void (*log)(const struct pt_plugin_ctx *ctx, int priority,
+	    const char *fmt, ...) PT_PRINTF(3, 4);
+	void *host;			/* host-private; do not touch */
+} pt_plugin_ctx;
+
+typedef int (*pt_plugin_init_fn)(const pt_plugin_ctx *ctx, void **ret_state,
+    pt_error *err);
+typedef int (*pt_plugin_handle_fn)(int fd, const pt_plugin_ctx *ctx,
+    pt_plugin_stats *stats);
+typedef void (*pt_plugin_fini_fn)(void *state);
+
+/* The descriptor.  Only append fields; bump the minor when you do. */
+typedef struct pt_plugin {
+	uint32_t magic;			/* PT_PLUGIN_MAGIC */
+	uint16_t abi_major;		/* PT_PLUGIN_ABI_MAJOR at build time */
+	uint16_t abi_minor;		/* PT_PLUGIN_ABI_MINOR at build time */
+	uint32_t size;			/* sizeof(pt_plugin) at build time */
+	const char *name;		/* unique plugin name, e.g. "echo" */
+	const char *description;	/* one line for logs and --check */
+	pt_plugin_init_fn init;		/* may be NULL */
+	pt_plugin_handle_fn handle;	/* required */
+	pt_plugin_fini_fn fini;		/* may be NULL */
+} pt_plugin;
+
+#if defined(__GNUC__)
+#define PT_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define PT_PLUGIN_EXPORT
+#endif
+
+/*
+ * Defines the plugin's descriptor.  Use it exactly once per plugin:
+ *   PT_PLUGIN_DEFINE("echo", "RFC 862 echo", NULL, echo_handle, NULL);
+ */
+#define PT_PLUGIN_DEFINE(name_, description_, init_, handle_, fini_)	\
+	PT_PLUGIN_EXPORT const pt_plugin pt_plugin_descriptor = {	\
+		PT_PLUGIN_MAGIC, PT_PLUGIN_ABI_MAJOR,			\
+		PT_PLUGIN_ABI_MINOR, (uint32_t)sizeof(pt_plugin),	\
+		(name_), (description_), (init_), (handle_), (fini_)	\
+	}
+
+/*
+ * ABI bump log (newest last).  Major: incompatible change, old plugins are
+ * refused.  Minor: fields appended, old plugins still load.
+ *
+ * 2026-11-23  1.0  First ABI: descriptor {magic, major, minor, size, name,
+ *                  description, init, handle, fini}; context {size,
+ *                  service, socktype, wait, argc, argv, peer, local, state,
+ *                  log, host}; stats {bytes_in, bytes_out}.
+ */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PORTER_PLUGIN_H */
