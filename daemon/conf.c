@@ -264,33 +264,59 @@ nomem:
  * ---------------------------------------------------------------------- */
 
 /*
- * Reads a whole file into a new NUL-terminated buffer (*ret_text, caller
- * frees) and returns 0, or an errno value.  *st receives its identity.
+ * Reads a whole config file into a new NUL-terminated buffer (*ret_text,
+ * caller frees); see conf_priv.h.  Only a regular file is read: a FIFO
+ * would block the daemon and a device could do anything when opened, so
+ * the path is stat()ed before it is opened (and opened non-blocking, in
+ * case it is swapped for one in between), and the descriptor is checked
+ * again.
  */
 int
-conf_read(const char *path, char **ret_text, size_t *ret_len,
-    struct stat *st)
+conf_read(const struct conf_load *ld, const char *path, char **ret_text,
+    size_t *ret_len, struct stat *st, char *why, size_t whylen)
 {
 	size_t len = 0, cap = 0;
-	char *text = NULL, *t;
+	char *text = NULL, *t, ebuf[128];
+	struct stat pre;
 	ssize_t n;
-	int fd, rc = 0;
+	int fd, rc = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return errno;
+	(void)ld;
+	if (stat(path, &pre) == -1) {
+		snprintf(why, whylen, "%s",
+		    conf_strerror(errno, ebuf, sizeof(ebuf)));
+		return -1;
+	}
+	if (!S_ISREG(pre.st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    O_NOCTTY)) == -1) {
+		snprintf(why, whylen, "%s",
+		    conf_strerror(errno, ebuf, sizeof(ebuf)));
+		return -1;
+	}
 	if (fstat(fd, st) == -1) {
-		rc = errno;
+		snprintf(why, whylen, "%s",
+		    conf_strerror(errno, ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	if (!S_ISREG(st->st_mode) || st->st_dev != pre.st_dev ||
+	    st->st_ino != pre.st_ino) {
+		snprintf(why, whylen, "not a regular file");
 		goto out;
 	}
 	for (;;) {
 		if (cap - len < 4096) {
 			cap = cap == 0 ? 8192 : cap * 2;
 			if (cap > CONF_FILE_MAX + 1) {
-				rc = EFBIG;
+				snprintf(why, whylen, "larger than %d bytes",
+				    CONF_FILE_MAX);
 				goto out;
 			}
 			if ((t = realloc(text, cap)) == NULL) {
-				rc = ENOMEM;
+				snprintf(why, whylen, "out of memory");
 				goto out;
 			}
 			text = t;
@@ -299,7 +325,8 @@ conf_read(const char *path, char **ret_text, size_t *ret_len,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = errno;
+			snprintf(why, whylen, "%s",
+			    conf_strerror(errno, ebuf, sizeof(ebuf)));
 			goto out;
 		}
 		if (n == 0)
@@ -310,6 +337,7 @@ conf_read(const char *path, char **ret_text, size_t *ret_len,
 	*ret_text = text;
 	*ret_len = len;
 	text = NULL;
+	rc = 0;
 out:
 	free(text);
 	close(fd);
@@ -748,10 +776,9 @@ config_load(const char *path, char *errbuf, size_t errlen)
 	struct conf_load ld;
 	struct config *cfg;
 	cfg_t *root = NULL;
-	char *text = NULL, ebuf[128];
+	char *text = NULL, why[256];
 	struct stat st;
 	size_t len;
-	int rc;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.errbuf = errbuf;
@@ -768,8 +795,9 @@ config_load(const char *path, char *errbuf, size_t errlen)
 	ld.cfg = cfg;
 	ld.file = cfg->path;
 
-	if ((rc = conf_read(path, &text, &len, &st)) != 0) {
-		conf_error(&ld, 0, "%s", conf_strerror(rc, ebuf, sizeof(ebuf)));
+	ld.euid = geteuid();
+	if (conf_read(&ld, path, &text, &len, &st, why, sizeof(why)) == -1) {
+		conf_error(&ld, 0, "%s", why);
 		goto fail;
 	}
 	if ((ld.ids = malloc(sizeof(*ld.ids))) == NULL) {

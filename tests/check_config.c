@@ -1134,14 +1134,13 @@ START_TEST(test_include_skipped)
 }
 END_TEST
 
-/* A file two patterns match (or the main file itself) is read once. */
+/* A file two patterns match is read once. */
 START_TEST(test_include_once)
 {
 	struct config *cfg;
 
 	put("conf.d/a.conf", "service a {\n\tplugin = \"a\"\n\tport = 1\n}\n");
-	cfg = load("include = { \"conf.d/*.conf\", \"conf.d/a.conf\", "
-	    "\"porterd.conf\" }\n");
+	cfg = load("include = { \"conf.d/*.conf\", \"conf.d/a.conf\" }\n");
 	ck_assert_ptr_nonnull(cfg);
 	ck_assert_str_eq(cfg->included[0], "conf.d/a.conf");
 	ck_assert_ptr_null(cfg->included[1]);
@@ -1177,8 +1176,47 @@ START_TEST(test_include_errors)
 	ck_assert_int_eq(remove("conf.d/b.conf"), 0);
 	ck_assert_int_eq(mkdir("conf.d/d.conf", 0755), 0);
 	load_fails("\ninclude = { \"conf.d/*.conf\" }\n",
-	    "porterd.conf:2: include 'conf.d/*.conf': conf.d/d.conf: Is a "
-	    "directory");
+	    "porterd.conf:2: include 'conf.d/*.conf': conf.d/d.conf: not a "
+	    "regular file");
+}
+END_TEST
+
+/*
+ * Only regular files are read: a FIFO matched by a pattern (or named as
+ * the main file) is refused without being opened, so no writer is needed
+ * and the load cannot block (Check's timeout would fail the test).
+ */
+START_TEST(test_include_not_regular)
+{
+	put("conf.d/a.conf", "service a {\n\tplugin = \"a\"\n\tport = 1\n}\n");
+	ck_assert_int_eq(mkfifo("conf.d/b.conf", 0644), 0);
+	load_fails("\ninclude = { \"conf.d/*.conf\" }\n",
+	    "porterd.conf:2: include 'conf.d/*.conf': conf.d/b.conf: not a "
+	    "regular file");
+	load_fails("include = { \"conf.d/b.conf\" }\n",
+	    "porterd.conf:1: include 'conf.d/b.conf': not a regular file");
+	ck_assert_ptr_null(config_load("conf.d/b.conf", err, sizeof(err)));
+	ck_assert_str_eq(err, "conf.d/b.conf: not a regular file");
+	/* A device: /dev/null reads as empty, but is no config file. */
+	load_fails("include = { \"/dev/null\" }\n",
+	    "porterd.conf:1: include '/dev/null': not a regular file");
+}
+END_TEST
+
+/* The main file matched by its own pattern, under any name, is a loop. */
+START_TEST(test_include_loop)
+{
+	put("conf.d/a.conf", "service a {\n\tplugin = \"a\"\n\tport = 1\n}\n");
+	load_fails("include = { \"conf.d/*.conf\",\n\"porterd.conf\" }\n",
+	    "porterd.conf:2: include 'porterd.conf': porterd.conf is the main "
+	    "file (an include loop)");
+	load_fails("include = { \"*.conf\" }\n",
+	    "porterd.conf:1: include '*.conf': porterd.conf is the main file "
+	    "(an include loop)");
+	ck_assert_int_eq(symlink("../porterd.conf", "conf.d/z.conf"), 0);
+	load_fails("\ninclude = { \"conf.d/*.conf\" }\n",
+	    "porterd.conf:2: include 'conf.d/*.conf': conf.d/z.conf is the "
+	    "main file (an include loop)");
 }
 END_TEST
 
@@ -1298,6 +1336,8 @@ config_suite(void)
 	tcase_add_test(tc, test_include_skipped);
 	tcase_add_test(tc, test_include_once);
 	tcase_add_test(tc, test_include_errors);
+	tcase_add_test(tc, test_include_not_regular);
+	tcase_add_test(tc, test_include_loop);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("same_sockets");
