@@ -264,6 +264,36 @@ nomem:
  * ---------------------------------------------------------------------- */
 
 /*
+ * sshd's StrictModes for porterd's config: running as root, porterd reads
+ * only files that root alone can change, since whoever can change one can
+ * run any program as root (exec = ..., user = "root").  The file is the
+ * one opened (a symlink's target).  Running as anyone else, porterd
+ * cannot do more than that user, and reads what it may.
+ */
+static int
+conf_trusted(const struct conf_load *ld, const struct stat *st, char *why,
+    size_t whylen)
+{
+	static const char rule[] = "running as root, porterd reads only config "
+	    "files that root alone can change";
+
+	if (ld->euid != 0)
+		return 0;
+	if (st->st_uid != 0) {
+		snprintf(why, whylen, "owned by uid %lu, not root (%s)",
+		    (unsigned long)st->st_uid, rule);
+		return -1;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, whylen, "mode %04o is writable by %s (%s)",
+		    (unsigned)(st->st_mode & 07777), (st->st_mode & S_IWOTH) ?
+		    "others" : "its group", rule);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Reads a whole config file into a new NUL-terminated buffer (*ret_text,
  * caller frees); see conf_priv.h.  Only a regular file is read: a FIFO
  * would block the daemon and a device could do anything when opened, so
@@ -281,7 +311,6 @@ conf_read(const struct conf_load *ld, const char *path, char **ret_text,
 	ssize_t n;
 	int fd, rc = -1;
 
-	(void)ld;
 	if (stat(path, &pre) == -1) {
 		snprintf(why, whylen, "%s",
 		    conf_strerror(errno, ebuf, sizeof(ebuf)));
@@ -307,6 +336,8 @@ conf_read(const struct conf_load *ld, const char *path, char **ret_text,
 		snprintf(why, whylen, "not a regular file");
 		goto out;
 	}
+	if (conf_trusted(ld, st, why, whylen) == -1)
+		goto out;
 	for (;;) {
 		if (cap - len < 4096) {
 			cap = cap == 0 ? 8192 : cap * 2;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "porter/socket.h"
@@ -49,6 +50,8 @@ setup(void)
 	    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	ck_assert_int_eq(chdir(dir), 0);
+	/* Files a test writes are root's 0644 when it runs as root: trusted. */
+	umask(022);
 }
 
 static void
@@ -1203,6 +1206,80 @@ START_TEST(test_include_not_regular)
 }
 END_TEST
 
+/*
+ * Running as root (as the suite does on CI), files that anyone but root
+ * could change are refused, main file and drop-ins alike.
+ */
+START_TEST(test_untrusted_files)
+{
+	struct config *cfg;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		return;	/* the checks apply to root only; see below */
+	put("conf.d/a.conf", "service a {\n\tplugin = \"a\"\n\tport = 1\n}\n");
+	put("porterd.conf", "include = { \"conf.d/*.conf\" }\n");
+	ck_assert_ptr_nonnull(cfg = config_load("porterd.conf", err,
+	    sizeof(err)));
+	config_free(cfg);
+
+	ck_assert_int_eq(chmod("porterd.conf", 0664), 0);
+	ck_assert_ptr_null(config_load("porterd.conf", err, sizeof(err)));
+	ck_assert_str_eq(err, "porterd.conf: mode 0664 is writable by its "
+	    "group (running as root, porterd reads only config files that "
+	    "root alone can change)");
+	ck_assert_int_eq(chmod("porterd.conf", 0646), 0);
+	ck_assert_ptr_null(config_load("porterd.conf", err, sizeof(err)));
+	ck_assert_str_eq(err, "porterd.conf: mode 0646 is writable by "
+	    "others (running as root, porterd reads only config files that "
+	    "root alone can change)");
+	ck_assert_int_eq(chmod("porterd.conf", 0644), 0);
+	ck_assert_int_eq(chown("porterd.conf", 65534, 0), 0);
+	ck_assert_ptr_null(config_load("porterd.conf", err, sizeof(err)));
+	ck_assert_str_eq(err, "porterd.conf: owned by uid 65534, not root "
+	    "(running as root, porterd reads only config files that root "
+	    "alone can change)");
+	ck_assert_int_eq(chown("porterd.conf", 0, 0), 0);
+
+	/* A drop-in: named by the include, like any unreadable one. */
+	ck_assert_int_eq(chmod("conf.d/a.conf", 0666), 0);
+	ck_assert_ptr_null(config_load("porterd.conf", err, sizeof(err)));
+	ck_assert_str_eq(err, "porterd.conf:1: include 'conf.d/*.conf': "
+	    "conf.d/a.conf: mode 0666 is writable by others (running as "
+	    "root, porterd reads only config files that root alone can "
+	    "change)");
+	/* Through a symlink, the file read is the one checked. */
+	ck_assert_int_eq(chmod("conf.d/a.conf", 0644), 0);
+	ck_assert_int_eq(rename("conf.d/a.conf", "a.real"), 0);
+	ck_assert_int_eq(symlink("../a.real", "conf.d/a.conf"), 0);
+	ck_assert_int_eq(chown("a.real", 65534, 65534), 0);
+	ck_assert_ptr_null(config_load("porterd.conf", err, sizeof(err)));
+	ck_assert_str_eq(err, "porterd.conf:1: include 'conf.d/*.conf': "
+	    "conf.d/a.conf: owned by uid 65534, not root (running as root, "
+	    "porterd reads only config files that root alone can change)");
+
+	/*
+	 * Not root: porterd can do no more than its user, and reads it.  In
+	 * a child, so that teardown still runs as root.
+	 */
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(chmod("porterd.conf", 0666), 0);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		if (setgid(65534) == -1 || setuid(65534) == -1)
+			_exit(2);
+		cfg = config_load("porterd.conf", err, sizeof(err));
+		if (cfg == NULL)
+			fprintf(stderr, "as uid 65534: %s\n", err);
+		_exit(cfg != NULL && cfg->nservices == 1 ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 /* The main file matched by its own pattern, under any name, is a loop. */
 START_TEST(test_include_loop)
 {
@@ -1338,6 +1415,7 @@ config_suite(void)
 	tcase_add_test(tc, test_include_errors);
 	tcase_add_test(tc, test_include_not_regular);
 	tcase_add_test(tc, test_include_loop);
+	tcase_add_test(tc, test_untrusted_files);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("same_sockets");

@@ -9,8 +9,13 @@ place fails the reload ("reload failed: ...; keeping the running
 config") while the running services stay served and porterd still
 answers the next signal.  An include pattern matching the main file is
 reported as an include loop.
+
+Running as root (sshd's StrictModes): a main file writable by its group,
+and a drop-in owned by another user, are refused at start and by
+--check, each with the reason; the same files are accepted once fixed.
 """
 import os
+import pwd
 import re
 import sys
 
@@ -75,6 +80,38 @@ def scenario(t):
         expect_eq(rc, 1, "exit status")
         expect("include '*.conf': %s is the main file (an include loop)"
                % loop in err, "stderr: %s" % err[-500:])
+
+    if os.geteuid() != 0:
+        t.note("not root: the ownership and mode checks do not apply")
+        return
+    rule = "running as root, porterd reads only config files that root " \
+        "alone can change"
+    with t.case("root: a group-writable main file is refused"):
+        os.chmod(path, 0o664)
+        for args in (["-n", "-d"], ["--check"]):
+            rc, out, err = run_porterd(args + ["-P", plugins, "-f", path])
+            expect_eq(rc, 1, "%s exit status" % args[0])
+            expect("%s: mode 0664 is writable by its group (%s)"
+                   % (path, rule) in err, "stderr: %s" % err[-500:])
+            expect("ready:" not in err and "OK" not in out, "accepted")
+        os.chmod(path, 0o644)
+    with t.case("root: a drop-in owned by another user is refused"):
+        other = os.path.join(confd, "other.conf")
+        t.write(other, conf_service("daytime", listen=["127.0.0.1:0"],
+                                    plugin="echo"))
+        nobody = pwd.getpwnam("nobody")
+        os.chown(other, nobody.pw_uid, nobody.pw_gid)
+        for args in (["-n", "-d"], ["--check"]):
+            rc, out, err = run_porterd(args + ["-P", plugins, "-f", path])
+            expect_eq(rc, 1, "%s exit status" % args[0])
+            expect("%s: owned by uid %d, not root (%s)"
+                   % (other, nobody.pw_uid, rule) in err,
+                   "stderr: %s" % err[-500:])
+        os.chown(other, 0, 0)
+    with t.case("root: the same files, root's and 0644, check OK"):
+        rc, out, err = run_porterd(["--check", "-P", plugins, "-f", path])
+        expect_eq((rc, out), (0, "%s: OK (2 services)\n" % path),
+                  "status and output")
 
 
 if __name__ == "__main__":
