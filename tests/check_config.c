@@ -550,6 +550,67 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/*
+ * Wait services: the global max-connections, max-per-source, idle-timeout
+ * and reject-message do not apply (no error); rate and burst do, and so
+ * does max-lifetime where porterd can stop the handler (exec, process).
+ */
+START_TEST(test_limits_wait)
+{
+	struct config *cfg;
+	const struct limits_spec *l;
+
+	cfg = load(
+	    "max-connections = 100\n"
+	    "reject-message = \"busy\"\n"
+	    "max-per-source = 10\n"
+	    "idle-timeout = 300\n"
+	    "max-lifetime = 3600\n"
+	    "rate = 5\n"
+	    "service thread {\n"
+	    "	plugin = \"echo\"\n"
+	    "	port = 7\n"
+	    "	type = dgram\n"
+	    "}\n"
+	    "service proc {\n"
+	    "	plugin = \"echo\"\n"
+	    "	port = 7\n"
+	    "	type = dgram\n"
+	    "	isolation = process\n"
+	    "	user = \"nobody\"\n"
+	    "	max-lifetime = 5\n"
+	    "}\n"
+	    "service prog {\n"
+	    "	exec = \"/bin/cat\"\n"
+	    "	port = 7\n"
+	    "	wait = true\n"
+	    "	user = \"nobody\"\n"
+	    "	rate = 1\n"
+	    "	burst = 2\n"
+	    "	max-lifetime = 9\n"
+	    "}\n");
+
+	ck_assert_ptr_nonnull(cfg);
+	l = &config_find(cfg, "thread")->limits;
+	ck_assert_uint_eq(l->max_conns, 0);
+	ck_assert_uint_eq(l->max_per_source, 0);
+	ck_assert_uint_eq(l->idle_timeout, 0);
+	ck_assert_ptr_null(l->reject_message);
+	ck_assert_uint_eq(l->max_lifetime, 0);	/* a thread: cannot apply */
+	ck_assert_double_eq(l->rate, 5);
+	l = &config_find(cfg, "proc")->limits;
+	ck_assert_uint_eq(l->max_conns, 0);
+	ck_assert_uint_eq(l->max_lifetime, 5);
+	l = &config_find(cfg, "prog")->limits;
+	ck_assert_uint_eq(l->max_conns, 0);
+	ck_assert_uint_eq(l->idle_timeout, 0);
+	ck_assert_double_eq(l->rate, 1);
+	ck_assert_uint_eq(l->burst, 2);
+	ck_assert_uint_eq(l->max_lifetime, 9);
+	config_free(cfg);
+}
+END_TEST
+
 /* Nothing written, or every default written out: the same limits. */
 static const char *const defaults_conf[] = {
 	SVC_PLAIN("s"),
@@ -948,6 +1009,24 @@ static const struct {
 	{ "rate = 5\n" SVC("\tburst = 2147483648\n"),
 	  "porterd.conf:5: service 'x': burst 2147483648 out of range "
 	  "(0-2147483647)" },
+	/* limits a wait service cannot have, at their own line */
+	{ SVC("\ttype = dgram\n\tmax-connections = 4\n"),
+	  "porterd.conf:5: service 'x': max-connections does not apply to a "
+	  "wait service (its one handler takes the listening socket itself)" },
+	{ SVC("\twait = true\n\n\tmax-per-source = 1\n"),
+	  "porterd.conf:6: service 'x': max-per-source does not apply to a "
+	  "wait service (its one handler takes the listening socket itself)" },
+	{ EXEC("\texec = \"/bin/cat\"\n\tuser = \"nobody\"\n"
+	      "\ttype = dgram\n\tidle-timeout = 30\n"),
+	  "porterd.conf:6: service 'x': idle-timeout does not apply to a "
+	  "wait service (its one handler takes the listening socket itself)" },
+	{ SVC("\ttype = dgram\n\treject-message = \"no\"\n"),
+	  "porterd.conf:5: service 'x': reject-message does not apply to a "
+	  "wait service (its one handler takes the listening socket itself)" },
+	{ SVC("\ttype = dgram\n\tmax-lifetime = 60\n"),
+	  "porterd.conf:5: service 'x': max-lifetime needs a handler porterd "
+	  "can stop: a wait plugin running in a thread cannot be (isolation "
+	  "= process can)" },
 	/* allow / deny entries, each on its own line */
 	{ SVC("\tallow = { \"127.0.0.1\",\n\t\"host.example\" }\n"),
 	  "porterd.conf:5: service 'x': allow 'host.example': not a numeric "
@@ -1392,6 +1471,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_limits_defaults, 0,
 	    (int)nitems(defaults_conf));
 	tcase_add_test(tc, test_burst_derived);
+	tcase_add_test(tc, test_limits_wait);
 	tcase_add_test(tc, test_acl);
 	tcase_add_test(tc, test_peer_ids);
 	tcase_add_test(tc, test_run_as);
