@@ -94,6 +94,13 @@ conf_error(struct conf_load *ld, int line, const char *fmt, ...)
 	va_end(ap);
 	if (ld->errlen == 0)
 		return;
+	/*
+	 * Where porterd's scanner and libconfuse's lexer still disagree,
+	 * libconfuse may count lines the file does not have: the error is
+	 * at its end.
+	 */
+	if (ld->nlines > 0 && line > ld->nlines)
+		line = ld->nlines;
 	if (line > 0)
 		snprintf(ld->errbuf, ld->errlen, "%s:%d: %s", ld->file, line,
 		    msg);
@@ -402,18 +409,25 @@ conf_push_head(struct conf_load *ld, int line)
 static int
 conf_scan(struct conf_load *ld, char *text, size_t len)
 {
-	static const char *const stops = " \t\r\n#\"'={}()+,";
+	static const char *const stops = " \t\r\n#\"'={}()+,*";
 	int line = 1, depth = 0, start, words[2] = { 0, 0 };
 	bool list = false;	/* the last top-level token was '=' */
 	size_t i = 0;
 	char c, q;
 
 	ld->unclosed = 0;
+	for (ld->nlines = 1; i < len; i++)
+		ld->nlines += text[i] == '\n' && i + 1 < len;
+	i = 0;
 	while (i < len) {
 		c = text[i];
 		if (c == '\n')
 			line++;
-		if (strchr(" \t\r\n+(),", c) != NULL) {
+		/*
+		 * libconfuse skips what starts no token: '+' without '=',
+		 * and '*', which ends a word (a slash and a star in a word end it after the slash).
+		 */
+		if (strchr(" \t\r\n+(),*", c) != NULL) {
 			i++;
 			continue;
 		}
@@ -467,15 +481,24 @@ conf_scan(struct conf_load *ld, char *text, size_t len)
 		}
 		if (c == '"' || c == '\'') {
 			for (q = c, i++; i < len && text[i] != q; i++) {
+				/* In "...", ${...} is read whole, quotes too. */
+				if (q == '"' && text[i] == '$' &&
+				    text[i + 1] == '{' &&
+				    memchr(text + i, '}', len - i) != NULL) {
+					for (; text[i] != '}'; i++)
+						line += text[i] == '\n';
+					continue;
+				}
 				if (text[i] == '\\' && i + 1 < len)
 					i++;
 				if (text[i] == '\n')
 					line++;
 			}
 			i++;
-		} else if (c == '$' && text[i + 1] == '{') {
-			while (i < len && text[i] != '}')
-				i++;
+		} else if (c == '$' && text[i + 1] == '{' &&
+		    memchr(text + i, '}', len - i) != NULL) {
+			for (; text[i] != '}'; i++)
+				line += text[i] == '\n';
 			i++;
 		} else {
 			while (i < len && strchr(stops, text[i]) == NULL)

@@ -75,7 +75,7 @@ conf_dropin(struct conf_load *ld, const char *path, const char *pattern,
 	char *text = NULL, *name, why[256];
 	struct stat st;
 	size_t i, len;
-	int rc;
+	int rc, nlines;
 
 	if (conf_read(ld, path, &text, &len, &st, why, sizeof(why)) == -1) {
 		if (literal)
@@ -113,8 +113,11 @@ conf_dropin(struct conf_load *ld, const char *path, const char *pattern,
 
 	/* The name lives in cfg->included, as long as the services. */
 	ld->file = name;
+	nlines = ld->nlines;
 	rc = conf_parse_dropin(ld, text, len);
 	ld->file = main_file;
+	if (rc == 0)
+		ld->nlines = nlines;
 	free(text);
 	return rc;
 nomem:

@@ -143,6 +143,7 @@ struct conf_load {
 	int *heads;		/* its section start lines, in order */
 	size_t nheads;
 	int unclosed;		/* line of a '{' never closed, or 0 */
+	int nlines;		/* lines of the file (0: not scanned yet) */
 	struct conf_lines cur[SVC_NOPTS];	/* the section being parsed */
 	struct conf_section *secs;	/* its sections parsed so far */
 	size_t nsecs;

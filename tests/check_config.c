@@ -852,6 +852,18 @@ static const struct {
 	  "porterd.conf:2: unterminated comment" },
 	{ "/*/ still open\n",
 	  "porterd.conf:1: unterminated comment" },
+	/*
+	 * An unquoted '*' ends a word for libconfuse and a comment may start
+	 * right after it: the scanner must agree, or libconfuse's doubled
+	 * comment lines put this 3-line file's error at line 5 (fuzzing).
+	 */
+	{ "include = a/*//b\", \"c\" }\nservice main {\n}\n",
+	  "porterd.conf:2: service 'main': needs plugin or exec" },
+	{ "plugin-dir = /p*/*x\n*/\nservice main {\n}\n",
+	  "porterd.conf:3: service 'main': needs plugin or exec" },
+	/* ${...} in a double-quoted string is read whole, quotes and all */
+	{ "plugin-dir = \"/${a\"b}\"\n#c\nbogus = 1\n",
+	  "porterd.conf:3: no such option 'bogus'" },
 	/* duplicate name in one file, at the second one's first line */
 	{ SVC("") "\n" SVC(""),
 	  "porterd.conf:6: duplicate service 'x' (first defined at "
