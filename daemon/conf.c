@@ -709,8 +709,9 @@ conf_abspath(struct conf_load *ld, cfg_t *root, int opt, char **ret)
 
 /*
  * run-as: the user porterd becomes once its sockets are bound, with that
- * user's primary group.  The global user and group, defaults for every
- * service, must then be that user and group: no one else is reachable.
+ * user's primary group.  No handler may run as that user: a process of
+ * porterd's own uid can signal it (SIGSTOP, SIGKILL) or ptrace it.  So
+ * the global user, the default of every service, must be someone else.
  */
 static int
 conf_run_as(struct conf_load *ld, cfg_t *root)
@@ -727,15 +728,11 @@ conf_run_as(struct conf_load *ld, cfg_t *root)
 		    "group", run->name);
 		return -1;
 	}
-	if (ld->user.name != NULL && ld->user.uid != run->uid) {
-		conf_error(ld, ld->user.line, "user '%s' differs from run-as "
-		    "'%s' (porterd cannot switch users once it has dropped "
-		    "privileges)", ld->user.name, run->name);
-		return -1;
-	}
-	if (ld->group.name != NULL && ld->group.gid != run->gid) {
-		conf_error(ld, ld->group.line, "group '%s' is not the group of "
-		    "run-as '%s'", ld->group.name, run->name);
+	if (ld->user.name != NULL && ld->user.uid == run->uid) {
+		conf_error(ld, ld->user.line, "user '%s' is run-as '%s': "
+		    "handlers must not run as porterd's own uid (they could "
+		    "signal it); give them a user of their own",
+		    ld->user.name, run->name);
 		return -1;
 	}
 	if ((cfg->run_as = strdup(run->name)) == NULL) {

@@ -457,10 +457,11 @@ svc_listen(struct svc_build *b)
 }
 
 /*
- * user and group: the section's own, else the global ones, else run-as's
- * user.  Under run-as, porterd has given up root by the time a handler
- * starts, so that user (and its group) is the only one a handler can run
- * as; conf.c has checked the global ones already.
+ * user and group: the section's own, else the global ones.  Under run-as
+ * no handler may run as porterd's own uid, which could signal it: a
+ * service whose user is run-as's is refused, and so is one that starts
+ * processes (exec, isolation = process) with no user at all, since its
+ * children would inherit porterd's uid.
  */
 static int
 svc_ids(struct svc_build *b)
@@ -486,8 +487,13 @@ svc_ids(struct svc_build *b)
 		g = &own_group;
 	}
 
-	if (u->name == NULL && run->name != NULL)
-		u = run;
+	if (u->name == NULL && run->name != NULL &&
+	    (s->kind == HANDLER_EXEC || s->isolation == ISOLATION_PROCESS)) {
+		svc_fail(b, SVC_NOPTS, 0, "needs a user other than run-as "
+		    "'%s': its processes must not run as porterd's own uid",
+		    run->name);
+		goto out;
+	}
 	if (u->name == NULL) {
 		/* Changing only the group would be a half-done drop. */
 		if (g->name != NULL) {
@@ -507,17 +513,11 @@ svc_ids(struct svc_build *b)
 	s->set_user = true;
 	s->uid = u->uid;
 	s->gid = g->name != NULL ? g->gid : u->gid;
-	if (run->name != NULL && s->uid != run->uid) {
+	if (run->name != NULL && s->uid == run->uid) {
 		svc_fail(b, u == &own_user ? SVC_USER : SVC_NOPTS, 0,
-		    "user '%s' differs from run-as '%s' (porterd cannot switch "
-		    "users once it has dropped privileges)", u->name,
-		    run->name);
-		goto out;
-	}
-	if (run->name != NULL && s->gid != run->gid) {
-		svc_fail(b, g == &own_group ? SVC_GROUP : SVC_NOPTS, 0,
-		    "group '%s' is not the group of run-as '%s'",
-		    g->name != NULL ? g->name : u->name, run->name);
+		    "user '%s' is run-as '%s': handlers must not run as "
+		    "porterd's own uid (they could signal it); give the "
+		    "service a user of its own", u->name, run->name);
 		goto out;
 	}
 	if ((s->user = strdup(u->name)) == NULL) {

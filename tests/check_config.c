@@ -774,9 +774,9 @@ START_TEST(test_run_as)
 {
 	struct config *cfg = load(
 	    "run-as = \"daemon\"\n"
-	    "user = \"1\"\n"			/* the same user, by number */
+	    "user = \"nobody\"\n"		/* the default: someone else */
 	    SVC_PLAIN("a")
-	    SVC_PLAIN_WITH("b", "\tuser = \"daemon\"\n\tgroup = \"1\"\n"));
+	    SVC_PLAIN_WITH("b", "\tuser = \"bin\"\n\tgroup = \"1\"\n"));
 	const struct service *s;
 
 	ck_assert_ptr_nonnull(cfg);
@@ -785,21 +785,18 @@ START_TEST(test_run_as)
 	ck_assert_uint_eq(cfg->run_gid, 1);
 	s = config_find(cfg, "a");
 	ck_assert(s->set_user);
-	ck_assert_uint_eq(s->uid, 1);
-	ck_assert_uint_eq(s->gid, 1);
+	ck_assert_str_eq(s->user, "nobody");
 	s = config_find(cfg, "b");
 	ck_assert(s->set_user);
-	ck_assert_str_eq(s->user, "daemon");
+	ck_assert_str_eq(s->user, "bin");
+	ck_assert_uint_eq(s->gid, 1);	/* run-as's group is no one's own */
 	config_free(cfg);
 
-	/* With no user anywhere, handlers run as run-as. */
+	/* With no user anywhere, an in-process plugin runs in porterd. */
 	cfg = load("run-as = \"daemon\"\n" SVC_PLAIN("a"));
 	ck_assert_ptr_nonnull(cfg);
 	s = cfg->services[0];
-	ck_assert(s->set_user);
-	ck_assert_str_eq(s->user, "daemon");
-	ck_assert_uint_eq(s->uid, 1);
-	ck_assert_uint_eq(s->gid, 1);
+	ck_assert(!s->set_user);
 	config_free(cfg);
 }
 END_TEST
@@ -1101,18 +1098,20 @@ static const struct {
 	{ "\nrun-as = \"3999999999\"\n",
 	  "porterd.conf:2: run-as '3999999999' has no passwd entry, so no "
 	  "group" },
-	{ "user = \"root\"\nrun-as = \"daemon\"\n",
-	  "porterd.conf:1: user 'root' differs from run-as 'daemon' (porterd "
-	  "cannot switch users once it has dropped privileges)" },
-	{ "run-as = \"daemon\"\n\ngroup = \"root\"\n",
-	  "porterd.conf:3: group 'root' is not the group of run-as 'daemon'" },
-	{ "run-as = \"daemon\"\n" SVC("\tuser = \"root\"\n"),
-	  "porterd.conf:5: service 'x': user 'root' differs from run-as "
-	  "'daemon' (porterd cannot switch users once it has dropped "
-	  "privileges)" },
-	{ "run-as = \"daemon\"\n" SVC("\tgroup = \"root\"\n"),
-	  "porterd.conf:5: service 'x': group 'root' is not the group of "
-	  "run-as 'daemon'" },
+	{ "user = \"1\"\nrun-as = \"daemon\"\n",
+	  "porterd.conf:1: user '1' is run-as 'daemon': handlers must not run "
+	  "as porterd's own uid (they could signal it); give them a user of "
+	  "their own" },
+	{ "run-as = \"daemon\"\n" SVC("\tuser = \"daemon\"\n"),
+	  "porterd.conf:5: service 'x': user 'daemon' is run-as 'daemon': "
+	  "handlers must not run as porterd's own uid (they could signal "
+	  "it); give the service a user of its own" },
+	{ "run-as = \"daemon\"\n" EXEC("\texec = \"/bin/cat\"\n"),
+	  "porterd.conf:2: service 'x': needs a user other than run-as "
+	  "'daemon': its processes must not run as porterd's own uid" },
+	{ "run-as = \"daemon\"\n" SVC("\tisolation = process\n"),
+	  "porterd.conf:2: service 'x': needs a user other than run-as "
+	  "'daemon': its processes must not run as porterd's own uid" },
 	/* includes: a file named outright must exist */
 	{ "\ninclude = { \"conf.d/*.conf\", \"x.conf\" }\n",
 	  "porterd.conf:2: include 'x.conf': No such file or directory" },
