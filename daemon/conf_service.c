@@ -494,6 +494,17 @@ svc_ids(struct svc_build *b)
 		    run->name);
 		goto out;
 	}
+	/*
+	 * Root's children should not be root by accident: exec'd programs
+	 * and isolated plugins are what a crash or an exploit reaches.
+	 */
+	if (u->name == NULL && b->ld->euid == 0 &&
+	    (s->kind == HANDLER_EXEC || s->isolation == ISOLATION_PROCESS)) {
+		svc_fail(b, SVC_NOPTS, 0, "porterd runs as root and no user is "
+		    "set: set the user its processes run as (user = \"root\" "
+		    "to run them as root on purpose)");
+		goto out;
+	}
 	if (u->name == NULL) {
 		/* Changing only the group would be a half-done drop. */
 		if (g->name != NULL) {

@@ -1370,6 +1370,60 @@ START_TEST(test_untrusted_files)
 }
 END_TEST
 
+/*
+ * Running as root, a service that starts processes (exec, isolation =
+ * process) needs a user, its own or the global one; user = "root" says
+ * root on purpose.  Not as root, the processes run as porterd's user.
+ */
+START_TEST(test_root_needs_user)
+{
+	static const char msg[] = "service 'x': porterd runs as root and no "
+	    "user is set: set the user its processes run as (user = \"root\" "
+	    "to run them as root on purpose)";
+	char want[256];
+	struct config *cfg;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		return;
+	snprintf(want, sizeof(want), "porterd.conf:1: %s", msg);
+	load_fails(EXEC("\texec = \"/bin/cat\"\n"), want);
+	load_fails(SVC("\tisolation = process\n"), want);
+	snprintf(want, sizeof(want), "porterd.conf:2: %s", msg);
+	load_fails("group = \"root\"\n" EXEC("\texec = \"/bin/cat\"\n"),
+	    want);
+	/* In-process plugins run in porterd whatever the user. */
+	ck_assert_ptr_nonnull(cfg = load(SVC("")));
+	config_free(cfg);
+	ck_assert_ptr_nonnull(cfg = load(EXEC("\texec = \"/bin/cat\"\n"
+	    "\tuser = \"root\"\n")));
+	ck_assert(cfg->services[0]->set_user);
+	ck_assert_uint_eq(cfg->services[0]->uid, 0);
+	config_free(cfg);
+	ck_assert_ptr_nonnull(cfg = load("user = \"nobody\"\n"
+	    SVC("\tisolation = process\n")));
+	ck_assert_str_eq(cfg->services[0]->user, "nobody");
+	config_free(cfg);
+
+	/* Not root: no error, the processes stay porterd's user. */
+	put("porterd.conf", EXEC("\texec = \"/bin/cat\"\n"));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		if (setgid(65534) == -1 || setuid(65534) == -1)
+			_exit(2);
+		cfg = config_load("porterd.conf", err, sizeof(err));
+		if (cfg == NULL)
+			fprintf(stderr, "as uid 65534: %s\n", err);
+		_exit(cfg != NULL && !cfg->services[0]->set_user ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 /* The main file matched by its own pattern, under any name, is a loop. */
 START_TEST(test_include_loop)
 {
@@ -1495,6 +1549,7 @@ config_suite(void)
 	tcase_add_test(tc, test_section_line);
 	tcase_add_test(tc, test_exec_not_executable);
 	tcase_add_test(tc, test_main_file_missing);
+	tcase_add_test(tc, test_root_needs_user);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("include");
