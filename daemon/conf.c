@@ -690,17 +690,51 @@ conf_parse_dropin(struct conf_load *ld, char *text, size_t len)
  * The main file's global options
  * ---------------------------------------------------------------------- */
 
+/* The directory relative paths are taken from: see config_start_dir(). */
+static char conf_start[PATH_MAX];
+
+void
+config_start_dir(const char *dir)
+{
+	snprintf(conf_start, sizeof(conf_start), "%s", dir);
+}
+
+/*
+ * A path option, made absolute against the directory porterd started in
+ * (the daemon chdirs to / when it detaches, and a reload must find the
+ * same file).
+ */
 static int
 conf_abspath(struct conf_load *ld, cfg_t *root, int opt, char **ret)
 {
 	const char *v = cfg_getstr(root, conf_root_names[opt]);
+	char cwd[PATH_MAX];
+	const char *base = conf_start;
+	int n;
 
-	if (v[0] != '/') {
+	if (v[0] == '\0') {
 		conf_error(ld, conf_line(&ld->root_lines[opt], 0, 0),
-		    "%s '%s' is not an absolute path", conf_root_names[opt], v);
+		    "%s is empty", conf_root_names[opt]);
 		return -1;
 	}
-	if ((*ret = strdup(v)) == NULL) {
+	if (v[0] == '/') {
+		*ret = strdup(v);
+	} else {
+		if (base[0] == '\0') {
+			if (getcwd(cwd, sizeof(cwd)) == NULL) {
+				conf_error(ld, conf_line(&ld->root_lines[opt],
+				    0, 0), "%s '%s': cannot tell the current "
+				    "directory", conf_root_names[opt], v);
+				return -1;
+			}
+			base = cwd;
+		}
+		n = asprintf(ret, "%s%s%s", base,
+		    base[strlen(base) - 1] == '/' ? "" : "/", v);
+		if (n == -1)
+			*ret = NULL;
+	}
+	if (*ret == NULL) {
 		conf_error(ld, 0, "out of memory");
 		return -1;
 	}

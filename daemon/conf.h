@@ -14,12 +14,13 @@
  * Grammar (see conf/porterd.conf and porterd.conf(5) for every option;
  * defaults in brackets; comments are #, // and C-style, anywhere):
  *
- *   plugin-dir = "/usr/lib/porter/plugins"   # [PLUGINDIR]; absolute
+ *   plugin-dir = "/usr/lib/porter/plugins"   # [PLUGINDIR]; relative to
+ *                             # the start directory (config_start_dir())
  *   user = "nobody"           # default user for services [unset: unchanged]
  *   group = "nogroup"         # default group [the user's primary group]
  *   log-target = stderr|syslog                  # [syslog]
  *   log-level = err|warning|notice|info|debug   # [info]
- *   pid-file = "/run/porterd.pid"             # [none]; absolute
+ *   pid-file = "/run/porterd.pid"             # [none]; as plugin-dir
  *   shutdown-timeout = 10     # seconds SIGTERM waits for live connections
  *   run-as = "porter"         # user (and its primary group) porterd becomes
  *                             # after binding [unset]; no service's user
@@ -225,6 +226,14 @@ struct config {
 struct config *config_load(const char *path, char *errbuf, size_t errlen);
 
 void config_free(struct config *cfg);	/* accepts NULL */
+
+/*
+ * Sets the directory that relative pid-file and plugin-dir values are
+ * taken from: the one porterd started in, which main() records before it
+ * detaches (and chdirs to /), so that a reload resolves them the same.
+ * Copied.  Until it is called, a load uses its own working directory.
+ */
+void config_start_dir(const char *dir);
 
 /* The service called `name`, or NULL. */
 const struct service *config_find(const struct config *cfg, const char *name);

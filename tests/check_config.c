@@ -971,10 +971,10 @@ static const struct {
 	{ "shutdown-timeout = -1\n",
 	  "porterd.conf:1: shutdown-timeout -1 out of range (0-2147483647 "
 	  "seconds)" },
-	{ "plugin-dir = \"plugins\"\n",
-	  "porterd.conf:1: plugin-dir 'plugins' is not an absolute path" },
-	{ "pid-file = \"porterd.pid\"\n",
-	  "porterd.conf:1: pid-file 'porterd.pid' is not an absolute path" },
+	{ "plugin-dir = \"\"\n",
+	  "porterd.conf:1: plugin-dir is empty" },
+	{ "\npid-file = \"\"\n",
+	  "porterd.conf:2: pid-file is empty" },
 	{ "service \"\" {\n\tplugin = \"echo\"\n\tport = 7\n}\n",
 	  "porterd.conf:1: service '': the name is empty" },
 	/* limits: global, then per service, each range at its own line */
@@ -1424,6 +1424,32 @@ START_TEST(test_root_needs_user)
 }
 END_TEST
 
+/*
+ * Relative pid-file and plugin-dir are the start directory's (main()
+ * records it before detaching), not the directory of the moment.
+ */
+START_TEST(test_relative_paths)
+{
+	struct config *cfg;
+
+	put("porterd.conf", "plugin-dir = \"plugins\"\n"
+	    "pid-file = \"run/porterd.pid\"\n");
+	/* Not set: the working directory at load. */
+	ck_assert_ptr_nonnull(cfg = config_load("porterd.conf", err,
+	    sizeof(err)));
+	ck_assert_str_eq(cfg->plugin_dir + strlen(cfg->plugin_dir) - 8,
+	    "/plugins");
+	ck_assert_int_eq(strncmp(cfg->plugin_dir, dir, strlen(dir) - 7), 0);
+	config_free(cfg);
+	config_start_dir("/srv/porter/");
+	ck_assert_ptr_nonnull(cfg = config_load("porterd.conf", err,
+	    sizeof(err)));
+	ck_assert_str_eq(cfg->plugin_dir, "/srv/porter/plugins");
+	ck_assert_str_eq(cfg->pid_file, "/srv/porter/run/porterd.pid");
+	config_free(cfg);
+}
+END_TEST
+
 /* The main file matched by its own pattern, under any name, is a loop. */
 START_TEST(test_include_loop)
 {
@@ -1550,6 +1576,7 @@ config_suite(void)
 	tcase_add_test(tc, test_exec_not_executable);
 	tcase_add_test(tc, test_main_file_missing);
 	tcase_add_test(tc, test_root_needs_user);
+	tcase_add_test(tc, test_relative_paths);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("include");
