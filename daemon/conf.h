@@ -114,7 +114,8 @@ struct sockopt_spec {
  *                             and closes.
  *   reject-message = "busy\r\n"   at most 1024 bytes; "" accepts and
  *                             closes at once
- *   max-per-source = 16       concurrent handlers per source address:
+ *   max-per-source = 32       concurrent handlers per source address
+ *                             [32, so one address cannot take every slot]:
  *                             IPv4 /32, IPv6 grouped by ipv6-prefix,
  *                             v4-mapped IPv6 counted as IPv4
  *   ipv6-prefix = 64

@@ -33,6 +33,13 @@
 
 /* The built-in defaults, which the global options override. */
 #define LIM_DEF_MAX_CONNS	256
+/*
+ * One address alone cannot take a service's every slot: with the default
+ * max-connections, it takes at most an eighth.  Generous for one host,
+ * small enough to leave room for others; operators behind a large NAT
+ * raise it (or set 0, unlimited).
+ */
+#define LIM_DEF_MAX_PER_SOURCE	32
 #define LIM_DEF_IPV6_PREFIX	64
 
 /*
@@ -198,6 +205,7 @@ conf_limits_global(struct conf_load *ld, cfg_t *root)
 {
 	static const struct limits_spec builtin = {
 		.max_conns = LIM_DEF_MAX_CONNS,
+		.max_per_source = LIM_DEF_MAX_PER_SOURCE,
 		.ipv6_prefix = LIM_DEF_IPV6_PREFIX,
 	};
 	struct lim_scope sc = {

@@ -614,7 +614,7 @@ END_TEST
 /* Nothing written, or every default written out: the same limits. */
 static const char *const defaults_conf[] = {
 	SVC_PLAIN("s"),
-	"max-connections = 256\nmax-per-source = 0\nipv6-prefix = 64\n"
+	"max-connections = 256\nmax-per-source = 32\nipv6-prefix = 64\n"
 	"rate = 0\nburst = 0\nidle-timeout = 0\nmax-lifetime = 0\n"
 	SVC_PLAIN_WITH("s", "\tmax-connections = 256\n\tburst = 0\n"),
 };
@@ -634,7 +634,7 @@ START_TEST(test_limits_defaults)
 		ck_assert_uint_eq(l->max_conns, 256);
 		ck_assert_ptr_null(l->reject_message);
 		ck_assert_uint_eq(l->reject_len, 0);
-		ck_assert_uint_eq(l->max_per_source, 0);
+		ck_assert_uint_eq(l->max_per_source, 32);
 		ck_assert_uint_eq(l->ipv6_prefix, 64);
 		ck_assert_double_eq(l->rate, 0);
 		ck_assert_uint_eq(l->burst, 1);
