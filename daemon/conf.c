@@ -970,7 +970,9 @@ service_same_sockets(const struct service *a, const struct service *b)
 	size_t i;
 
 	if (a->socktype != b->socktype || a->backlog != b->backlog ||
-	    a->nlistens != b->nlistens || a->nopts != b->nopts)
+	    a->nlistens != b->nlistens || a->nopts != b->nopts ||
+	    a->socket_mode != b->socket_mode ||
+	    a->socket_uid != b->socket_uid || a->socket_gid != b->socket_gid)
 		return false;
 	for (i = 0; i < a->nlistens; i++) {
 		la = &a->listens[i];

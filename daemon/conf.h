@@ -58,6 +58,9 @@
  *       deny = { "10.0.0.0/8" }
  *       allow-uid = { "root" }   # AF_UNIX peers: the uid is listed or
  *       allow-gid = { "adm" }    # the gid is; names or numbers
+ *       socket-mode = "0660"     # UNIX socket files only: mode, owner and
+ *       socket-owner = "root"    # group set after bind, before listen
+ *       socket-group = "adm"     # [as bind leaves them]
  *   }
  *
  * A drop-in holds service sections only.
@@ -191,6 +194,9 @@ struct service {
 	struct acl_rule *acl;	/* allow rules, then deny rules, each in
 				 * file order ("*" is two rules) */
 	size_t nacl;
+	int socket_mode;	/* socket-mode for UNIX socket files, or -1 */
+	uid_t socket_uid;	/* socket-owner, or (uid_t)-1: unchanged */
+	gid_t socket_gid;	/* socket-group, or (gid_t)-1: unchanged */
 	uid_t *allow_uids;	/* AF_UNIX peers (SO_PEERCRED); NULL: any */
 	size_t nallow_uids;
 	gid_t *allow_gids;

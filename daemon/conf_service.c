@@ -55,6 +55,9 @@ static cfg_opt_t svc_opts[] = {
 	CFG_STR_LIST("deny", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("allow-uid", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("allow-gid", NULL, CFGF_NODEFAULT),
+	CFG_STR("socket-mode", NULL, CFGF_NODEFAULT),
+	CFG_STR("socket-owner", NULL, CFGF_NODEFAULT),
+	CFG_STR("socket-group", NULL, CFGF_NODEFAULT),
 	CFG_END()
 };
 
@@ -542,6 +545,78 @@ out:
 	return rc;
 }
 
+/*
+ * socket-mode, socket-owner, socket-group: set on each UNIX socket file
+ * after bind and before listen, so no client connects before they hold.
+ * Only a socket file has them: an internet, abstract or systemd-passed
+ * listen entry makes them an error.
+ */
+static int
+svc_socket_file(struct svc_build *b)
+{
+	static const struct {
+		int slot;
+		const char *name;
+	} opts[] = {
+		{ SVC_SOCKET_MODE, "socket-mode" },
+		{ SVC_SOCKET_OWNER, "socket-owner" },
+		{ SVC_SOCKET_GROUP, "socket-group" },
+	};
+	struct service *s = b->s;
+	struct conf_id id;
+	const char *v, *text;
+	unsigned long mode;
+	char *end;
+	size_t i, j;
+	int line;
+
+	s->socket_mode = -1;
+	s->socket_uid = (uid_t)-1;
+	s->socket_gid = (gid_t)-1;
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		if (cfg_size(b->sec, opts[i].name) == 0)
+			continue;
+		for (j = 0; j < s->nlistens; j++) {
+			text = s->listens[j].text;
+			if (s->listens[j].fd_name != NULL ||
+			    pt_addr_family(&s->listens[j].addr) != AF_UNIX ||
+			    text[0] == '@')
+				return svc_fail(b, opts[i].slot, 0, "%s applies "
+				    "to UNIX socket files, and listen '%s' is "
+				    "not one", opts[i].name, text);
+		}
+	}
+	if (cfg_size(b->sec, "socket-mode") > 0) {
+		v = cfg_getstr(b->sec, "socket-mode");
+		errno = 0;
+		mode = strtoul(v, &end, 8);
+		if (v[0] < '0' || v[0] > '7' || *end != '\0' || errno != 0 ||
+		    mode > 07777)
+			return svc_fail(b, SVC_SOCKET_MODE, 0, "socket-mode '%s' "
+			    "is not an octal mode (such as \"0660\")", v);
+		s->socket_mode = (int)mode;
+	}
+	if (cfg_size(b->sec, "socket-owner") > 0) {
+		line = conf_line(&b->cs->lines[SVC_SOCKET_OWNER], 0,
+		    b->cs->line);
+		if (conf_id_user(b->ld, s->name, cfg_getstr(b->sec,
+		    "socket-owner"), line, &id) == -1)
+			return -1;
+		free(id.name);
+		s->socket_uid = id.uid;
+	}
+	if (cfg_size(b->sec, "socket-group") > 0) {
+		line = conf_line(&b->cs->lines[SVC_SOCKET_GROUP], 0,
+		    b->cs->line);
+		if (conf_id_group(b->ld, s->name, cfg_getstr(b->sec,
+		    "socket-group"), line, &id) == -1)
+			return -1;
+		free(id.name);
+		s->socket_gid = id.gid;
+	}
+	return 0;
+}
+
 int
 conf_service_build(struct conf_load *ld, const struct conf_section *cs,
     struct service **ret)
@@ -565,7 +640,8 @@ conf_service_build(struct conf_load *ld, const struct conf_section *cs,
 	}
 	/* Sockets first: the listen entries need the type and protocol. */
 	if (svc_socket(&b) == -1 || svc_handler(&b) == -1 ||
-	    svc_listen(&b) == -1 || svc_ids(&b) == -1 ||
+	    svc_listen(&b) == -1 || svc_socket_file(&b) == -1 ||
+	    svc_ids(&b) == -1 ||
 	    conf_limits_service(ld, cs, s) == -1)
 		goto fail;
 	/* Checked like any other, then left out of the table. */

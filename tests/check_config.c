@@ -733,6 +733,29 @@ START_TEST(test_acl)
 }
 END_TEST
 
+/* socket-mode, socket-owner, socket-group: numbers, names. */
+START_TEST(test_socket_file)
+{
+	struct config *cfg = load(SVC_PLAIN_WITH("s",
+	    "\tlisten = { \"/run/s.sock\" }\n"
+	    "\tsocket-mode = \"0660\"\n"
+	    "\tsocket-owner = \"daemon\"\n"
+	    "\tsocket-group = \"4001\"\n") SVC_PLAIN("t"));
+	const struct service *s;
+
+	ck_assert_ptr_nonnull(cfg);
+	s = config_find(cfg, "s");
+	ck_assert_int_eq(s->socket_mode, 0660);
+	ck_assert_uint_eq(s->socket_uid, 1);
+	ck_assert_uint_eq(s->socket_gid, 4001);
+	s = config_find(cfg, "t");
+	ck_assert_int_eq(s->socket_mode, -1);
+	ck_assert_uint_eq(s->socket_uid, (uid_t)-1);
+	ck_assert_uint_eq(s->socket_gid, (gid_t)-1);
+	config_free(cfg);
+}
+END_TEST
+
 /* UNIX-socket peers by user and group, names or numbers. */
 START_TEST(test_peer_ids)
 {
@@ -1018,6 +1041,25 @@ static const struct {
 	{ "rate = 5\n" SVC("\tburst = 2147483648\n"),
 	  "porterd.conf:5: service 'x': burst 2147483648 out of range "
 	  "(0-2147483647)" },
+	/* socket files: mode, owner, group */
+	{ SVC("\tsocket-mode = \"0660\"\n"),
+	  "porterd.conf:4: service 'x': socket-mode applies to UNIX socket "
+	  "files, and listen '*' is not one" },
+	{ SVC("\tlisten = { \"/run/x\", \"@x\" }\n\tsocket-group = \"root\"\n"),
+	  "porterd.conf:5: service 'x': socket-group applies to UNIX socket "
+	  "files, and listen '@x' is not one" },
+	{ SVC("\tlisten = { \"/run/x\" }\n\tsocket-mode = \"rw\"\n"),
+	  "porterd.conf:5: service 'x': socket-mode 'rw' is not an octal "
+	  "mode (such as \"0660\")" },
+	{ SVC("\tlisten = { \"/run/x\" }\n\tsocket-mode = \"0800\"\n"),
+	  "porterd.conf:5: service 'x': socket-mode '0800' is not an octal "
+	  "mode (such as \"0660\")" },
+	{ SVC("\tlisten = { \"/run/x\" }\n\tsocket-mode = \"17777\"\n"),
+	  "porterd.conf:5: service 'x': socket-mode '17777' is not an octal "
+	  "mode (such as \"0660\")" },
+	{ SVC("\tlisten = { \"/run/x\" }\n"
+	      "\tsocket-owner = \"no-such-user-porter\"\n"),
+	  "porterd.conf:5: service 'x': unknown user 'no-such-user-porter'" },
 	/* limits a wait service cannot have, at their own line */
 	{ SVC("\ttype = dgram\n\tmax-connections = 4\n"),
 	  "porterd.conf:5: service 'x': max-connections does not apply to a "
@@ -1565,6 +1607,7 @@ config_suite(void)
 	tcase_add_test(tc, test_limits_wait);
 	tcase_add_test(tc, test_acl);
 	tcase_add_test(tc, test_peer_ids);
+	tcase_add_test(tc, test_socket_file);
 	tcase_add_test(tc, test_run_as);
 	tcase_add_test(tc, test_reject_message_length);
 	suite_add_tcase(s, tc);
