@@ -94,6 +94,13 @@ conf_error(struct conf_load *ld, int line, const char *fmt, ...)
 	va_end(ap);
 	if (ld->errlen == 0)
 		return;
+	/*
+	 * Where porterd's scanner and libconfuse's lexer still disagree,
+	 * libconfuse may count lines the file does not have: the error is
+	 * at its end.
+	 */
+	if (ld->nlines > 0 && line > ld->nlines)
+		line = ld->nlines;
 	if (line > 0)
 		snprintf(ld->errbuf, ld->errlen, "%s:%d: %s", ld->file, line,
 		    msg);
@@ -264,33 +271,90 @@ nomem:
  * ---------------------------------------------------------------------- */
 
 /*
- * Reads a whole file into a new NUL-terminated buffer (*ret_text, caller
- * frees) and returns 0, or an errno value.  *st receives its identity.
+ * sshd's StrictModes for porterd's config: running as root, porterd reads
+ * only files that root alone can change, since whoever can change one can
+ * run any program as root (exec = ..., user = "root").  The file is the
+ * one opened (a symlink's target).  Running as anyone else, porterd
+ * cannot do more than that user, and reads what it may.
+ */
+static int
+conf_trusted(const struct conf_load *ld, const struct stat *st, char *why,
+    size_t whylen)
+{
+	static const char rule[] = "running as root, porterd reads only config "
+	    "files that root alone can change";
+
+	if (ld->euid != 0)
+		return 0;
+	if (st->st_uid != 0) {
+		snprintf(why, whylen, "owned by uid %lu, not root (%s)",
+		    (unsigned long)st->st_uid, rule);
+		return -1;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, whylen, "mode %04o is writable by %s (%s)",
+		    (unsigned)(st->st_mode & 07777), (st->st_mode & S_IWOTH) ?
+		    "others" : "its group", rule);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads a whole config file into a new NUL-terminated buffer (*ret_text,
+ * caller frees); see conf_priv.h.  Only a regular file is read: a FIFO
+ * would block the daemon and a device could do anything when opened, so
+ * the path is stat()ed before it is opened (and opened non-blocking, in
+ * case it is swapped for one in between), and the descriptor is checked
+ * again.
  */
 int
-conf_read(const char *path, char **ret_text, size_t *ret_len,
-    struct stat *st)
+conf_read(const struct conf_load *ld, const char *path, char **ret_text,
+    size_t *ret_len, struct stat *st, char *why, size_t whylen)
 {
 	size_t len = 0, cap = 0;
-	char *text = NULL, *t;
+	char *text = NULL, *t, ebuf[128];
+	struct stat pre;
 	ssize_t n;
-	int fd, rc = 0;
+	int fd, rc = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return errno;
+	if (stat(path, &pre) == -1) {
+		snprintf(why, whylen, "%s",
+		    conf_strerror(errno, ebuf, sizeof(ebuf)));
+		return -1;
+	}
+	if (!S_ISREG(pre.st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    O_NOCTTY)) == -1) {
+		snprintf(why, whylen, "%s",
+		    conf_strerror(errno, ebuf, sizeof(ebuf)));
+		return -1;
+	}
 	if (fstat(fd, st) == -1) {
-		rc = errno;
+		snprintf(why, whylen, "%s",
+		    conf_strerror(errno, ebuf, sizeof(ebuf)));
 		goto out;
 	}
+	if (!S_ISREG(st->st_mode) || st->st_dev != pre.st_dev ||
+	    st->st_ino != pre.st_ino) {
+		snprintf(why, whylen, "not a regular file");
+		goto out;
+	}
+	if (conf_trusted(ld, st, why, whylen) == -1)
+		goto out;
 	for (;;) {
 		if (cap - len < 4096) {
 			cap = cap == 0 ? 8192 : cap * 2;
 			if (cap > CONF_FILE_MAX + 1) {
-				rc = EFBIG;
+				snprintf(why, whylen, "larger than %d bytes",
+				    CONF_FILE_MAX);
 				goto out;
 			}
 			if ((t = realloc(text, cap)) == NULL) {
-				rc = ENOMEM;
+				snprintf(why, whylen, "out of memory");
 				goto out;
 			}
 			text = t;
@@ -299,7 +363,8 @@ conf_read(const char *path, char **ret_text, size_t *ret_len,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = errno;
+			snprintf(why, whylen, "%s",
+			    conf_strerror(errno, ebuf, sizeof(ebuf)));
 			goto out;
 		}
 		if (n == 0)
@@ -310,6 +375,7 @@ conf_read(const char *path, char **ret_text, size_t *ret_len,
 	*ret_text = text;
 	*ret_len = len;
 	text = NULL;
+	rc = 0;
 out:
 	free(text);
 	close(fd);
@@ -343,18 +409,25 @@ conf_push_head(struct conf_load *ld, int line)
 static int
 conf_scan(struct conf_load *ld, char *text, size_t len)
 {
-	static const char *const stops = " \t\r\n#\"'={}()+,";
+	static const char *const stops = " \t\r\n#\"'={}()+,*";
 	int line = 1, depth = 0, start, words[2] = { 0, 0 };
 	bool list = false;	/* the last top-level token was '=' */
 	size_t i = 0;
 	char c, q;
 
 	ld->unclosed = 0;
+	for (ld->nlines = 1; i < len; i++)
+		ld->nlines += text[i] == '\n' && i + 1 < len;
+	i = 0;
 	while (i < len) {
 		c = text[i];
 		if (c == '\n')
 			line++;
-		if (strchr(" \t\r\n+(),", c) != NULL) {
+		/*
+		 * libconfuse skips what starts no token: '+' without '=',
+		 * and '*', which ends a word (a slash and a star in a word end it after the slash).
+		 */
+		if (strchr(" \t\r\n+(),*", c) != NULL) {
 			i++;
 			continue;
 		}
@@ -408,15 +481,24 @@ conf_scan(struct conf_load *ld, char *text, size_t len)
 		}
 		if (c == '"' || c == '\'') {
 			for (q = c, i++; i < len && text[i] != q; i++) {
+				/* In "...", ${...} is read whole, quotes too. */
+				if (q == '"' && text[i] == '$' &&
+				    text[i + 1] == '{' &&
+				    memchr(text + i, '}', len - i) != NULL) {
+					for (; text[i] != '}'; i++)
+						line += text[i] == '\n';
+					continue;
+				}
 				if (text[i] == '\\' && i + 1 < len)
 					i++;
 				if (text[i] == '\n')
 					line++;
 			}
 			i++;
-		} else if (c == '$' && text[i + 1] == '{') {
-			while (i < len && text[i] != '}')
-				i++;
+		} else if (c == '$' && text[i + 1] == '{' &&
+		    memchr(text + i, '}', len - i) != NULL) {
+			for (; text[i] != '}'; i++)
+				line += text[i] == '\n';
 			i++;
 		} else {
 			while (i < len && strchr(stops, text[i]) == NULL)
@@ -608,17 +690,51 @@ conf_parse_dropin(struct conf_load *ld, char *text, size_t len)
  * The main file's global options
  * ---------------------------------------------------------------------- */
 
+/* The directory relative paths are taken from: see config_start_dir(). */
+static char conf_start[PATH_MAX];
+
+void
+config_start_dir(const char *dir)
+{
+	snprintf(conf_start, sizeof(conf_start), "%s", dir);
+}
+
+/*
+ * A path option, made absolute against the directory porterd started in
+ * (the daemon chdirs to / when it detaches, and a reload must find the
+ * same file).
+ */
 static int
 conf_abspath(struct conf_load *ld, cfg_t *root, int opt, char **ret)
 {
 	const char *v = cfg_getstr(root, conf_root_names[opt]);
+	char cwd[PATH_MAX];
+	const char *base = conf_start;
+	int n;
 
-	if (v[0] != '/') {
+	if (v[0] == '\0') {
 		conf_error(ld, conf_line(&ld->root_lines[opt], 0, 0),
-		    "%s '%s' is not an absolute path", conf_root_names[opt], v);
+		    "%s is empty", conf_root_names[opt]);
 		return -1;
 	}
-	if ((*ret = strdup(v)) == NULL) {
+	if (v[0] == '/') {
+		*ret = strdup(v);
+	} else {
+		if (base[0] == '\0') {
+			if (getcwd(cwd, sizeof(cwd)) == NULL) {
+				conf_error(ld, conf_line(&ld->root_lines[opt],
+				    0, 0), "%s '%s': cannot tell the current "
+				    "directory", conf_root_names[opt], v);
+				return -1;
+			}
+			base = cwd;
+		}
+		n = asprintf(ret, "%s%s%s", base,
+		    base[strlen(base) - 1] == '/' ? "" : "/", v);
+		if (n == -1)
+			*ret = NULL;
+	}
+	if (*ret == NULL) {
 		conf_error(ld, 0, "out of memory");
 		return -1;
 	}
@@ -627,8 +743,9 @@ conf_abspath(struct conf_load *ld, cfg_t *root, int opt, char **ret)
 
 /*
  * run-as: the user porterd becomes once its sockets are bound, with that
- * user's primary group.  The global user and group, defaults for every
- * service, must then be that user and group: no one else is reachable.
+ * user's primary group.  No handler may run as that user: a process of
+ * porterd's own uid can signal it (SIGSTOP, SIGKILL) or ptrace it.  So
+ * the global user, the default of every service, must be someone else.
  */
 static int
 conf_run_as(struct conf_load *ld, cfg_t *root)
@@ -645,15 +762,11 @@ conf_run_as(struct conf_load *ld, cfg_t *root)
 		    "group", run->name);
 		return -1;
 	}
-	if (ld->user.name != NULL && ld->user.uid != run->uid) {
-		conf_error(ld, ld->user.line, "user '%s' differs from run-as "
-		    "'%s' (porterd cannot switch users once it has dropped "
-		    "privileges)", ld->user.name, run->name);
-		return -1;
-	}
-	if (ld->group.name != NULL && ld->group.gid != run->gid) {
-		conf_error(ld, ld->group.line, "group '%s' is not the group of "
-		    "run-as '%s'", ld->group.name, run->name);
+	if (ld->user.name != NULL && ld->user.uid == run->uid) {
+		conf_error(ld, ld->user.line, "user '%s' is run-as '%s': "
+		    "handlers must not run as porterd's own uid (they could "
+		    "signal it); give them a user of their own",
+		    ld->user.name, run->name);
 		return -1;
 	}
 	if ((cfg->run_as = strdup(run->name)) == NULL) {
@@ -748,10 +861,9 @@ config_load(const char *path, char *errbuf, size_t errlen)
 	struct conf_load ld;
 	struct config *cfg;
 	cfg_t *root = NULL;
-	char *text = NULL, ebuf[128];
+	char *text = NULL, why[256];
 	struct stat st;
 	size_t len;
-	int rc;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.errbuf = errbuf;
@@ -768,8 +880,9 @@ config_load(const char *path, char *errbuf, size_t errlen)
 	ld.cfg = cfg;
 	ld.file = cfg->path;
 
-	if ((rc = conf_read(path, &text, &len, &st)) != 0) {
-		conf_error(&ld, 0, "%s", conf_strerror(rc, ebuf, sizeof(ebuf)));
+	ld.euid = geteuid();
+	if (conf_read(&ld, path, &text, &len, &st, why, sizeof(why)) == -1) {
+		conf_error(&ld, 0, "%s", why);
 		goto fail;
 	}
 	if ((ld.ids = malloc(sizeof(*ld.ids))) == NULL) {
@@ -857,7 +970,9 @@ service_same_sockets(const struct service *a, const struct service *b)
 	size_t i;
 
 	if (a->socktype != b->socktype || a->backlog != b->backlog ||
-	    a->nlistens != b->nlistens || a->nopts != b->nopts)
+	    a->nlistens != b->nlistens || a->nopts != b->nopts ||
+	    a->socket_mode != b->socket_mode ||
+	    a->socket_uid != b->socket_uid || a->socket_gid != b->socket_gid)
 		return false;
 	for (i = 0; i < a->nlistens; i++) {
 		la = &a->listens[i];

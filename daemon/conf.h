@@ -14,16 +14,18 @@
  * Grammar (see conf/porterd.conf and porterd.conf(5) for every option;
  * defaults in brackets; comments are #, // and C-style, anywhere):
  *
- *   plugin-dir = "/usr/lib/porter/plugins"   # [PLUGINDIR]; absolute
+ *   plugin-dir = "/usr/lib/porter/plugins"   # [PLUGINDIR]; relative to
+ *                             # the start directory (config_start_dir())
  *   user = "nobody"           # default user for services [unset: unchanged]
  *   group = "nogroup"         # default group [the user's primary group]
  *   log-target = stderr|syslog                  # [syslog]
  *   log-level = err|warning|notice|info|debug   # [info]
- *   pid-file = "/run/porterd.pid"             # [none]; absolute
+ *   pid-file = "/run/porterd.pid"             # [none]; as plugin-dir
  *   shutdown-timeout = 10     # seconds SIGTERM waits for live connections
  *   run-as = "porter"         # user (and its primary group) porterd becomes
- *                             # after binding [unset]; handlers run as it,
- *                             # so user/group must name it if set at all
+ *                             # after binding [unset]; no service's user
+ *                             # may be it, and exec/process services need
+ *                             # a user then
  *   max-connections = 256     # the limits (struct limits_spec): defaults
  *                             # for every service, which may override each
  *   include = { "conf.d/?*.conf" }  # glob(3) patterns, relative to this
@@ -56,6 +58,9 @@
  *       deny = { "10.0.0.0/8" }
  *       allow-uid = { "root" }   # AF_UNIX peers: the uid is listed or
  *       allow-gid = { "adm" }    # the gid is; names or numbers
+ *       socket-mode = "0660"     # UNIX socket files only: mode, owner and
+ *       socket-owner = "root"    # group set after bind, before listen
+ *       socket-group = "adm"     # [as bind leaves them]
  *   }
  *
  * A drop-in holds service sections only.
@@ -112,7 +117,8 @@ struct sockopt_spec {
  *                             and closes.
  *   reject-message = "busy\r\n"   at most 1024 bytes; "" accepts and
  *                             closes at once
- *   max-per-source = 16       concurrent handlers per source address:
+ *   max-per-source = 32       concurrent handlers per source address
+ *                             [32, so one address cannot take every slot]:
  *                             IPv4 /32, IPv6 grouped by ipv6-prefix,
  *                             v4-mapped IPv6 counted as IPv4
  *   ipv6-prefix = 64
@@ -188,6 +194,9 @@ struct service {
 	struct acl_rule *acl;	/* allow rules, then deny rules, each in
 				 * file order ("*" is two rules) */
 	size_t nacl;
+	int socket_mode;	/* socket-mode for UNIX socket files, or -1 */
+	uid_t socket_uid;	/* socket-owner, or (uid_t)-1: unchanged */
+	gid_t socket_gid;	/* socket-group, or (gid_t)-1: unchanged */
 	uid_t *allow_uids;	/* AF_UNIX peers (SO_PEERCRED); NULL: any */
 	size_t nallow_uids;
 	gid_t *allow_gids;
@@ -224,6 +233,14 @@ struct config {
 struct config *config_load(const char *path, char *errbuf, size_t errlen);
 
 void config_free(struct config *cfg);	/* accepts NULL */
+
+/*
+ * Sets the directory that relative pid-file and plugin-dir values are
+ * taken from: the one porterd started in, which main() records before it
+ * detaches (and chdirs to /), so that a reload resolves them the same.
+ * Copied.  Until it is called, a load uses its own working directory.
+ */
+void config_start_dir(const char *dir);
 
 /* The service called `name`, or NULL. */
 const struct service *config_find(const struct config *cfg, const char *name);

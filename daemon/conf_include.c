@@ -9,8 +9,10 @@
  * wildcards may match nothing, but what it leaves out of its directory
  * ("x.conf~", ".x.conf", "README") is listed in cfg->skipped for the
  * daemon to log: xinetd's silently ignored includedir files are the
- * mistake not to repeat.  A file matched twice, or the main file matched
- * by its own pattern, is read once.
+ * mistake not to repeat.  A file matched twice is read once; the main
+ * file matched by its own pattern (or a drop-in that is a link to it) is
+ * an include loop, reported as an error.  Only regular files are read: a
+ * FIFO, socket or device a pattern matches is refused unopened (conf.c).
  */
 #include "config.h"
 
@@ -70,22 +72,30 @@ conf_dropin(struct conf_load *ld, const char *path, const char *pattern,
 {
 	struct conf_fileid *ids;
 	const char *main_file = ld->file;
-	char *text = NULL, *name, ebuf[128];
+	char *text = NULL, *name, why[256];
 	struct stat st;
 	size_t i, len;
-	int rc;
+	int rc, nlines;
 
-	if ((rc = conf_read(path, &text, &len, &st)) != 0) {
+	if (conf_read(ld, path, &text, &len, &st, why, sizeof(why)) == -1) {
 		if (literal)
-			conf_error(ld, line, "include '%s': %s", pattern,
-			    conf_strerror(rc, ebuf, sizeof(ebuf)));
+			conf_error(ld, line, "include '%s': %s", pattern, why);
 		else
 			conf_error(ld, line, "include '%s': %s: %s", pattern,
-			    path, conf_strerror(rc, ebuf, sizeof(ebuf)));
+			    path, why);
 		return -1;
 	}
-	/* Matched twice, or the main file itself: its services are in. */
-	for (i = 0; i < ld->nids; i++) {
+	/*
+	 * The main file itself (under any name) is an include loop, a
+	 * mistake worth a word; a drop-in matched twice is read once.
+	 */
+	if (ld->ids[0].dev == st.st_dev && ld->ids[0].ino == st.st_ino) {
+		free(text);
+		conf_error(ld, line, "include '%s': %s is the main file (an "
+		    "include loop)", pattern, path);
+		return -1;
+	}
+	for (i = 1; i < ld->nids; i++) {
 		if (ld->ids[i].dev == st.st_dev &&
 		    ld->ids[i].ino == st.st_ino) {
 			free(text);
@@ -103,8 +113,11 @@ conf_dropin(struct conf_load *ld, const char *path, const char *pattern,
 
 	/* The name lives in cfg->included, as long as the services. */
 	ld->file = name;
+	nlines = ld->nlines;
 	rc = conf_parse_dropin(ld, text, len);
 	ld->file = main_file;
+	if (rc == 0)
+		ld->nlines = nlines;
 	free(text);
 	return rc;
 nomem:

@@ -33,6 +33,13 @@
 
 /* The built-in defaults, which the global options override. */
 #define LIM_DEF_MAX_CONNS	256
+/*
+ * One address alone cannot take a service's every slot: with the default
+ * max-connections, it takes at most an eighth.  Generous for one host,
+ * small enough to leave room for others; operators behind a large NAT
+ * raise it (or set 0, unlimited).
+ */
+#define LIM_DEF_MAX_PER_SOURCE	32
 #define LIM_DEF_IPV6_PREFIX	64
 
 /*
@@ -198,6 +205,7 @@ conf_limits_global(struct conf_load *ld, cfg_t *root)
 {
 	static const struct limits_spec builtin = {
 		.max_conns = LIM_DEF_MAX_CONNS,
+		.max_per_source = LIM_DEF_MAX_PER_SOURCE,
 		.ipv6_prefix = LIM_DEF_IPV6_PREFIX,
 	};
 	struct lim_scope sc = {
@@ -474,6 +482,52 @@ lim_applicable(const struct lim_scope *sc, struct service *s)
 	return 0;
 }
 
+/*
+ * A wait service runs one handler on the bound socket: porterd accepts
+ * nothing for it, so it has no connections to count, no sources and
+ * nothing to time out.  Those limits written in its section are errors;
+ * the global defaults simply do not apply to it.  rate and burst apply
+ * (porterd pauses reading the socket), and so does max-lifetime where
+ * porterd can stop the handler, a process: a plugin running on one of
+ * its threads cannot be stopped, so max-lifetime is refused there and the
+ * global default skips it.
+ */
+static int
+lim_wait(const struct lim_scope *sc, struct service *s)
+{
+	static const int never[] = {
+		LIM_MAX_CONNS, LIM_REJECT, LIM_MAX_PER_SOURCE, LIM_IPV6_PREFIX,
+		LIM_IDLE_TIMEOUT,
+	};
+	bool in_thread = s->kind == HANDLER_PLUGIN &&
+	    s->isolation == ISOLATION_THREAD;
+	size_t i;
+
+	if (!s->wait)
+		return 0;
+	for (i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+		if (cfg_size(sc->cfg, lim_opts[never[i]].name) > 0)
+			return lim_fail(sc, sc->base + never[i], 0, "%s does "
+			    "not apply to a wait service (its one handler "
+			    "takes the listening socket itself)",
+			    lim_opts[never[i]].name);
+	}
+	if (in_thread && cfg_size(sc->cfg, "max-lifetime") > 0)
+		return lim_fail(sc, sc->base + LIM_MAX_LIFETIME, 0,
+		    "max-lifetime needs a handler porterd can stop: a wait "
+		    "plugin running in a thread cannot be (isolation = "
+		    "process can)");
+	s->limits.max_conns = 0;
+	s->limits.max_per_source = 0;
+	s->limits.idle_timeout = 0;
+	free(s->limits.reject_message);
+	s->limits.reject_message = NULL;
+	s->limits.reject_len = 0;
+	if (in_thread)
+		s->limits.max_lifetime = 0;
+	return 0;
+}
+
 int
 conf_limits_service(struct conf_load *ld, const struct conf_section *cs,
     struct service *s)
@@ -487,7 +541,8 @@ conf_limits_service(struct conf_load *ld, const struct conf_section *cs,
 	if (lim_read(&sc, &ld->cfg->limits, ld->burst_set, &s->limits,
 	    &burst) == -1 || acl_read(&sc, s) == -1 ||
 	    ids_read(&sc, cs, &s->allow_uids, NULL, &s->nallow_uids) == -1 ||
-	    ids_read(&sc, cs, NULL, &s->allow_gids, &s->nallow_gids) == -1)
+	    ids_read(&sc, cs, NULL, &s->allow_gids, &s->nallow_gids) == -1 ||
+	    lim_wait(&sc, s) == -1)
 		return -1;
 	return lim_applicable(&sc, s);
 }

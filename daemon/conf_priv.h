@@ -83,6 +83,9 @@ enum conf_svc_opt {
 	SVC_DENY,
 	SVC_ALLOW_UID,
 	SVC_ALLOW_GID,
+	SVC_SOCKET_MODE,
+	SVC_SOCKET_OWNER,
+	SVC_SOCKET_GROUP,
 	SVC_NOPTS
 };
 
@@ -136,12 +139,14 @@ struct conf_load {
 	char *errbuf;		/* the caller's; the first error only */
 	size_t errlen;
 	bool failed;
+	uid_t euid;		/* geteuid() when the load started */
 
 	const char *file;	/* the file being parsed, as messages name it */
 	cfg_t *root;		/* its libconfuse tree */
 	int *heads;		/* its section start lines, in order */
 	size_t nheads;
 	int unclosed;		/* line of a '{' never closed, or 0 */
+	int nlines;		/* lines of the file (0: not scanned yet) */
 	struct conf_lines cur[SVC_NOPTS];	/* the section being parsed */
 	struct conf_section *secs;	/* its sections parsed so far */
 	size_t nsecs;
@@ -176,11 +181,12 @@ int conf_line(const struct conf_lines *l, size_t index, int fallback);
 /* strerror(code), thread-safe; returns buf or a static string. */
 const char *conf_strerror(int code, char *buf, size_t len);
 /*
- * Reads a whole file into a new NUL-terminated buffer (*ret_text, caller
- * frees) and its identity into *st.  Returns 0 or an errno value.
+ * Reads a whole regular file into a new NUL-terminated buffer (*ret_text,
+ * caller frees) and its identity into *st.  Returns 0, or -1 with the
+ * reason ("not a regular file", strerror()) in why.
  */
-int conf_read(const char *path, char **ret_text, size_t *ret_len,
-    struct stat *st);
+int conf_read(const struct conf_load *ld, const char *path, char **ret_text,
+    size_t *ret_len, struct stat *st, char *why, size_t whylen);
 /*
  * Parses one drop-in's text (modified: comments are blanked out) as
  * ld->file and adds its services to the table.  Returns 0 or -1.

@@ -55,6 +55,9 @@ static cfg_opt_t svc_opts[] = {
 	CFG_STR_LIST("deny", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("allow-uid", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("allow-gid", NULL, CFGF_NODEFAULT),
+	CFG_STR("socket-mode", NULL, CFGF_NODEFAULT),
+	CFG_STR("socket-owner", NULL, CFGF_NODEFAULT),
+	CFG_STR("socket-group", NULL, CFGF_NODEFAULT),
 	CFG_END()
 };
 
@@ -457,10 +460,11 @@ svc_listen(struct svc_build *b)
 }
 
 /*
- * user and group: the section's own, else the global ones, else run-as's
- * user.  Under run-as, porterd has given up root by the time a handler
- * starts, so that user (and its group) is the only one a handler can run
- * as; conf.c has checked the global ones already.
+ * user and group: the section's own, else the global ones.  Under run-as
+ * no handler may run as porterd's own uid, which could signal it: a
+ * service whose user is run-as's is refused, and so is one that starts
+ * processes (exec, isolation = process) with no user at all, since its
+ * children would inherit porterd's uid.
  */
 static int
 svc_ids(struct svc_build *b)
@@ -486,8 +490,24 @@ svc_ids(struct svc_build *b)
 		g = &own_group;
 	}
 
-	if (u->name == NULL && run->name != NULL)
-		u = run;
+	if (u->name == NULL && run->name != NULL &&
+	    (s->kind == HANDLER_EXEC || s->isolation == ISOLATION_PROCESS)) {
+		svc_fail(b, SVC_NOPTS, 0, "needs a user other than run-as "
+		    "'%s': its processes must not run as porterd's own uid",
+		    run->name);
+		goto out;
+	}
+	/*
+	 * Root's children should not be root by accident: exec'd programs
+	 * and isolated plugins are what a crash or an exploit reaches.
+	 */
+	if (u->name == NULL && b->ld->euid == 0 &&
+	    (s->kind == HANDLER_EXEC || s->isolation == ISOLATION_PROCESS)) {
+		svc_fail(b, SVC_NOPTS, 0, "porterd runs as root and no user is "
+		    "set: set the user its processes run as (user = \"root\" "
+		    "to run them as root on purpose)");
+		goto out;
+	}
 	if (u->name == NULL) {
 		/* Changing only the group would be a half-done drop. */
 		if (g->name != NULL) {
@@ -507,17 +527,11 @@ svc_ids(struct svc_build *b)
 	s->set_user = true;
 	s->uid = u->uid;
 	s->gid = g->name != NULL ? g->gid : u->gid;
-	if (run->name != NULL && s->uid != run->uid) {
+	if (run->name != NULL && s->uid == run->uid) {
 		svc_fail(b, u == &own_user ? SVC_USER : SVC_NOPTS, 0,
-		    "user '%s' differs from run-as '%s' (porterd cannot switch "
-		    "users once it has dropped privileges)", u->name,
-		    run->name);
-		goto out;
-	}
-	if (run->name != NULL && s->gid != run->gid) {
-		svc_fail(b, g == &own_group ? SVC_GROUP : SVC_NOPTS, 0,
-		    "group '%s' is not the group of run-as '%s'",
-		    g->name != NULL ? g->name : u->name, run->name);
+		    "user '%s' is run-as '%s': handlers must not run as "
+		    "porterd's own uid (they could signal it); give the "
+		    "service a user of its own", u->name, run->name);
 		goto out;
 	}
 	if ((s->user = strdup(u->name)) == NULL) {
@@ -529,6 +543,78 @@ out:
 	free(own_user.name);
 	free(own_group.name);
 	return rc;
+}
+
+/*
+ * socket-mode, socket-owner, socket-group: set on each UNIX socket file
+ * after bind and before listen, so no client connects before they hold.
+ * Only a socket file has them: an internet, abstract or systemd-passed
+ * listen entry makes them an error.
+ */
+static int
+svc_socket_file(struct svc_build *b)
+{
+	static const struct {
+		int slot;
+		const char *name;
+	} opts[] = {
+		{ SVC_SOCKET_MODE, "socket-mode" },
+		{ SVC_SOCKET_OWNER, "socket-owner" },
+		{ SVC_SOCKET_GROUP, "socket-group" },
+	};
+	struct service *s = b->s;
+	struct conf_id id;
+	const char *v, *text;
+	unsigned long mode;
+	char *end;
+	size_t i, j;
+	int line;
+
+	s->socket_mode = -1;
+	s->socket_uid = (uid_t)-1;
+	s->socket_gid = (gid_t)-1;
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		if (cfg_size(b->sec, opts[i].name) == 0)
+			continue;
+		for (j = 0; j < s->nlistens; j++) {
+			text = s->listens[j].text;
+			if (s->listens[j].fd_name != NULL ||
+			    pt_addr_family(&s->listens[j].addr) != AF_UNIX ||
+			    text[0] == '@')
+				return svc_fail(b, opts[i].slot, 0, "%s applies "
+				    "to UNIX socket files, and listen '%s' is "
+				    "not one", opts[i].name, text);
+		}
+	}
+	if (cfg_size(b->sec, "socket-mode") > 0) {
+		v = cfg_getstr(b->sec, "socket-mode");
+		errno = 0;
+		mode = strtoul(v, &end, 8);
+		if (v[0] < '0' || v[0] > '7' || *end != '\0' || errno != 0 ||
+		    mode > 07777)
+			return svc_fail(b, SVC_SOCKET_MODE, 0, "socket-mode '%s' "
+			    "is not an octal mode (such as \"0660\")", v);
+		s->socket_mode = (int)mode;
+	}
+	if (cfg_size(b->sec, "socket-owner") > 0) {
+		line = conf_line(&b->cs->lines[SVC_SOCKET_OWNER], 0,
+		    b->cs->line);
+		if (conf_id_user(b->ld, s->name, cfg_getstr(b->sec,
+		    "socket-owner"), line, &id) == -1)
+			return -1;
+		free(id.name);
+		s->socket_uid = id.uid;
+	}
+	if (cfg_size(b->sec, "socket-group") > 0) {
+		line = conf_line(&b->cs->lines[SVC_SOCKET_GROUP], 0,
+		    b->cs->line);
+		if (conf_id_group(b->ld, s->name, cfg_getstr(b->sec,
+		    "socket-group"), line, &id) == -1)
+			return -1;
+		free(id.name);
+		s->socket_gid = id.gid;
+	}
+	return 0;
 }
 
 int
@@ -554,7 +640,8 @@ conf_service_build(struct conf_load *ld, const struct conf_section *cs,
 	}
 	/* Sockets first: the listen entries need the type and protocol. */
 	if (svc_socket(&b) == -1 || svc_handler(&b) == -1 ||
-	    svc_listen(&b) == -1 || svc_ids(&b) == -1 ||
+	    svc_listen(&b) == -1 || svc_socket_file(&b) == -1 ||
+	    svc_ids(&b) == -1 ||
 	    conf_limits_service(ld, cs, s) == -1)
 		goto fail;
 	/* Checked like any other, then left out of the table. */

@@ -72,6 +72,34 @@ listen_unlink_stale(const pt_addr *a, int socktype)
 		unlink(path);
 }
 
+/*
+ * socket-owner, socket-group and socket-mode on a socket file just bound
+ * (chown first: it may clear set-id bits the mode asks for).  Returns 0,
+ * or -1 with err filled in.
+ */
+static int
+listen_socket_file(const struct service *conf, const char *path,
+    pt_error *err)
+{
+	if ((conf->socket_uid != (uid_t)-1 || conf->socket_gid != (gid_t)-1) &&
+	    chown(path, conf->socket_uid, conf->socket_gid) == -1) {
+		err->kind = PT_ERR_OS;
+		err->code = errno;
+		snprintf(err->msg, sizeof(err->msg), "chown %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (conf->socket_mode >= 0 &&
+	    chmod(path, (mode_t)conf->socket_mode) == -1) {
+		err->kind = PT_ERR_OS;
+		err->code = errno;
+		snprintf(err->msg, sizeof(err->msg), "chmod %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 struct listener *
 listen_open(struct svc *svc, const struct listen_spec *spec, char *errbuf,
     size_t errlen)
@@ -112,6 +140,10 @@ listen_open(struct svc *svc, const struct listen_spec *spec, char *errbuf,
 	if (pt_sock_bind_addr(l->sock, &spec->addr, &err) == -1)
 		goto fail;
 	l->unlink_path = listen_unix_path(&spec->addr) != NULL;
+	/* Before listen(): no client may connect while the mode is bind's. */
+	if (l->unlink_path && listen_socket_file(conf,
+	    listen_unix_path(&spec->addr), &err) == -1)
+		goto fail;
 	if (conf->socktype != SOCK_DGRAM &&
 	    pt_sock_listen(l->sock, conf->backlog, &err) == -1)
 		goto fail;

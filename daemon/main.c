@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,14 +58,17 @@ main_sane_fds(void)
 
 /*
  * Detaches (fork, setsid, fork).  The command that started porterd waits
- * until the daemon writes a byte to *ret_ready (after its pid file is
- * written) and exits 0, or exits 1 if the daemon closes it without one:
- * whoever runs "porterd && cat porterd.pid" finds the file there.
+ * until the daemon writes to *ret_ready (after its pid file is written):
+ * "R" and it exits 0; anything else is a message it prints on stderr,
+ * which the detached daemon no longer has, before it exits 1 (as it does
+ * if the daemon closes the pipe without a word).  Whoever runs "porterd
+ * && cat porterd.pid" finds the file there, or is told why not.
  */
 static int
 main_daemonize(int *ret_ready)
 {
-	char byte = 0;
+	char buf[1024];
+	size_t len = 0;
 	ssize_t n;
 	pid_t pid;
 	int p[2], fd;
@@ -73,10 +77,20 @@ main_daemonize(int *ret_ready)
 		return -1;
 	if (pid > 0) {
 		close(p[1]);
-		do
-			n = read(p[0], &byte, 1);
-		while (n == -1 && errno == EINTR);
-		_exit(n == 1 && byte == 'R' ? 0 : 1);
+		for (;;) {
+			n = read(p[0], buf + len, sizeof(buf) - 1 - len);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0 || (len += (size_t)n) == sizeof(buf) - 1)
+				break;
+		}
+		if (len == 1 && buf[0] == 'R')
+			_exit(0);
+		if (len > 0) {
+			buf[len] = '\0';
+			fprintf(stderr, "porterd: %s\n", buf);
+		}
+		_exit(1);
 	}
 	close(p[0]);
 	if (setsid() == -1)
@@ -98,23 +112,23 @@ main_daemonize(int *ret_ready)
 	return 0;
 }
 
+/* Writes the pid file; returns 0, or -1 with the reason in why. */
 static int
-main_pidfile(const char *path)
+main_pidfile(const char *path, char *why, size_t whylen)
 {
 	FILE *f;
 
 	if (path == NULL)
 		return 0;
-	if ((f = fopen(path, "we")) == NULL) {
-		log_warn("pid file %s", path);
-		return -1;
-	}
+	if ((f = fopen(path, "we")) == NULL)
+		goto fail;
 	fprintf(f, "%ld\n", (long)getpid());
-	if (fclose(f) != 0) {
-		log_warn("pid file %s", path);
-		return -1;
-	}
+	if (fclose(f) != 0)
+		goto fail;
 	return 0;
+fail:
+	snprintf(why, whylen, "pid file %s: %s", path, strerror(errno));
+	return -1;
 }
 
 struct bound_args {
@@ -127,6 +141,7 @@ static int
 main_on_bound(void *arg)
 {
 	const struct bound_args *ba = arg;
+	char why[PATH_MAX + 128];
 	int ready = -1, r;
 	ssize_t n;
 
@@ -134,15 +149,37 @@ main_on_bound(void *arg)
 		log_warn("daemonize");
 		return -1;
 	}
-	r = main_pidfile(ba->pid_file);
+	r = main_pidfile(ba->pid_file, why, sizeof(why));
+	if (r == -1)
+		log_warnx("%s", why);
 	if (ready >= 0) {
-		if (r == 0) {
+		/* The starting command says it: our stderr is /dev/null. */
+		if (r == 0)
 			n = write(ready, "R", 1);
-			(void)n;
-		}
+		else
+			n = write(ready, why, strlen(why));
+		(void)n;
 		close(ready);
 	}
 	return r;
+}
+
+/*
+ * A path given on the command line, made absolute against the start
+ * directory: a detached porterd runs in / and reloads from there.
+ * Returns a new string, or NULL (out of memory).
+ */
+static char *
+main_abspath(const char *start, const char *path)
+{
+	char *s;
+
+	if (path[0] == '/' || start[0] == '\0')
+		return strdup(path);
+	if (asprintf(&s, "%s%s%s", start,
+	    start[strlen(start) - 1] == '/' ? "" : "/", path) == -1)
+		return NULL;
+	return s;
 }
 
 int
@@ -160,10 +197,10 @@ main(int argc, char *argv[])
 	};
 	struct loop_options opts = { DEFAULT_CONFIG, NULL, -1, 0, NULL, NULL };
 	struct bound_args ba = { 0, NULL };
-	char *pid_file = NULL;
+	char *pid_file = NULL, *config_path = NULL, *plugin_dir = NULL;
 	int foreground = 0, debug = 0, check = 0, ch, r;
+	char errbuf[1024], start[PATH_MAX];
 	struct config *cfg;
-	char errbuf[1024];
 
 	while ((ch = getopt_long(argc, argv, "f:ndtP:Vh", longopts,
 	    NULL)) != -1) {
@@ -202,10 +239,26 @@ main(int argc, char *argv[])
 	/* Until the config says otherwise, errors go to the terminal. */
 	log_init(LOG_TARGET_STDERR, debug ? LOG_DEBUG : LOG_INFO, "porterd");
 
+	/*
+	 * Relative paths (-f, -P, pid-file, plugin-dir) are the start
+	 * directory's, now and on every reload after detaching.
+	 */
+	if (getcwd(start, sizeof(start)) == NULL)
+		start[0] = '\0';
+	config_start_dir(start);
+	if ((config_path = main_abspath(start, opts.config_path)) == NULL ||
+	    (opts.plugin_dir != NULL &&
+	    (plugin_dir = main_abspath(start, opts.plugin_dir)) == NULL))
+		fatal("strdup");
+	opts.config_path = config_path;
+	if (plugin_dir != NULL)
+		opts.plugin_dir = plugin_dir;
+
 	if ((cfg = config_load(opts.config_path, errbuf,
 	    sizeof(errbuf))) == NULL) {
 		log_warnx("%s", errbuf);
-		return 1;
+		r = 1;
+		goto out;
 	}
 	if (check) {
 		r = loop_check(cfg, opts.plugin_dir, errbuf, sizeof(errbuf));
@@ -215,7 +268,8 @@ main(int argc, char *argv[])
 		else
 			log_warnx("%s", errbuf);
 		config_free(cfg);
-		return r == 0 ? 0 : 1;
+		r = r == 0 ? 0 : 1;
+		goto out;
 	}
 
 	if (!foreground && !debug && cfg->log_target == LOG_TARGET_SYSLOG)
@@ -240,5 +294,8 @@ main(int argc, char *argv[])
 		unlink(pid_file);
 		free(pid_file);
 	}
+out:
+	free(config_path);
+	free(plugin_dir);
 	return r;
 }

@@ -2,9 +2,16 @@
  * plugin.c -- loading and checking plugin shared objects.
  *
  * The checks run in a fixed order so that each refusal names the first
- * thing wrong: missing file, unsafe permissions, not a shared object,
- * missing descriptor, bad magic, other ABI major, newer ABI minor, short
- * descriptor, unknown flags, duplicate name.  Each refusal is one message naming the file
+ * thing wrong: the path does not resolve (with the real errno: ENOENT is
+ * "no such file", EACCES or EMFILE say so), an unsafe directory on the
+ * way, the file itself unsafe, not a shared object, missing descriptor,
+ * bad magic, other ABI major, newer ABI minor, short descriptor,
+ * unknown flags, duplicate name.  The file checked is the file loaded: symlinks are
+ * resolved, the result opened once and checked through that descriptor,
+ * and dlopen() is handed /proc/self/fd/N, the same open file, so nothing
+ * can be swapped in between.  A file, and every directory from / down to
+ * it, must be owned by root or porterd's own uid and writable by no one
+ * else (sticky directories included).  Each refusal is one message naming the file
  * and both versions where versions are involved (as Apache and nginx do).
  */
 #include "config.h"
@@ -12,7 +19,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,61 +55,133 @@ plugin_path(const char *dir, const char *name, char *buf, size_t len)
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
-/* Refuses files that anyone but the owner could replace under us. */
-static int
-plugin_check_file(const char *path, char *errbuf, size_t errlen)
+/*
+ * Whether a file or directory is safe to load code from: owned by root or
+ * by porterd's own user, and writable by no one else.  A sticky directory
+ * is no exception: its sticky bit keeps others from replacing our file,
+ * but not from planting theirs under a name we may load.  Returns NULL,
+ * or the reason.
+ */
+static const char *
+plugin_unsafe(const struct stat *st, char *buf, size_t len)
 {
-	struct stat st;
-	char *copy, *dir;
-	int r = -1;
+	uid_t me = geteuid();
 
-	if (stat(path, &st) == -1) {
-		if (errno == ENOENT)
-			snprintf(errbuf, errlen, "plugin %s: no such file", path);
-		else
-			snprintf(errbuf, errlen, "plugin %s: %s", path,
-			    strerror(errno));
+	if (st->st_uid != 0 && st->st_uid != me) {
+		snprintf(buf, len, "owned by uid %lu (neither root nor "
+		    "porterd's uid %lu)", (unsigned long)st->st_uid,
+		    (unsigned long)me);
+		return buf;
+	}
+	if (st->st_mode & S_IWOTH)
+		return "writable by others";
+	if (st->st_mode & S_IWGRP)
+		return "writable by its group";
+	return NULL;
+}
+
+/* "plugin PATH: what: strerror(code)" into errbuf; returns -1. */
+static int
+plugin_errno(const char *path, const char *what, int code, char *errbuf,
+    size_t errlen)
+{
+	if (code == ENOENT && what == NULL)
+		snprintf(errbuf, errlen, "plugin %s: no such file", path);
+	else
+		snprintf(errbuf, errlen, "plugin %s: %s%s%s", path,
+		    what != NULL ? what : "", what != NULL ? ": " : "",
+		    strerror(code));
+	return -1;
+}
+
+/*
+ * Checks every directory from / down to the one holding `real` (a path
+ * realpath() made, so no component is a link): each must be safe, or
+ * anyone who may write one could swap what we load.
+ */
+static int
+plugin_check_dirs(const char *path, const char *real, char *errbuf,
+    size_t errlen)
+{
+	char dir[PATH_MAX], why[128];
+	const char *bad;
+	struct stat st;
+	size_t i;
+
+	/* "/", then each prefix of real that ends before a '/'. */
+	for (i = 0; real[i] != '\0'; i++) {
+		if (real[i] != '/')
+			continue;
+		memcpy(dir, real, i == 0 ? 1 : i);
+		dir[i == 0 ? 1 : i] = '\0';
+		if (stat(dir, &st) == -1)
+			return plugin_errno(path, dir, errno, errbuf, errlen);
+		if ((bad = plugin_unsafe(&st, why, sizeof(why))) != NULL) {
+			snprintf(errbuf, errlen, "plugin %s: directory %s is "
+			    "%s, refusing", path, dir, bad);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Opens the file a plugin path leads to, once: resolves links into *real,
+ * checks the directories on the way, opens the file and checks that
+ * descriptor (fstat: the file we hold, not a name that may change).
+ * Returns the descriptor, to dlopen() through /proc/self/fd, or -1 with
+ * the reason in errbuf.
+ */
+static int
+plugin_open(const char *path, char real[PATH_MAX], char *errbuf,
+    size_t errlen)
+{
+	char why[128];
+	const char *bad;
+	struct stat st;
+	int fd;
+
+	if (realpath(path, real) == NULL)
+		return plugin_errno(path, NULL, errno, errbuf, errlen);
+	if (plugin_check_dirs(path, real, errbuf, errlen) == -1)
 		return -1;
+	if ((fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY)) == -1)
+		return plugin_errno(path, NULL, errno, errbuf, errlen);
+	if (fstat(fd, &st) == -1) {
+		plugin_errno(path, "fstat", errno, errbuf, errlen);
+		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(errbuf, errlen, "plugin %s: not a regular file", path);
-		return -1;
-	}
-	if (st.st_mode & S_IWOTH) {
-		snprintf(errbuf, errlen,
-		    "plugin %s: writable by others, refusing", path);
-		return -1;
-	}
-	if ((copy = strdup(path)) == NULL) {
-		snprintf(errbuf, errlen, "plugin %s: out of memory", path);
-		return -1;
-	}
-	dir = dirname(copy);
-	if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH) &&
-	    !(st.st_mode & S_ISVTX)) {
-		snprintf(errbuf, errlen,
-		    "plugin %s: directory %s is writable by others, refusing",
-		    path, dir);
 		goto fail;
 	}
-	r = 0;
+	if ((bad = plugin_unsafe(&st, why, sizeof(why))) != NULL) {
+		snprintf(errbuf, errlen, "plugin %s: %s, refusing", path, bad);
+		goto fail;
+	}
+	return fd;
 fail:
-	free(copy);
-	return r;
+	close(fd);
+	return -1;
 }
 
-/* dlopen() of a non-ELF file gives a vague error; say it plainly. */
+/*
+ * dlopen() of a non-ELF file gives a vague error; say it plainly.  Reads
+ * the descriptor we will load from.  Returns 1 (ELF), 0 (not), or -1
+ * with errno set (the read failed: that is the reason to give).
+ */
 static int
-plugin_is_elf(const char *path)
+plugin_is_elf(int fd)
 {
 	unsigned char magic[4];
 	ssize_t n;
-	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(fd, magic, sizeof(magic));
-	close(fd);
+	do
+		n = pread(fd, magic, sizeof(magic), 0);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
 	return n == 4 && memcmp(magic, "\177ELF", 4) == 0;
 }
 
@@ -165,33 +243,76 @@ plugin_check_desc(struct plugin_registry *reg, const char *path,
 	return 0;
 }
 
+/*
+ * dlopen()s the open file *fd through /proc/self/fd/N, which is that very
+ * file, not whatever its name leads to by now.  The dynamic loader knows
+ * objects by the name they were opened under, so N must not be the name
+ * of an object still mapped: the plugin keeps its descriptor until it is
+ * unloaded, and if an object of that name is mapped all the same (one
+ * that could not be unloaded), the file is moved to another number.
+ */
+static void *
+plugin_dlopen(int *fd, char *errbuf, size_t errlen, const char *path)
+{
+	char fdpath[64];
+	void *dl;
+	int tries, nfd;
+
+	for (tries = 0; tries < 16; tries++) {
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", *fd);
+		if ((dl = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL |
+		    RTLD_NOLOAD)) == NULL)
+			break;
+		dlclose(dl);
+		if ((nfd = fcntl(*fd, F_DUPFD_CLOEXEC, *fd + 1)) == -1) {
+			plugin_errno(path, "dup", errno, errbuf, errlen);
+			return NULL;
+		}
+		close(*fd);
+		*fd = nfd;
+	}
+	if (tries == 16) {
+		snprintf(errbuf, errlen, "plugin %s: cannot load: every "
+		    "descriptor tried names a mapped object", path);
+		return NULL;
+	}
+	if ((dl = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		snprintf(errbuf, errlen, "plugin %s: not a loadable shared "
+		    "object: %s", path, dlerror());
+	return dl;
+}
+
 struct plugin *
 plugin_load(struct plugin_registry *reg, const char *path, char *errbuf,
     size_t errlen)
 {
+	char real[PATH_MAX];
 	struct plugin *p;
 	const pt_plugin *d;
-	char real[PATH_MAX];
 	void *dl = NULL;
+	int fd, elf;
 
-	if (plugin_check_file(path, errbuf, errlen) == -1)
+	if ((fd = plugin_open(path, real, errbuf, errlen)) == -1)
 		return NULL;
 	/* The same file under another name (a symlink) is the same plugin. */
-	if (realpath(path, real) == NULL)
-		snprintf(real, sizeof(real), "%s", path);
 	for (p = reg->head; p != NULL; p = p->next) {
 		if (strcmp(p->path, real) == 0) {
+			close(fd);
 			p->refs++;
 			return p;
 		}
 	}
-	if (!plugin_is_elf(real)) {
-		snprintf(errbuf, errlen, "plugin %s: not a shared object", path);
+	if ((elf = plugin_is_elf(fd)) != 1) {
+		if (elf == -1)
+			plugin_errno(path, "read", errno, errbuf, errlen);
+		else
+			snprintf(errbuf, errlen, "plugin %s: not a shared "
+			    "object", path);
+		close(fd);
 		return NULL;
 	}
-	if ((dl = dlopen(real, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		snprintf(errbuf, errlen, "plugin %s: not a loadable shared "
-		    "object: %s", path, dlerror());
+	if ((dl = plugin_dlopen(&fd, errbuf, errlen, path)) == NULL) {
+		close(fd);
 		return NULL;
 	}
 	if ((d = dlsym(dl, PT_PLUGIN_SYMBOL)) == NULL) {
@@ -208,6 +329,7 @@ plugin_load(struct plugin_registry *reg, const char *path, char *errbuf,
 		goto fail;
 	}
 	p->dl = dl;
+	p->fd = fd;
 	p->desc = d;
 	p->flags = plugin_desc_flags(d);
 	p->refs = 1;
@@ -216,6 +338,7 @@ plugin_load(struct plugin_registry *reg, const char *path, char *errbuf,
 	return p;
 fail:
 	dlclose(dl);
+	close(fd);
 	return NULL;
 }
 
@@ -233,6 +356,7 @@ plugin_unref(struct plugin_registry *reg, struct plugin *p)
 		}
 	}
 	dlclose(p->dl);
+	close(p->fd);
 	free(p->path);
 	free(p);
 }

@@ -16,6 +16,9 @@
 struct plugin {
 	char *path;			/* the file, as resolved */
 	void *dl;			/* dlopen() handle */
+	int fd;				/* the file loaded, open until it is
+					 * unloaded (its /proc/self/fd name is
+					 * the loader's name for it) */
 	const pt_plugin *desc;		/* the checked descriptor */
 	uint32_t flags;			/* desc->flags, 0 for an ABI 1.0
 					 * descriptor (read this, never
@@ -37,8 +40,10 @@ int plugin_path(const char *dir, const char *name, char *buf, size_t len);
 
 /*
  * Loads (or finds, already loaded) the plugin at `path` and takes a
- * reference.  Checks, in order: the file exists and is not writable by
- * others (nor is its directory), it is a shared object, it exports the
+ * reference.  Checks, in order: the path resolves; every directory from /
+ * down to the file, and the file itself, is owned by root or porterd's
+ * uid and writable by no one else; it is a regular file and a shared
+ * object, it exports the
  * descriptor, the magic, the ABI major, the ABI minor, the descriptor size,
  * no flag this porterd does not know, and that no other loaded file uses
  * the same name.  Returns the plugin, or NULL with "plugin PATH: reason"

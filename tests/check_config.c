@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "porter/socket.h"
@@ -49,6 +50,8 @@ setup(void)
 	    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	ck_assert_int_eq(chdir(dir), 0);
+	/* Files a test writes are root's 0644 when it runs as root: trusted. */
+	umask(022);
 }
 
 static void
@@ -547,10 +550,71 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/*
+ * Wait services: the global max-connections, max-per-source, idle-timeout
+ * and reject-message do not apply (no error); rate and burst do, and so
+ * does max-lifetime where porterd can stop the handler (exec, process).
+ */
+START_TEST(test_limits_wait)
+{
+	struct config *cfg;
+	const struct limits_spec *l;
+
+	cfg = load(
+	    "max-connections = 100\n"
+	    "reject-message = \"busy\"\n"
+	    "max-per-source = 10\n"
+	    "idle-timeout = 300\n"
+	    "max-lifetime = 3600\n"
+	    "rate = 5\n"
+	    "service thread {\n"
+	    "	plugin = \"echo\"\n"
+	    "	port = 7\n"
+	    "	type = dgram\n"
+	    "}\n"
+	    "service proc {\n"
+	    "	plugin = \"echo\"\n"
+	    "	port = 7\n"
+	    "	type = dgram\n"
+	    "	isolation = process\n"
+	    "	user = \"nobody\"\n"
+	    "	max-lifetime = 5\n"
+	    "}\n"
+	    "service prog {\n"
+	    "	exec = \"/bin/cat\"\n"
+	    "	port = 7\n"
+	    "	wait = true\n"
+	    "	user = \"nobody\"\n"
+	    "	rate = 1\n"
+	    "	burst = 2\n"
+	    "	max-lifetime = 9\n"
+	    "}\n");
+
+	ck_assert_ptr_nonnull(cfg);
+	l = &config_find(cfg, "thread")->limits;
+	ck_assert_uint_eq(l->max_conns, 0);
+	ck_assert_uint_eq(l->max_per_source, 0);
+	ck_assert_uint_eq(l->idle_timeout, 0);
+	ck_assert_ptr_null(l->reject_message);
+	ck_assert_uint_eq(l->max_lifetime, 0);	/* a thread: cannot apply */
+	ck_assert_double_eq(l->rate, 5);
+	l = &config_find(cfg, "proc")->limits;
+	ck_assert_uint_eq(l->max_conns, 0);
+	ck_assert_uint_eq(l->max_lifetime, 5);
+	l = &config_find(cfg, "prog")->limits;
+	ck_assert_uint_eq(l->max_conns, 0);
+	ck_assert_uint_eq(l->idle_timeout, 0);
+	ck_assert_double_eq(l->rate, 1);
+	ck_assert_uint_eq(l->burst, 2);
+	ck_assert_uint_eq(l->max_lifetime, 9);
+	config_free(cfg);
+}
+END_TEST
+
 /* Nothing written, or every default written out: the same limits. */
 static const char *const defaults_conf[] = {
 	SVC_PLAIN("s"),
-	"max-connections = 256\nmax-per-source = 0\nipv6-prefix = 64\n"
+	"max-connections = 256\nmax-per-source = 32\nipv6-prefix = 64\n"
 	"rate = 0\nburst = 0\nidle-timeout = 0\nmax-lifetime = 0\n"
 	SVC_PLAIN_WITH("s", "\tmax-connections = 256\n\tburst = 0\n"),
 };
@@ -570,7 +634,7 @@ START_TEST(test_limits_defaults)
 		ck_assert_uint_eq(l->max_conns, 256);
 		ck_assert_ptr_null(l->reject_message);
 		ck_assert_uint_eq(l->reject_len, 0);
-		ck_assert_uint_eq(l->max_per_source, 0);
+		ck_assert_uint_eq(l->max_per_source, 32);
 		ck_assert_uint_eq(l->ipv6_prefix, 64);
 		ck_assert_double_eq(l->rate, 0);
 		ck_assert_uint_eq(l->burst, 1);
@@ -669,6 +733,29 @@ START_TEST(test_acl)
 }
 END_TEST
 
+/* socket-mode, socket-owner, socket-group: numbers, names. */
+START_TEST(test_socket_file)
+{
+	struct config *cfg = load(SVC_PLAIN_WITH("s",
+	    "\tlisten = { \"/run/s.sock\" }\n"
+	    "\tsocket-mode = \"0660\"\n"
+	    "\tsocket-owner = \"daemon\"\n"
+	    "\tsocket-group = \"4001\"\n") SVC_PLAIN("t"));
+	const struct service *s;
+
+	ck_assert_ptr_nonnull(cfg);
+	s = config_find(cfg, "s");
+	ck_assert_int_eq(s->socket_mode, 0660);
+	ck_assert_uint_eq(s->socket_uid, 1);
+	ck_assert_uint_eq(s->socket_gid, 4001);
+	s = config_find(cfg, "t");
+	ck_assert_int_eq(s->socket_mode, -1);
+	ck_assert_uint_eq(s->socket_uid, (uid_t)-1);
+	ck_assert_uint_eq(s->socket_gid, (gid_t)-1);
+	config_free(cfg);
+}
+END_TEST
+
 /* UNIX-socket peers by user and group, names or numbers. */
 START_TEST(test_peer_ids)
 {
@@ -710,9 +797,9 @@ START_TEST(test_run_as)
 {
 	struct config *cfg = load(
 	    "run-as = \"daemon\"\n"
-	    "user = \"1\"\n"			/* the same user, by number */
+	    "user = \"nobody\"\n"		/* the default: someone else */
 	    SVC_PLAIN("a")
-	    SVC_PLAIN_WITH("b", "\tuser = \"daemon\"\n\tgroup = \"1\"\n"));
+	    SVC_PLAIN_WITH("b", "\tuser = \"bin\"\n\tgroup = \"1\"\n"));
 	const struct service *s;
 
 	ck_assert_ptr_nonnull(cfg);
@@ -721,21 +808,18 @@ START_TEST(test_run_as)
 	ck_assert_uint_eq(cfg->run_gid, 1);
 	s = config_find(cfg, "a");
 	ck_assert(s->set_user);
-	ck_assert_uint_eq(s->uid, 1);
-	ck_assert_uint_eq(s->gid, 1);
+	ck_assert_str_eq(s->user, "nobody");
 	s = config_find(cfg, "b");
 	ck_assert(s->set_user);
-	ck_assert_str_eq(s->user, "daemon");
+	ck_assert_str_eq(s->user, "bin");
+	ck_assert_uint_eq(s->gid, 1);	/* run-as's group is no one's own */
 	config_free(cfg);
 
-	/* With no user anywhere, handlers run as run-as. */
+	/* With no user anywhere, an in-process plugin runs in porterd. */
 	cfg = load("run-as = \"daemon\"\n" SVC_PLAIN("a"));
 	ck_assert_ptr_nonnull(cfg);
 	s = cfg->services[0];
-	ck_assert(s->set_user);
-	ck_assert_str_eq(s->user, "daemon");
-	ck_assert_uint_eq(s->uid, 1);
-	ck_assert_uint_eq(s->gid, 1);
+	ck_assert(!s->set_user);
 	config_free(cfg);
 }
 END_TEST
@@ -788,6 +872,18 @@ static const struct {
 	  "porterd.conf:2: unterminated comment" },
 	{ "/*/ still open\n",
 	  "porterd.conf:1: unterminated comment" },
+	/*
+	 * An unquoted '*' ends a word for libconfuse and a comment may start
+	 * right after it: the scanner must agree, or libconfuse's doubled
+	 * comment lines put this 3-line file's error at line 5 (fuzzing).
+	 */
+	{ "include = a/*//b\", \"c\" }\nservice main {\n}\n",
+	  "porterd.conf:2: service 'main': needs plugin or exec" },
+	{ "plugin-dir = /p*/*x\n*/\nservice main {\n}\n",
+	  "porterd.conf:3: service 'main': needs plugin or exec" },
+	/* ${...} in a double-quoted string is read whole, quotes and all */
+	{ "plugin-dir = \"/${a\"b}\"\n#c\nbogus = 1\n",
+	  "porterd.conf:3: no such option 'bogus'" },
 	/* duplicate name in one file, at the second one's first line */
 	{ SVC("") "\n" SVC(""),
 	  "porterd.conf:6: duplicate service 'x' (first defined at "
@@ -898,10 +994,10 @@ static const struct {
 	{ "shutdown-timeout = -1\n",
 	  "porterd.conf:1: shutdown-timeout -1 out of range (0-2147483647 "
 	  "seconds)" },
-	{ "plugin-dir = \"plugins\"\n",
-	  "porterd.conf:1: plugin-dir 'plugins' is not an absolute path" },
-	{ "pid-file = \"porterd.pid\"\n",
-	  "porterd.conf:1: pid-file 'porterd.pid' is not an absolute path" },
+	{ "plugin-dir = \"\"\n",
+	  "porterd.conf:1: plugin-dir is empty" },
+	{ "\npid-file = \"\"\n",
+	  "porterd.conf:2: pid-file is empty" },
 	{ "service \"\" {\n\tplugin = \"echo\"\n\tport = 7\n}\n",
 	  "porterd.conf:1: service '': the name is empty" },
 	/* limits: global, then per service, each range at its own line */
@@ -945,6 +1041,43 @@ static const struct {
 	{ "rate = 5\n" SVC("\tburst = 2147483648\n"),
 	  "porterd.conf:5: service 'x': burst 2147483648 out of range "
 	  "(0-2147483647)" },
+	/* socket files: mode, owner, group */
+	{ SVC("\tsocket-mode = \"0660\"\n"),
+	  "porterd.conf:4: service 'x': socket-mode applies to UNIX socket "
+	  "files, and listen '*' is not one" },
+	{ SVC("\tlisten = { \"/run/x\", \"@x\" }\n\tsocket-group = \"root\"\n"),
+	  "porterd.conf:5: service 'x': socket-group applies to UNIX socket "
+	  "files, and listen '@x' is not one" },
+	{ SVC("\tlisten = { \"/run/x\" }\n\tsocket-mode = \"rw\"\n"),
+	  "porterd.conf:5: service 'x': socket-mode 'rw' is not an octal "
+	  "mode (such as \"0660\")" },
+	{ SVC("\tlisten = { \"/run/x\" }\n\tsocket-mode = \"0800\"\n"),
+	  "porterd.conf:5: service 'x': socket-mode '0800' is not an octal "
+	  "mode (such as \"0660\")" },
+	{ SVC("\tlisten = { \"/run/x\" }\n\tsocket-mode = \"17777\"\n"),
+	  "porterd.conf:5: service 'x': socket-mode '17777' is not an octal "
+	  "mode (such as \"0660\")" },
+	{ SVC("\tlisten = { \"/run/x\" }\n"
+	      "\tsocket-owner = \"no-such-user-porter\"\n"),
+	  "porterd.conf:5: service 'x': unknown user 'no-such-user-porter'" },
+	/* limits a wait service cannot have, at their own line */
+	{ SVC("\ttype = dgram\n\tmax-connections = 4\n"),
+	  "porterd.conf:5: service 'x': max-connections does not apply to a "
+	  "wait service (its one handler takes the listening socket itself)" },
+	{ SVC("\twait = true\n\n\tmax-per-source = 1\n"),
+	  "porterd.conf:6: service 'x': max-per-source does not apply to a "
+	  "wait service (its one handler takes the listening socket itself)" },
+	{ EXEC("\texec = \"/bin/cat\"\n\tuser = \"nobody\"\n"
+	      "\ttype = dgram\n\tidle-timeout = 30\n"),
+	  "porterd.conf:6: service 'x': idle-timeout does not apply to a "
+	  "wait service (its one handler takes the listening socket itself)" },
+	{ SVC("\ttype = dgram\n\treject-message = \"no\"\n"),
+	  "porterd.conf:5: service 'x': reject-message does not apply to a "
+	  "wait service (its one handler takes the listening socket itself)" },
+	{ SVC("\ttype = dgram\n\tmax-lifetime = 60\n"),
+	  "porterd.conf:5: service 'x': max-lifetime needs a handler porterd "
+	  "can stop: a wait plugin running in a thread cannot be (isolation "
+	  "= process can)" },
 	/* allow / deny entries, each on its own line */
 	{ SVC("\tallow = { \"127.0.0.1\",\n\t\"host.example\" }\n"),
 	  "porterd.conf:5: service 'x': allow 'host.example': not a numeric "
@@ -1007,18 +1140,20 @@ static const struct {
 	{ "\nrun-as = \"3999999999\"\n",
 	  "porterd.conf:2: run-as '3999999999' has no passwd entry, so no "
 	  "group" },
-	{ "user = \"root\"\nrun-as = \"daemon\"\n",
-	  "porterd.conf:1: user 'root' differs from run-as 'daemon' (porterd "
-	  "cannot switch users once it has dropped privileges)" },
-	{ "run-as = \"daemon\"\n\ngroup = \"root\"\n",
-	  "porterd.conf:3: group 'root' is not the group of run-as 'daemon'" },
-	{ "run-as = \"daemon\"\n" SVC("\tuser = \"root\"\n"),
-	  "porterd.conf:5: service 'x': user 'root' differs from run-as "
-	  "'daemon' (porterd cannot switch users once it has dropped "
-	  "privileges)" },
-	{ "run-as = \"daemon\"\n" SVC("\tgroup = \"root\"\n"),
-	  "porterd.conf:5: service 'x': group 'root' is not the group of "
-	  "run-as 'daemon'" },
+	{ "user = \"1\"\nrun-as = \"daemon\"\n",
+	  "porterd.conf:1: user '1' is run-as 'daemon': handlers must not run "
+	  "as porterd's own uid (they could signal it); give them a user of "
+	  "their own" },
+	{ "run-as = \"daemon\"\n" SVC("\tuser = \"daemon\"\n"),
+	  "porterd.conf:5: service 'x': user 'daemon' is run-as 'daemon': "
+	  "handlers must not run as porterd's own uid (they could signal "
+	  "it); give the service a user of its own" },
+	{ "run-as = \"daemon\"\n" EXEC("\texec = \"/bin/cat\"\n"),
+	  "porterd.conf:2: service 'x': needs a user other than run-as "
+	  "'daemon': its processes must not run as porterd's own uid" },
+	{ "run-as = \"daemon\"\n" SVC("\tisolation = process\n"),
+	  "porterd.conf:2: service 'x': needs a user other than run-as "
+	  "'daemon': its processes must not run as porterd's own uid" },
 	/* includes: a file named outright must exist */
 	{ "\ninclude = { \"conf.d/*.conf\", \"x.conf\" }\n",
 	  "porterd.conf:2: include 'x.conf': No such file or directory" },
@@ -1134,14 +1269,13 @@ START_TEST(test_include_skipped)
 }
 END_TEST
 
-/* A file two patterns match (or the main file itself) is read once. */
+/* A file two patterns match is read once. */
 START_TEST(test_include_once)
 {
 	struct config *cfg;
 
 	put("conf.d/a.conf", "service a {\n\tplugin = \"a\"\n\tport = 1\n}\n");
-	cfg = load("include = { \"conf.d/*.conf\", \"conf.d/a.conf\", "
-	    "\"porterd.conf\" }\n");
+	cfg = load("include = { \"conf.d/*.conf\", \"conf.d/a.conf\" }\n");
 	ck_assert_ptr_nonnull(cfg);
 	ck_assert_str_eq(cfg->included[0], "conf.d/a.conf");
 	ck_assert_ptr_null(cfg->included[1]);
@@ -1177,8 +1311,201 @@ START_TEST(test_include_errors)
 	ck_assert_int_eq(remove("conf.d/b.conf"), 0);
 	ck_assert_int_eq(mkdir("conf.d/d.conf", 0755), 0);
 	load_fails("\ninclude = { \"conf.d/*.conf\" }\n",
-	    "porterd.conf:2: include 'conf.d/*.conf': conf.d/d.conf: Is a "
-	    "directory");
+	    "porterd.conf:2: include 'conf.d/*.conf': conf.d/d.conf: not a "
+	    "regular file");
+}
+END_TEST
+
+/*
+ * Only regular files are read: a FIFO matched by a pattern (or named as
+ * the main file) is refused without being opened, so no writer is needed
+ * and the load cannot block (Check's timeout would fail the test).
+ */
+START_TEST(test_include_not_regular)
+{
+	put("conf.d/a.conf", "service a {\n\tplugin = \"a\"\n\tport = 1\n}\n");
+	ck_assert_int_eq(mkfifo("conf.d/b.conf", 0644), 0);
+	load_fails("\ninclude = { \"conf.d/*.conf\" }\n",
+	    "porterd.conf:2: include 'conf.d/*.conf': conf.d/b.conf: not a "
+	    "regular file");
+	load_fails("include = { \"conf.d/b.conf\" }\n",
+	    "porterd.conf:1: include 'conf.d/b.conf': not a regular file");
+	ck_assert_ptr_null(config_load("conf.d/b.conf", err, sizeof(err)));
+	ck_assert_str_eq(err, "conf.d/b.conf: not a regular file");
+	/* A device: /dev/null reads as empty, but is no config file. */
+	load_fails("include = { \"/dev/null\" }\n",
+	    "porterd.conf:1: include '/dev/null': not a regular file");
+}
+END_TEST
+
+/*
+ * Running as root (as the suite does on CI), files that anyone but root
+ * could change are refused, main file and drop-ins alike.
+ */
+START_TEST(test_untrusted_files)
+{
+	struct config *cfg;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		return;	/* the checks apply to root only; see below */
+	put("conf.d/a.conf", "service a {\n\tplugin = \"a\"\n\tport = 1\n}\n");
+	put("porterd.conf", "include = { \"conf.d/*.conf\" }\n");
+	ck_assert_ptr_nonnull(cfg = config_load("porterd.conf", err,
+	    sizeof(err)));
+	config_free(cfg);
+
+	ck_assert_int_eq(chmod("porterd.conf", 0664), 0);
+	ck_assert_ptr_null(config_load("porterd.conf", err, sizeof(err)));
+	ck_assert_str_eq(err, "porterd.conf: mode 0664 is writable by its "
+	    "group (running as root, porterd reads only config files that "
+	    "root alone can change)");
+	ck_assert_int_eq(chmod("porterd.conf", 0646), 0);
+	ck_assert_ptr_null(config_load("porterd.conf", err, sizeof(err)));
+	ck_assert_str_eq(err, "porterd.conf: mode 0646 is writable by "
+	    "others (running as root, porterd reads only config files that "
+	    "root alone can change)");
+	ck_assert_int_eq(chmod("porterd.conf", 0644), 0);
+	ck_assert_int_eq(chown("porterd.conf", 65534, 0), 0);
+	ck_assert_ptr_null(config_load("porterd.conf", err, sizeof(err)));
+	ck_assert_str_eq(err, "porterd.conf: owned by uid 65534, not root "
+	    "(running as root, porterd reads only config files that root "
+	    "alone can change)");
+	ck_assert_int_eq(chown("porterd.conf", 0, 0), 0);
+
+	/* A drop-in: named by the include, like any unreadable one. */
+	ck_assert_int_eq(chmod("conf.d/a.conf", 0666), 0);
+	ck_assert_ptr_null(config_load("porterd.conf", err, sizeof(err)));
+	ck_assert_str_eq(err, "porterd.conf:1: include 'conf.d/*.conf': "
+	    "conf.d/a.conf: mode 0666 is writable by others (running as "
+	    "root, porterd reads only config files that root alone can "
+	    "change)");
+	/* Through a symlink, the file read is the one checked. */
+	ck_assert_int_eq(chmod("conf.d/a.conf", 0644), 0);
+	ck_assert_int_eq(rename("conf.d/a.conf", "a.real"), 0);
+	ck_assert_int_eq(symlink("../a.real", "conf.d/a.conf"), 0);
+	ck_assert_int_eq(chown("a.real", 65534, 65534), 0);
+	ck_assert_ptr_null(config_load("porterd.conf", err, sizeof(err)));
+	ck_assert_str_eq(err, "porterd.conf:1: include 'conf.d/*.conf': "
+	    "conf.d/a.conf: owned by uid 65534, not root (running as root, "
+	    "porterd reads only config files that root alone can change)");
+
+	/*
+	 * Not root: porterd can do no more than its user, and reads it.  In
+	 * a child, so that teardown still runs as root.
+	 */
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(chmod("porterd.conf", 0666), 0);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		if (setgid(65534) == -1 || setuid(65534) == -1)
+			_exit(2);
+		cfg = config_load("porterd.conf", err, sizeof(err));
+		if (cfg == NULL)
+			fprintf(stderr, "as uid 65534: %s\n", err);
+		_exit(cfg != NULL && cfg->nservices == 1 ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
+/*
+ * Running as root, a service that starts processes (exec, isolation =
+ * process) needs a user, its own or the global one; user = "root" says
+ * root on purpose.  Not as root, the processes run as porterd's user.
+ */
+START_TEST(test_root_needs_user)
+{
+	static const char msg[] = "service 'x': porterd runs as root and no "
+	    "user is set: set the user its processes run as (user = \"root\" "
+	    "to run them as root on purpose)";
+	char want[256];
+	struct config *cfg;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		return;
+	snprintf(want, sizeof(want), "porterd.conf:1: %s", msg);
+	load_fails(EXEC("\texec = \"/bin/cat\"\n"), want);
+	load_fails(SVC("\tisolation = process\n"), want);
+	snprintf(want, sizeof(want), "porterd.conf:2: %s", msg);
+	load_fails("group = \"root\"\n" EXEC("\texec = \"/bin/cat\"\n"),
+	    want);
+	/* In-process plugins run in porterd whatever the user. */
+	ck_assert_ptr_nonnull(cfg = load(SVC("")));
+	config_free(cfg);
+	ck_assert_ptr_nonnull(cfg = load(EXEC("\texec = \"/bin/cat\"\n"
+	    "\tuser = \"root\"\n")));
+	ck_assert(cfg->services[0]->set_user);
+	ck_assert_uint_eq(cfg->services[0]->uid, 0);
+	config_free(cfg);
+	ck_assert_ptr_nonnull(cfg = load("user = \"nobody\"\n"
+	    SVC("\tisolation = process\n")));
+	ck_assert_str_eq(cfg->services[0]->user, "nobody");
+	config_free(cfg);
+
+	/* Not root: no error, the processes stay porterd's user. */
+	put("porterd.conf", EXEC("\texec = \"/bin/cat\"\n"));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		if (setgid(65534) == -1 || setuid(65534) == -1)
+			_exit(2);
+		cfg = config_load("porterd.conf", err, sizeof(err));
+		if (cfg == NULL)
+			fprintf(stderr, "as uid 65534: %s\n", err);
+		_exit(cfg != NULL && !cfg->services[0]->set_user ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
+/*
+ * Relative pid-file and plugin-dir are the start directory's (main()
+ * records it before detaching), not the directory of the moment.
+ */
+START_TEST(test_relative_paths)
+{
+	struct config *cfg;
+
+	put("porterd.conf", "plugin-dir = \"plugins\"\n"
+	    "pid-file = \"run/porterd.pid\"\n");
+	/* Not set: the working directory at load. */
+	ck_assert_ptr_nonnull(cfg = config_load("porterd.conf", err,
+	    sizeof(err)));
+	ck_assert_str_eq(cfg->plugin_dir + strlen(cfg->plugin_dir) - 8,
+	    "/plugins");
+	ck_assert_int_eq(strncmp(cfg->plugin_dir, dir, strlen(dir) - 7), 0);
+	config_free(cfg);
+	config_start_dir("/srv/porter/");
+	ck_assert_ptr_nonnull(cfg = config_load("porterd.conf", err,
+	    sizeof(err)));
+	ck_assert_str_eq(cfg->plugin_dir, "/srv/porter/plugins");
+	ck_assert_str_eq(cfg->pid_file, "/srv/porter/run/porterd.pid");
+	config_free(cfg);
+}
+END_TEST
+
+/* The main file matched by its own pattern, under any name, is a loop. */
+START_TEST(test_include_loop)
+{
+	put("conf.d/a.conf", "service a {\n\tplugin = \"a\"\n\tport = 1\n}\n");
+	load_fails("include = { \"conf.d/*.conf\",\n\"porterd.conf\" }\n",
+	    "porterd.conf:2: include 'porterd.conf': porterd.conf is the main "
+	    "file (an include loop)");
+	load_fails("include = { \"*.conf\" }\n",
+	    "porterd.conf:1: include '*.conf': porterd.conf is the main file "
+	    "(an include loop)");
+	ck_assert_int_eq(symlink("../porterd.conf", "conf.d/z.conf"), 0);
+	load_fails("\ninclude = { \"conf.d/*.conf\" }\n",
+	    "porterd.conf:2: include 'conf.d/*.conf': conf.d/z.conf is the "
+	    "main file (an include loop)");
 }
 END_TEST
 
@@ -1277,8 +1604,10 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_limits_defaults, 0,
 	    (int)nitems(defaults_conf));
 	tcase_add_test(tc, test_burst_derived);
+	tcase_add_test(tc, test_limits_wait);
 	tcase_add_test(tc, test_acl);
 	tcase_add_test(tc, test_peer_ids);
+	tcase_add_test(tc, test_socket_file);
 	tcase_add_test(tc, test_run_as);
 	tcase_add_test(tc, test_reject_message_length);
 	suite_add_tcase(s, tc);
@@ -1289,6 +1618,8 @@ config_suite(void)
 	tcase_add_test(tc, test_section_line);
 	tcase_add_test(tc, test_exec_not_executable);
 	tcase_add_test(tc, test_main_file_missing);
+	tcase_add_test(tc, test_root_needs_user);
+	tcase_add_test(tc, test_relative_paths);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("include");
@@ -1298,6 +1629,9 @@ config_suite(void)
 	tcase_add_test(tc, test_include_skipped);
 	tcase_add_test(tc, test_include_once);
 	tcase_add_test(tc, test_include_errors);
+	tcase_add_test(tc, test_include_not_regular);
+	tcase_add_test(tc, test_include_loop);
+	tcase_add_test(tc, test_untrusted_files);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("same_sockets");

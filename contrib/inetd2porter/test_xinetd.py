@@ -310,8 +310,6 @@ def limits_and_access(t):
             type = dgram
             exec = "/bin/cat"
             user = "root"
-            max-connections = 30
-            max-per-source = 5
             rate = 25
             burst = 25
             disable = true

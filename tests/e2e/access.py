@@ -253,7 +253,8 @@ def scenario(t):
             text = text[:-2] + '    reject-message = "busy\\r\\n"\n}\n'
         conf += text
     conf += conf_service("marker", listen=lo, exec_=script,
-                         allow=["127.0.0.2"])
+                         allow=["127.0.0.2"],
+                         user="root")
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
 

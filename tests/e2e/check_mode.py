@@ -38,7 +38,8 @@ def scenario(t):
         good += conf_service("ok", listen=["127.0.0.1:0"],
                              plugin="refuse_init", args=["ok"])
         good += conf_service("cat", listen=["127.0.0.1:0"],
-                             exec_="/bin/cat")
+                             exec_="/bin/cat",
+                             user="root")
         conf = t.write(os.path.join(tmp, "good.conf"), good)
         for flag in ("--check", "-t"):
             with t.case("%s on a good config: 'FILE: OK (3 services)', "

@@ -64,8 +64,10 @@ def scenario(t):
     conf = conf_opts(shutdown_timeout=5)
     conf += conf_service("echo", listen=["127.0.0.1:0"], plugin="echo")
     conf += conf_service("echoproc", listen=["127.0.0.1:0"], plugin="echo",
-                         isolation="process")
-    conf += conf_service("cat", listen=["127.0.0.1:0"], exec_="/bin/cat")
+                         isolation="process",
+                         user="root")
+    conf += conf_service("cat", listen=["127.0.0.1:0"], exec_="/bin/cat",
+                         user="root")
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
 

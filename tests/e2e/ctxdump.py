@@ -58,7 +58,8 @@ def scenario(t):
     conf = conf_opts(shutdown_timeout=5)
     conf += conf_service("ctx", listen=listen, plugin="ctxdump", args=ARGS)
     conf += conf_service("ctxproc", listen=listen, plugin="ctxdump",
-                         args=ARGS, isolation="process")
+                         args=ARGS, isolation="process",
+                         user="root")
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
     with t.case("ready with 2 services"):

@@ -77,7 +77,9 @@ def scenario(t):
         raise Skip("no prlimit(2) in this Python")
     tmp = t.tmpdir()
     plugins = t.plugindir(["echo"], tmp)
-    conf = conf_opts(shutdown_timeout=5)
+    # One client address must be able to exhaust the descriptors: no
+    # per-source limit (the default one would close them first).
+    conf = conf_opts(shutdown_timeout=5, max_per_source=0)
     conf += conf_service("echo", listen=["127.0.0.1:0"], plugin="echo")
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)

@@ -85,12 +85,15 @@ def scenario(t):
     exit3_sh = t.write(os.path.join(tmp, "exit3.sh"), EXIT3_SCRIPT, 0o755)
     listen = ["127.0.0.1:0"] + (["[::1]:0"] if v6 else [])
     conf = conf_opts(shutdown_timeout=5)
-    conf += conf_service("cat", listen=["127.0.0.1:0"], exec_="/bin/cat")
+    conf += conf_service("cat", listen=["127.0.0.1:0"], exec_="/bin/cat",
+                         user="root")
     conf += conf_service("envdump", listen=listen, exec_=env_sh,
                          args=["one", "two words"],
-                         env=["FOO=bar", "LANG=C"])
+                         env=["FOO=bar", "LANG=C"],
+                         user="root")
     conf += conf_service("exit3", listen=["127.0.0.1:0"], exec_=exit3_sh,
-                         stderr="log")
+                         stderr="log",
+                         user="root")
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     env = dict(os.environ)
     env[MARKER] = "leaked"

@@ -8,8 +8,16 @@ exit 1 at start-up, before "ready:", with a line
 --check` on the same config must exit 1 with the same reason and print no
 "OK".  Control: a config using only good plugins starts (ready) and checks
 OK, so the failures above are about the plugin and nothing else.
+
+The file checked is the file loaded: a symlink is resolved, and every
+directory from / down to the real file must be owned by root or
+porterd's uid and writable by no one else, sticky or not.  So a plugin
+dir whose echo.so links into a sticky world-writable directory is
+refused naming that directory, as is a plugin below a group-writable
+directory; a dangling link is "no such file".
 """
 import os
+import pwd
 import re
 import shutil
 import sys
@@ -52,8 +60,23 @@ CASES = [
      r"writable by others"),
     # A plugin directory anyone may write (no sticky bit).
     ("directory writable by others", [("svc", "echo", None)], "echo",
-     r"directory \S+ is writable by others"),
+     r"directory \S+/opendir is writable by others"),
+    # A link from a good directory to a file in a sticky world-writable
+    # one: the real path's directory is what counts, sticky or not.
+    ("symlink into a sticky world-writable directory",
+     [("svc", "linked", None)], "linked",
+     r"directory \S+/sticky is writable by others"),
+    # An ancestor of the plugin dir that its group may write.
+    ("group-writable ancestor", [("svc", "echo", None)], "echo",
+     r"directory \S+/groupw is writable by its group"),
+    # A link to nothing: the real reason, not "not a shared object".
+    ("dangling symlink", [("svc", "dangling", None)], "dangling",
+     r"no such file$"),
 ]
+
+# The plugin dir of the cases not using the good one.
+PDIR = {"directory writable by others": "open",
+        "group-writable ancestor": "groupw"}
 
 
 def make_conf(t, tmp, name, services, plugindir):
@@ -65,7 +88,8 @@ def make_conf(t, tmp, name, services, plugindir):
 
 
 def scenario(t):
-    tmp = t.tmpdir()
+    # Plugins load only from a trusted tree: /tmp is world-writable.
+    tmp = t.trusted_tmpdir()
     good = t.plugindir(["echo", "bad_magic", "bad_major", "newer_minor",
                         "short_size", "bad_flags", "no_descriptor",
                         "dup_echo",
@@ -80,9 +104,28 @@ def scenario(t):
                     os.path.join(open_dir, "echo.so"))
     os.chmod(os.path.join(open_dir, "echo.so"), 0o644)
     os.chmod(open_dir, 0o777)
+    sticky = os.path.join(tmp, "sticky")
+    os.mkdir(sticky)
+    shutil.copyfile(os.path.join(INTERNAL_PLUGINS, "echo.so"),
+                    os.path.join(sticky, "echo.so"))
+    os.chmod(os.path.join(sticky, "echo.so"), 0o644)
+    os.chmod(sticky, 0o1777)
+    os.symlink(os.path.join(sticky, "echo.so"),
+               os.path.join(good, "linked.so"))
+    os.symlink(os.path.join(tmp, "nothing.so"),
+               os.path.join(good, "dangling.so"))
+    groupw = os.path.join(tmp, "groupw")
+    os.mkdir(groupw)
+    os.chmod(groupw, 0o775)
+    gw_plugins = os.path.join(groupw, "plugins")
+    os.mkdir(gw_plugins, 0o755)
+    shutil.copyfile(os.path.join(INTERNAL_PLUGINS, "echo.so"),
+                    os.path.join(gw_plugins, "echo.so"))
+    os.chmod(os.path.join(gw_plugins, "echo.so"), 0o644)
+    dirs = {"good": good, "open": open_dir, "groupw": gw_plugins}
 
     for i, (case, services, refused, reason) in enumerate(CASES):
-        pdir = open_dir if case.startswith("directory") else good
+        pdir = dirs[PDIR.get(case, "good")]
         conf = make_conf(t, tmp, "case%d" % i, services, pdir)
         what = "" if refused is None else \
             ".*%s.*: " % re.escape(os.path.join(pdir, refused + ".so"))
@@ -112,6 +155,20 @@ def scenario(t):
         d.wait_line(r"^ready: 2 services")
         d.signal(15)
         expect_eq(d.wait_exit(), 0, "exit status")
+
+    if os.geteuid() != 0:
+        return
+    with t.case("root: a plugin owned by another user is refused"):
+        nobody = pwd.getpwnam("nobody")
+        theirs = os.path.join(good, "theirs.so")
+        shutil.copyfile(os.path.join(INTERNAL_PLUGINS, "echo.so"), theirs)
+        os.chown(theirs, nobody.pw_uid, nobody.pw_gid)
+        conf = make_conf(t, tmp, "theirs", [("svc", "theirs", None)], good)
+        rc, out, err = run_porterd(["--check", "-f", conf])
+        expect_eq(rc, 1, "exit status")
+        expect("plugin %s: owned by uid %d (neither root nor porterd's uid "
+               "0), refusing" % (theirs, nobody.pw_uid) in err,
+               "stderr: %s" % err[-500:])
 
 
 if __name__ == "__main__":

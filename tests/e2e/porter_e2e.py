@@ -26,12 +26,28 @@ from porter_e2e_base import *    # noqa: F401,F403
 from porter_e2e_net import *     # noqa: F401,F403
 from porter_e2e_daemon import *  # noqa: F401,F403
 from porter_e2e_base import (Failure, HarnessError, INTERNAL_PLUGINS,
-                             PORTERD, Skip, TEST_PLUGINS)
+                             PORTERD, Skip, TEST_PLUGINS, TOP_BUILDDIR)
 from porter_e2e_base import _short  # noqa: F401
 from porter_e2e_daemon import Porterd
 
 
 # ------------------------------------------------------------------ the test
+
+def untrusted_ancestor(path):
+    """(dir, why) for the first directory from / down to path that porterd
+    would refuse to load a plugin from (owned by neither root nor us, or
+    writable by group or others, sticky or not), or None."""
+    path = os.path.realpath(path)
+    parts = path.split("/")
+    for i in range(1, len(parts) + 1):
+        d = "/".join(parts[:i]) or "/"
+        st = os.stat(d)
+        if st.st_uid not in (0, os.geteuid()):
+            return (d, "owned by uid %d" % st.st_uid)
+        if st.st_mode & 0o022:
+            return (d, "writable by group or others")
+    return None
+
 
 class Test:
     """One scenario: its checks, temp dirs and daemons."""
@@ -62,10 +78,31 @@ class Test:
         self.tmpdirs.append(d)
         return d
 
+    def trusted_tmpdir(self):
+        """A new private dir (0755), removed at the end, in which porterd
+        will load plugins: it and every directory above it are owned by
+        root or us and writable by no one else.  /tmp is world-writable,
+        so these live under the build tree (tests/e2e/tmp)."""
+        base = os.path.join(TOP_BUILDDIR, "tests", "e2e", "tmp")
+        os.makedirs(base, exist_ok=True)
+        os.chmod(base, 0o755)
+        bad = untrusted_ancestor(base)
+        if bad:
+            raise HarnessError("porterd loads no plugin below %s (%s); "
+                               "build elsewhere" % bad)
+        d = tempfile.mkdtemp(prefix="p-", dir=base)
+        os.chmod(d, 0o755)
+        self.tmpdirs.append(d)
+        return d
+
     def plugindir(self, names, parent=None, mode=0o644):
         """A plugin dir (0755) holding copies of the named plugins, from the
-        internal or the test plugins; HarnessError if one is not built."""
-        d = os.path.join(parent or self.tmpdir(), "plugins")
+        internal or the test plugins; HarnessError if one is not built.
+        In `parent` if porterd would load from there, else in a
+        trusted_tmpdir()."""
+        if parent is None or untrusted_ancestor(parent):
+            parent = self.trusted_tmpdir()
+        d = os.path.join(parent, "plugins")
         os.makedirs(d, exist_ok=True)
         os.chmod(d, 0o755)
         for name in names:

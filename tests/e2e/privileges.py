@@ -13,10 +13,11 @@ leaves them ignored) and holds only fds 0-2.  A process-isolated echo
 child, seen in /proc while its client is connected, has nobody's
 uid/gid/groups, no blocked or ignored signal and none of porterd's
 listening sockets.  A plugin file writable by others is refused ("writable
-by others").  With run-as = "nobody", porterd binds a socket in a
-directory only root may write to, then runs with Uid and Gid 65534 in
-/proc/PID/status, serves that socket, and its exec'd services run as
-65534.
+by others").  With run-as = "nobody", a service whose user is nobody, or
+an exec service with no user, is refused (a handler of porterd's uid
+could signal it); porterd binds a socket in a directory only root may
+write to, then runs with Uid and Gid 65534 in /proc/PID/status and
+serves that socket.
 """
 import grp
 import os
@@ -194,11 +195,25 @@ def run_as(t, tmp, plugins):
     sock = os.path.join(root_dir, "echo.sock")
     conf = conf_opts(shutdown_timeout=5, run_as="nobody")
     conf += conf_service("echo", listen=[sock], plugin="echo")
-    conf += conf_service("id", listen=["127.0.0.1:0"], exec_="/usr/bin/id")
     path = t.write(os.path.join(tmp, "runas.conf"), conf)
+    for svc, opts, why in (
+            ("id", {"exec_": "/usr/bin/id", "user": "nobody"},
+             "user 'nobody' is run-as 'nobody': handlers must not run as "
+             "porterd's own uid"),
+            ("id", {"exec_": "/usr/bin/id"},
+             "needs a user other than run-as 'nobody'")):
+        with t.case("run-as nobody: a service that would run as nobody is "
+                    "refused (%s)" % why[:24]):
+            bad = t.write(os.path.join(tmp, "runas-bad.conf"), conf +
+                          conf_service(svc, listen=["127.0.0.1:0"], **opts))
+            rc, out, err = run_porterd(["--check", "-P", plugins, "-f",
+                                        bad])
+            expect_eq(rc, 1, "exit status")
+            expect("service 'id': %s" % why in err, "stderr: %s"
+                   % err[-500:])
     d = t.porterd(path, plugins)
     with t.case("run-as nobody: ready, bound in a root-only directory"):
-        d.wait_line(r"^ready: 2 services")
+        d.wait_line(r"^ready: 1 service")
     with t.case("run-as nobody: /proc/PID/status shows uid, gid and groups "
                 "of nobody"):
         deadline = time.monotonic() + 2 * TIMEOUT_SCALE
@@ -214,8 +229,6 @@ def run_as(t, tmp, plugins):
                   "Groups")
     with t.case("run-as nobody: the socket bound as root is served"):
         served_from(Addr(sock))
-    with t.case("run-as nobody: exec'd services run as nobody"):
-        expect_eq(parse_id(output(d.addr("id"))), nobody, "id")
     d.stop()
 
 

@@ -52,10 +52,12 @@ def scenario(t):
     plugins = t.plugindir(["crash", "echo"], tmp)
     conf = conf_opts(shutdown_timeout=5)
     conf += conf_service("crash", listen=["127.0.0.1:0"], plugin="crash",
-                         isolation="process")
+                         isolation="process",
+                         user="root")
     conf += conf_service("echo", listen=["127.0.0.1:0"], plugin="echo")
     conf += conf_service("echoproc", listen=["127.0.0.1:0"], plugin="echo",
-                         isolation="process")
+                         isolation="process",
+                         user="root")
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
 

@@ -93,12 +93,15 @@ def scenario(t):
     conf = conf_opts(shutdown_timeout=5)
     conf += conf_service("idle", listen=lo, plugin="echo", idle_timeout=1)
     conf += conf_service("idleproc", listen=lo, plugin="echo",
-                         isolation="process", idle_timeout=1)
+                         isolation="process", idle_timeout=1,
+                         user="root")
     conf += conf_service("idlecat", listen=lo, exec_="/bin/cat",
-                         idle_timeout=1)
+                         idle_timeout=1,
+                         user="root")
     conf += conf_service("life", listen=lo, plugin="echo", max_lifetime=2)
     conf += conf_service("lifecat", listen=lo, exec_="/bin/cat",
-                         max_lifetime=2)
+                         max_lifetime=2,
+                         user="root")
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
 

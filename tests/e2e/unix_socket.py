@@ -33,7 +33,8 @@ def scenario(t):
                          plugin="echo")
     conf += conf_service("daytime", listen=[day_path, "@%s-daytime" % tag],
                          plugin="daytime")
-    conf += conf_service("cat", listen=[cat_path], exec_="/bin/cat")
+    conf += conf_service("cat", listen=[cat_path], exec_="/bin/cat",
+                         user="root")
     conf += conf_service("seqecho", listen=[seq_path], type="seqpacket",
                          plugin="echo")
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)

@@ -73,6 +73,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
+	/*
+	 * Run as root, porterd reads only files no one but root may change:
+	 * whatever umask the fuzzer inherits, the inputs must pass that.
+	 */
+	umask(022);
 	/* Every run rewrites the files: cheapest in memory (tmpfs). */
 	if (tmp == NULL || tmp[0] != '/')
 		tmp = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
