@@ -72,14 +72,16 @@ def services(t):
         #     does
         # inetd2porter: user is set twice; xinetd keeps the first
         # inetd2porter: flag IDONLY is not supported
-        # inetd2porter: tcpd dropped: porterd runs /usr/sbin/in.ftpd
-        #     directly, so /etc/hosts.allow and /etc/hosts.deny are not
-        #     consulted; write the rules as allow/deny
+        # inetd2porter: tcpd kept (argv0 = 'in.ftpd'): it runs
+        #     /usr/sbin/in.ftpd and still applies /etc/hosts.allow and
+        #     /etc/hosts.deny
         # inetd2porter: nice: porterd does not renice handlers
         service ftp {
             listen = { "127.0.0.1:ftp" }
-            exec = "/usr/sbin/in.ftpd"
+            exec = "/usr/sbin/tcpd"
+            argv0 = "in.ftpd"
             args = { "-l", "-a" }
+            stderr = socket
             user = "ftp"
             group = "nogroup"
             options = { "TCP_NODELAY", "SO_KEEPALIVE" }
@@ -94,6 +96,7 @@ def services(t):
             exec = "/usr/sbin/in.tftpd"
             args = { "-s", "/srv/tftp" }
             env = { "HOME=/srv", "LANG=C" }
+            stderr = socket
             user = "nobody"
         }
         """, """
@@ -102,6 +105,7 @@ def services(t):
         service v6 {
             listen = { "[::]:v6" }
             exec = "/bin/cat"
+            stderr = socket
             wait = true
             user = "daemon"
             options = { "IPV6_V6ONLY" }
@@ -277,6 +281,7 @@ def limits_and_access(t):
         service a {
             listen = { "*:a" }
             exec = "/bin/cat"
+            stderr = socket
             user = "root"
             max-connections = 0
             max-per-source = 5
@@ -293,6 +298,7 @@ def limits_and_access(t):
         service b {
             listen = { "*:b" }
             exec = "/bin/cat"
+            stderr = socket
             user = "root"
             max-connections = 30
             max-per-source = 2
@@ -309,6 +315,7 @@ def limits_and_access(t):
             listen = { "*:off1" }
             type = dgram
             exec = "/bin/cat"
+            stderr = socket
             user = "root"
             max-connections = 30
             max-per-source = 5
@@ -353,6 +360,7 @@ def disabling(t):
         service on1 {
             listen = { "*:on1" }
             exec = "/bin/cat"
+            stderr = socket
             user = "root"
         }
         """, """
@@ -365,6 +373,7 @@ def disabling(t):
         service off2 {
             listen = { "*:off2" }
             exec = "/bin/cat"
+            stderr = socket
             user = "root"
             disable = true
         }
