@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """test_xinetd -- inetd2porter on hand-written xinetd configurations.
 
-Asserts, with the exact sections and notes expected: socket_type,
+Asserts, with the exact sections and notes expected: hosts.allow/deny
+rules applied by the name xinetd gives libwrap (the program's, or the
+libwrap attribute), not to a NOLIBWRAP service; socket_type,
 protocol, wait, user, group, server, server_args (and NAMEINARGS, tcpd),
 port, bind/interface, flags IPv6/NODELAY/KEEPALIVE and v6only become the
 matching options; type = INTERNAL a plugin (others left out with a note),
@@ -442,7 +444,64 @@ def errors(t):
                      args=["--xinetd", "xinetd.conf"])
 
 
+def hosts_rules(t):
+    """xinetd (built with libwrap, as Debian's) checks the hosts files for
+    every service under the name it gives libwrap."""
+    files = {"xinetd.conf": """\
+        service finger
+        {
+        \tsocket_type\t= stream
+        \twait\t\t= no
+        \tuser\t\t= nobody
+        \tserver\t\t= /usr/sbin/in.fingerd
+        }
+        service named
+        {
+        \tsocket_type\t= stream
+        \twait\t\t= no
+        \tuser\t\t= nobody
+        \tserver\t\t= /bin/cat
+        \tlibwrap\t\t= special
+        }
+        service off
+        {
+        \tsocket_type\t= stream
+        \twait\t\t= no
+        \tuser\t\t= nobody
+        \tserver\t\t= /bin/cat
+        \tflags\t\t= NOLIBWRAP
+        }
+        """, "allow": "in.fingerd : 192.0.2.0/24\nspecial : 198.51.100.\n",
+        "deny": "ALL : ALL\n"}
+    args = ["--hosts-allow", "allow", "--hosts-deny", "deny", "xinetd.conf"]
+    expect_converted(t, "hosts rules by the name xinetd gives libwrap",
+                     files, ["""
+        service finger {
+            listen = { "*:finger" }
+            exec = "/usr/sbin/in.fingerd"
+            stderr = socket
+            user = "nobody"
+            allow = { "192.0.2.0/24" }
+            deny = { "0.0.0.0/0", "::/0" }
+        }""", """
+        service named {
+            listen = { "*:named" }
+            exec = "/bin/cat"
+            stderr = socket
+            user = "nobody"
+            allow = { "198.51.100.0/24" }
+            deny = { "0.0.0.0/0", "::/0" }
+        }""", """
+        service off {
+            listen = { "*:off" }
+            exec = "/bin/cat"
+            stderr = socket
+            user = "nobody"
+        }"""], args=args)
+
+
 def scenario(t):
+    hosts_rules(t)
     services(t)
     kinds(t)
     limits_and_access(t)
