@@ -44,6 +44,7 @@
  *       plugin = "echo"       # exactly one of plugin / exec
  *       exec = "/bin/cat"     # absolute, executable
  *       args = { "-u" }
+ *       argv0 = "in.fingerd"  # exec only: argv[0] [the exec path]
  *       env = { "LANG=C" }    # exec only, NAME=value
  *       stderr = log          # exec only: log | socket | null [log]
  *       wait = false          # [true for dgram, which must wait; false]
@@ -178,6 +179,7 @@ struct service {
 	enum handler_kind kind;
 	char *handler;		/* plugin name or path; exec program path */
 	char **args;		/* NULL-terminated */
+	char *argv0;		/* exec: argv[0] when not the path, or NULL */
 	size_t nargs;
 	char **env;		/* NULL-terminated "K=V" (exec only) */
 	size_t nenv;

@@ -69,6 +69,7 @@ enum conf_svc_opt {
 	SVC_PLUGIN,
 	SVC_EXEC,
 	SVC_ARGS,
+	SVC_ARGV0,
 	SVC_ENV,
 	SVC_STDERR,
 	SVC_WAIT,

@@ -41,6 +41,7 @@ static cfg_opt_t svc_opts[] = {
 	CFG_STR("plugin", NULL, CFGF_NODEFAULT),
 	CFG_STR("exec", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("args", NULL, CFGF_NODEFAULT),
+	CFG_STR("argv0", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("env", NULL, CFGF_NODEFAULT),
 	CFG_STR("stderr", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("wait", cfg_false, CFGF_NODEFAULT),
@@ -362,6 +363,16 @@ svc_handler(struct svc_build *b)
 		return svc_nomem(b);
 	if (svc_strv(b, "args", &s->args, &s->nargs) == -1)
 		return -1;
+	if (cfg_size(b->sec, "argv0") > 0) {
+		/* A plugin has no argv to name: refuse what would not apply. */
+		if (plugin)
+			return svc_fail(b, SVC_ARGV0, 0,
+			    "argv0 applies to exec services only");
+		if (cfg_getstr(b->sec, "argv0")[0] == '\0')
+			return svc_fail(b, SVC_ARGV0, 0, "argv0 is empty");
+		if ((s->argv0 = strdup(cfg_getstr(b->sec, "argv0"))) == NULL)
+			return svc_nomem(b);
+	}
 
 	if (plugin && cfg_size(b->sec, "env") > 0)
 		return svc_fail(b, SVC_ENV, 0,
@@ -681,6 +692,7 @@ conf_service_free(struct service *s)
 		free(s->opts[i].text);
 	free(s->opts);
 	svc_strv_free(s->args);
+	free(s->argv0);
 	svc_strv_free(s->env);
 	free(s->name);
 	free(s->file);

@@ -11,6 +11,15 @@
  * thread may have held glibc's syslog lock at fork(), and the copy in the
  * child is never released.  log_child() therefore gives the child its own
  * /dev/log socket and a formatter that takes no lock at all.
+ *
+ * Under systemd, stderr is often the journal's stream socket (systemd
+ * says so in $JOURNAL_STREAM, "device:inode" of that socket).  Each line
+ * then starts with "<N>", N the syslog priority (sd-daemon(3)'s SD_ERR
+ * ... SD_DEBUG), which journald takes as the line's priority and strips,
+ * so `journalctl -p warning` shows porterd's warnings.  The check is made
+ * by log_init() against the stderr of that moment: an inherited
+ * JOURNAL_STREAM that no longer describes fd 2 (stderr redirected to a
+ * file or terminal) leaves the lines as they were.
  */
 #include "config.h"
 
@@ -20,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -34,6 +44,7 @@ static int log_level = LOG_INFO;		/* atomic access only */
 static char log_ident[32] = "porterd";		/* set before threads start */
 static int log_in_child;	/* log_child() was called: no syslog(3) */
 static int log_child_fd = -1;	/* the child's /dev/log socket, if any */
+static int log_journal;		/* stderr is the journal: "<N>" prefixes */
 
 static const char *const log_level_names[] = {
 	[LOG_ERR] = "err",
@@ -43,9 +54,27 @@ static const char *const log_level_names[] = {
 	[LOG_DEBUG] = "debug",
 };
 
+/* True if $JOURNAL_STREAM names the socket on stderr (systemd.exec(5)). */
+static int
+log_stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	if (e == NULL || sscanf(e, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(enum log_target target, int level, const char *ident)
 {
+	log_journal = target == LOG_TARGET_STDERR && log_stderr_is_journal();
 	if (ident != NULL)
 		snprintf(log_ident, sizeof(log_ident), "%s", ident);
 	log_setlevel(level);
@@ -165,7 +194,11 @@ log_emit(int priority, const char *reason, const char *fmt, va_list ap)
 		syslog(priority, "%s", buf);
 		return;
 	}
-	snprintf(prefix, sizeof(prefix), "%s: ", log_ident);
+	if (log_journal)
+		snprintf(prefix, sizeof(prefix), "<%d>%s: ", priority,
+		    log_ident);
+	else
+		snprintf(prefix, sizeof(prefix), "%s: ", log_ident);
 	len = log_format(buf, sizeof(buf), prefix, reason, "\n", fmt, ap);
 	log_write_all(STDERR_FILENO, buf, len);
 }

@@ -102,7 +102,7 @@ svc_exec_argv(struct svc *svc)
 
 	if ((svc->argv = calloc(conf->nargs + 2, sizeof(char *))) == NULL)
 		return -1;
-	svc->argv[0] = conf->handler;
+	svc->argv[0] = conf->argv0 != NULL ? conf->argv0 : conf->handler;
 	for (i = 0; i < conf->nargs; i++)
 		svc->argv[i + 1] = conf->args[i];
 	return 0;

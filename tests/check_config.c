@@ -272,6 +272,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(s->nopts, 0);
 	ck_assert_uint_eq(s->nargs, 0);
 	ck_assert_ptr_null(s->args[0]);
+	ck_assert_ptr_null(s->argv0);
 	ck_assert_int_eq(s->stderr_mode, STDERR_LOG);
 	ck_assert_int_eq(s->isolation, ISOLATION_THREAD);
 	ck_assert(!s->wait);
@@ -283,6 +284,27 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(s->protocol, IPPROTO_UDP);
 	ck_assert_str_eq(s->protocol_name, "udp");
 	ck_assert(s->wait);
+	config_free(cfg);
+}
+END_TEST
+
+/* argv0: the name the program sees, separate from the path it runs. */
+START_TEST(test_argv0)
+{
+	struct config *cfg = load(
+	    "service finger {\n"
+	    "	port = 7079\n"
+	    "	exec = \"/bin/sh\"\n"
+	    "	argv0 = \"in.fingerd\"\n"
+	    "	args = { \"-c\", \"true\" }\n"
+	    "}\n");
+	const struct service *s;
+
+	ck_assert_ptr_nonnull(cfg);
+	s = config_find(cfg, "finger");
+	ck_assert_str_eq(s->handler, "/bin/sh");
+	ck_assert_str_eq(s->argv0, "in.fingerd");
+	ck_assert_uint_eq(s->nargs, 2);
 	config_free(cfg);
 }
 END_TEST
@@ -911,6 +933,11 @@ static const struct {
 	{ SVC("\tstderr = null\n"),
 	  "porterd.conf:4: service 'x': stderr applies to exec services "
 	  "only" },
+	{ SVC("\targv0 = \"echo\"\n"),
+	  "porterd.conf:4: service 'x': argv0 applies to exec services "
+	  "only" },
+	{ EXEC("\texec = \"/bin/sh\"\n\targv0 = \"\"\n"),
+	  "porterd.conf:4: service 'x': argv0 is empty" },
 	/* words */
 	{ SVC("\tisolation = fork\n"),
 	  "porterd.conf:4: service 'x': unknown isolation 'fork' (thread or "
@@ -1591,6 +1618,7 @@ config_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_argv0);
 	tcase_add_test(tc, test_port_from_services);
 	tcase_add_test(tc, test_fd_listen);
 	tcase_add_test(tc, test_disable);

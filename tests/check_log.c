@@ -10,7 +10,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -115,6 +118,57 @@ START_TEST(test_log_fatalx)
 }
 END_TEST
 
+/* Sets $JOURNAL_STREAM to stderr's own "dev:ino", as systemd does. */
+static void
+log_as_journal(void)
+{
+	struct stat st;
+	char v[64];
+
+	ck_assert_int_eq(fstat(STDERR_FILENO, &st), 0);
+	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	ck_assert_int_eq(setenv("JOURNAL_STREAM", v, 1), 0);
+	log_some();
+	unsetenv("JOURNAL_STREAM");
+}
+
+/* stderr is the journal: every line carries its priority as "<N>". */
+START_TEST(test_log_journal)
+{
+	ck_assert_str_eq(capture_stderr(log_as_journal),
+	    "<6>porterd: hello 1\n"
+	    "<4>porterd: open x: No such file or directory\n"
+	    "<4>porterd: plain\n"
+	    "<3>porterd: err\n"
+	    "<7>porterd: now shown\n");
+}
+END_TEST
+
+/* A JOURNAL_STREAM that is not stderr (inherited, then redirected). */
+static void
+log_not_journal(void)
+{
+	ck_assert_int_eq(setenv("JOURNAL_STREAM", "1:2", 1), 0);
+	log_some();
+	ck_assert_int_eq(setenv("JOURNAL_STREAM", "garbage", 1), 0);
+	log_init(LOG_TARGET_STDERR, LOG_INFO, "porterd");
+	log_warnx("still plain");
+	unsetenv("JOURNAL_STREAM");
+}
+
+START_TEST(test_log_journal_other_stream)
+{
+	ck_assert_str_eq(capture_stderr(log_not_journal),
+	    "porterd: hello 1\n"
+	    "porterd: open x: No such file or directory\n"
+	    "porterd: plain\n"
+	    "porterd: err\n"
+	    "porterd: now shown\n"
+	    "porterd: still plain\n");
+}
+END_TEST
+
 static Suite *
 log_suite(void)
 {
@@ -124,6 +178,8 @@ log_suite(void)
 	tcase_add_test(tc, test_log_levels);
 	tcase_add_test(tc, test_log_stderr);
 	tcase_add_test(tc, test_log_truncates);
+	tcase_add_test(tc, test_log_journal);
+	tcase_add_test(tc, test_log_journal_other_stream);
 	tcase_add_exit_test(tc, test_log_fatalx, 1);
 	suite_add_tcase(s, tc);
 	return s;

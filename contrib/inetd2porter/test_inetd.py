@@ -18,11 +18,17 @@ no input is a usage error (2); -o writes a file; a file is recognised as
 inetd or xinetd by its content.
 """
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from convert_harness import (expect, expect_converted, expect_eq,  # noqa
-                             expect_error, main, run, write_files)
+from convert_harness import (convert, expect, expect_converted,  # noqa
+                             expect_eq, fragment, main, run, run_porterd,
+                             write_files)
+
+DS = ("# inetd2porter: one dual-stack socket: inetd opened two for tcp, an "
+      "IPv4 and an IPv6 one; porterd serves both on [::] with "
+      "IPV6_V6ONLY=0 (write tcp4 and tcp6 entries to keep two)")
 
 INTERNAL = """\
     # comment
@@ -41,6 +47,7 @@ def internal_services(t):
         "inetd.conf": INTERNAL}, [
         """
         # inetd.conf:2: echo stream tcp nowait root internal
+        # inetd2porter: one dual-stack socket: inetd opened two for tcp, an IPv4 and an IPv6 one; porterd serves both on [::] with IPV6_V6ONLY=0 (write tcp4 and tcp6 entries to keep two)
         service echo {
             listen = { "[::]:echo" }
             plugin = "echo"
@@ -48,6 +55,7 @@ def internal_services(t):
         }
         """, """
         # inetd.conf:3: echo dgram udp wait root internal
+        # inetd2porter: one dual-stack socket: inetd opened two for udp, an IPv4 and an IPv6 one; porterd serves both on [::] with IPV6_V6ONLY=0 (write udp4 and udp6 entries to keep two)
         # inetd2porter: named echo-udp: an earlier service is called echo
         service echo-udp {
             listen = { "[::]:echo" }
@@ -83,6 +91,7 @@ def internal_services(t):
         }
         """, """
         # inetd.conf:8: tcpmux stream tcp nowait root internal
+        # inetd2porter: one dual-stack socket: inetd opened two for tcp, an IPv4 and an IPv6 one; porterd serves both on [::] with IPV6_V6ONLY=0 (write tcp4 and tcp6 entries to keep two)
         # inetd2porter: not converted: porterd has no built-in 'tcpmux'
         #     service
         """], absent=["service tcpmux", "user ="])
@@ -135,6 +144,7 @@ def exec_services(t):
         """
         # inetd.conf:1: qotd stream tcp nowait.120 nobody:nogroup
         #     /usr/bin/env env -i
+        # inetd2porter: one dual-stack socket: inetd opened two for tcp, an IPv4 and an IPv6 one; porterd serves both on [::] with IPV6_V6ONLY=0 (write tcp4 and tcp6 entries to keep two)
         # inetd2porter: nowait.120 is approximated: inetd allows 120 starts
         #     a minute, then stops the service for 10 minutes; porterd
         #     refuses only the excess (rate = 120/60 a second, burst = 120)
@@ -142,6 +152,7 @@ def exec_services(t):
             listen = { "[::]:qotd" }
             exec = "/usr/bin/env"
             args = { "-i" }
+            stderr = socket
             user = "nobody"
             group = "nogroup"
             options = { "IPV6_V6ONLY=0" }
@@ -152,6 +163,7 @@ def exec_services(t):
         service ident {
             listen = { "[::]:ident" }
             exec = "/usr/sbin/identd"
+            stderr = socket
             wait = true
             user = "daemon"
             group = "daemon"
@@ -162,21 +174,28 @@ def exec_services(t):
             listen = { "[::]:talk" }
             type = dgram
             exec = "/usr/sbin/in.talkd"
+            stderr = socket
             user = "nobody"
             group = "tty"
         """, """
         service bare {
             listen = { "[::]:bare" }
             exec = "/bin/true"
+            stderr = socket
             user = "root"
         """,
-        "# inetd2porter: argv[0] was 'telnetd'; porterd passes the program "
-        "path '/bin/busybox' instead, which matters to multi-call programs"
-        "\nservice box {", 'args = { "-i" }',
+        """
+        service box {
+            listen = { "[::]:box" }
+            exec = "/bin/busybox"
+            argv0 = "telnetd"
+            args = { "-i" }
+            stderr = socket
+        """,
         'options = { "IPV6_V6ONLY=0", "SO_RCVBUF=65536", "SO_SNDBUF=1048576"'
-        ' }'], absent=["argv[0] was 'identd'", "argv[0] was 'env'"])
+        ' }'], absent=['argv0 = "identd"', 'argv0 = "env"'])
 
-    expect_converted(t, "tcpd: the wrapped program runs directly", {
+    expect_converted(t, "tcpd: kept, with the program it runs as argv0", {
         "inetd.conf": """\
             telnet stream tcp nowait telnetd /usr/sbin/tcpd
                 /usr/sbin/in.telnetd -h
@@ -184,17 +203,23 @@ def exec_services(t):
             rsh stream tcp nowait root /usr/sbin/tcpd
             """}, [
         """
-        # inetd2porter: tcpd dropped: porterd runs /usr/sbin/in.telnetd
-        #     directly, so /etc/hosts.allow and /etc/hosts.deny are not
-        #     consulted; write the rules as allow/deny
+        # inetd2porter: tcpd kept (argv0 = '/usr/sbin/in.telnetd'): it runs /usr/sbin/in.telnetd and still applies /etc/hosts.allow and /etc/hosts.deny
         service telnet {
             listen = { "[::]:telnet" }
-            exec = "/usr/sbin/in.telnetd"
+            exec = "/usr/sbin/tcpd"
+            argv0 = "/usr/sbin/in.telnetd"
             args = { "-h" }
+            stderr = socket
             user = "telnetd"
-        """, 'exec = "/usr/sbin/in.ftpd"',
+        """, """
+        service ftp {
+            listen = { "[::]:ftp" }
+            exec = "/usr/sbin/tcpd"
+            argv0 = "in.ftpd"
+            stderr = socket
+        """,
         "# inetd2porter: not converted: tcpd without the program it wraps"],
-        absent=["tcpd\"", "service rsh"])
+        absent=["service rsh"])
 
     expect_converted(t, "unix sockets, quoting, RPC, raw, unknown protocol", {
         "inetd.conf": """\
@@ -211,6 +236,7 @@ def exec_services(t):
             listen = { "/run/my+app.sock" }
             exec = "/bin/echo"
             args = { "a\\"b", "\\$HOME", "c\\\\d" }
+            stderr = socket
             user = "daemon"
         }
         """,
@@ -237,8 +263,10 @@ def layout(t):
                      files, [
                          """
         # inetd.conf:2: echo stream tcp nowait root internal
+        # inetd2porter: one dual-stack socket: inetd opened two for tcp, an IPv4 and an IPv6 one; porterd serves both on [::] with IPV6_V6ONLY=0 (write tcp4 and tcp6 entries to keep two)
         service echo {""", """
         # inetd.conf:5: #<off># discard stream tcp nowait root internal
+        # inetd2porter: one dual-stack socket: inetd opened two for tcp, an IPv4 and an IPv6 one; porterd serves both on [::] with IPV6_V6ONLY=0 (write tcp4 and tcp6 entries to keep two)
         service discard {
             listen = { "[::]:discard" }
             plugin = "discard"
@@ -246,20 +274,38 @@ def layout(t):
             disable = true
         }""", """
         # inetd.conf:6: daytime stream tcp nowait root /bin/cat cat -u
+        # inetd2porter: one dual-stack socket: inetd opened two for tcp, an IPv4 and an IPv6 one; porterd serves both on [::] with IPV6_V6ONLY=0 (write tcp4 and tcp6 entries to keep two)
         service daytime {""", 'args = { "-u" }'], absent=['"-v"'])
     # "-v" alone on an indented line after the comment is an entry of one
     # field: an error, not an argument.
-    expect_error(t, "an indented line after a comment is not a "
-                 "continuation", {"inetd.conf": files["inetd.conf"] +
-                                  "\t-v\n"},
-                 "inetd.conf:9: expected 'service socket-type protocol wait "
-                 "user server [args]', got 1 field")
+    expect_skipped(t, "an indented line after a comment is not a "
+                   "continuation", {"inetd.conf": files["inetd.conf"] +
+                                    "\t-v\n"},
+                   "inetd.conf:9", "-v", "expected 'service socket-type "
+                   "protocol wait user server [args]', got 1 field",
+                   ["service echo {", "service daytime {"])
     expect_converted(t, "--skip-disabled leaves #<off># entries out", files,
                      ["# inetd.conf:5: #<off># discard stream tcp nowait "
-                      "root internal\n# inetd2porter: not converted: "
+                      "root internal\n" + DS.strip() + "\n# inetd2porter: not converted: "
                       "disabled, left out (--skip-disabled)"],
                      absent=["service discard", "disable = true"],
                      args=["--skip-disabled", "--inetd", "inetd.conf"])
+
+
+def expect_skipped(t, desc, files, where, line, msg, kept):
+    """A bad entry: reported on stderr as 'where: msg; entry skipped',
+    kept in the output as a comment, and the other entries converted
+    (status 0)."""
+    with t.case(desc):
+        rc, out, err = convert(t, files)
+        expect_eq((rc, err), (0, "inetd2porter: warning: %s: %s; entry "
+                              "skipped\n" % (where, msg)),
+                  "status and stderr")
+        want = "# %s: %s\n# inetd2porter: not converted: bad entry: %s" % (
+            where, line, msg)
+        expect(want in out, "missing %r in:\n%s" % (want, out))
+        for k in kept:
+            expect(k in out, "the good entries are lost: %s" % out)
 
 
 def _dir(t, files):
@@ -284,9 +330,10 @@ def errors(t):
              "echo stream tcp,rcvbuf=1g nowait root internal",
              "bad socket buffer 'rcvbuf=1g' (sndbuf=N or rcvbuf=N, with k "
              "or m)")):
-        expect_error(t, "error: " + desc,
-                     {"inetd.conf": "# first\n\n" + line + "\n"},
-                     "inetd.conf:3: " + msg)
+        expect_skipped(t, "bad entry skipped: " + desc,
+                       {"inetd.conf": "# first\n\n" + line + "\n"
+                        "discard stream tcp4 nowait root internal\n"},
+                       "inetd.conf:3", line, msg, ["service discard {"])
 
 
 def command_line(t):
@@ -332,7 +379,121 @@ def command_line(t):
         expect("--xinetd FILE|DIR" in out, "usage: %r" % out)
 
 
+HOSTS_ALLOW = """\
+    # hosts.allow
+    in.fingerd : 10.1.0.0/255.255.0.0, [2001:db8::]/32, 192.168.7.
+    in.fingerd : 10.0.0.0/8 : deny
+    in.fingerd, in.talkd : .example.org
+    ALL EXCEPT in.fingerd : 172.16.0.0/12
+    in.fingerd@10.9.9.9 : ALL
+    in.fingerd : 127.0.0.1 : spawn /bin/echo %h
+    """
+HOSTS_DENY = """\
+    in.fingerd : 10.1.2.0/24
+    ALL : ALL
+    """
+
+
+def hosts_rules(t):
+    files = {"inetd.conf": """\
+        finger stream tcp4 nowait nobody /usr/sbin/in.fingerd in.fingerd
+        talk dgram udp4 wait nobody /usr/sbin/in.talkd in.talkd
+        daytime stream tcp4 nowait root internal
+        """, "hosts.allow": HOSTS_ALLOW, "hosts.deny": HOSTS_DENY}
+    args = ["--libwrap", "--hosts-allow", "hosts.allow", "--hosts-deny",
+            "hosts.deny", "inetd.conf"]
+    with t.case("--libwrap: hosts rules become allow/deny, first match"):
+        rc, out, err = convert(t, files, args)
+        expect_eq(rc, 0, "status")
+        want = fragment("""
+            exec = "/usr/sbin/in.fingerd"
+            stderr = socket
+            user = "nobody"
+            allow = { "10.1.0.0/16", "2001:db8::/32", "192.168.7.0/24",
+                      "127.0.0.1" }
+            deny = { "10.0.0.0/8", "0.0.0.0/0", "::/0" }
+        }""")
+        expect(want in out, "missing:\n%s\n--- output:\n%s" % (want, out))
+        # hosts.deny's ALL : ALL denies both families: no "::/0" allow.
+        # 10.1.2.0/24 (hosts.deny) lies inside hosts.allow's 10.1.0.0/16,
+        # which matches first: it must not be written.
+        expect("10.1.2.0/24 never decides: hosts.allow:2's rule matches "
+               "first" in out, "shadowed rule not noted:\n" + out)
+    with t.case("every rule that cannot be translated is a warning"):
+        for rule, why in (
+                ("hosts.allow:4: in.fingerd, in.talkd : .example.org",
+                 "client '.example.org' is not an address or network"),
+                ("hosts.allow:6: in.fingerd@10.9.9.9 : ALL",
+                 "the daemon pattern depends on the server address"),
+                ("hosts.allow:7: in.fingerd : 127.0.0.1 : spawn /bin/echo "
+                 "%h", "option 'spawn /bin/echo %h' is not kept")):
+            line = ("inetd2porter: warning: service finger: hosts rule NOT "
+                    "translated, it no longer applies: %s (%s)" % (rule, why))
+            expect(line in err.splitlines(), "no warning %r in:\n%s"
+                   % (line, err))
+            expect(("hosts rule NOT translated, it no longer applies: %s "
+                    "(%s)" % (rule, why)) in out, "no note for " + rule)
+        expect("172.16.0.0/12" not in out.split("service finger")[1]
+               .split("}")[0], "ALL EXCEPT in.fingerd applied to finger")
+    with t.case("a waiting service cannot take the rules: each is named"):
+        expect("inetd2porter: warning: service talk: hosts rule NOT "
+               "translated, it no longer applies: hosts.allow:5 (porterd "
+               "cannot check the peers of a waiting service)" in err, err)
+    with t.case("internal services are not wrapped"):
+        sec = out.split("service daytime {")[1].split("}")[0]
+        expect("allow" not in sec and "deny" not in sec, sec)
+    with t.case("the translated output passes porterd --check"):
+        d = t.tmpdir()
+        path = os.path.join(d, "out.conf")
+        with open(path, "w") as f:
+            # Programs this machine has, the rest as converted.
+            f.write(re.sub(r'exec = "/usr/sbin/in\.\w+"',
+                           'exec = "/bin/cat"', out))
+        rc, o, e = run_porterd(["--check", "-f", path, "-P",
+                                t.plugindir(["daytime"], d)])
+        expect_eq((rc, e), (0, ""), "porterd --check")
+
+    files["inetd.conf"] = ("finger stream tcp4 nowait nobody /usr/sbin/tcpd "
+                           "in.fingerd\n")
+    with t.case("tcpd kept: an incomplete translation is not written"):
+        rc, out, err = convert(t, files, args[1:])
+        expect_eq(rc, 0, "status")
+        sec = out.split("service finger {")[1].split("}")[0]
+        expect("allow" not in sec and "deny" not in sec,
+               "tcpd decides, porterd must not be stricter: " + sec)
+        expect("hosts rule not translated (tcpd still applies it): "
+               "hosts.allow:4" in out and "service finger: hosts rule not "
+               "translated (tcpd still applies it): hosts.allow:4" in err,
+               out + err)
+    files["hosts.allow"] = "in.fingerd : 10.0.0.0/8\n"
+    files["hosts.deny"] = "ALL : ALL\n"
+    expect_converted(t, "tcpd kept: a complete translation is written",
+                     files, ["""
+        # inetd2porter: allow/deny from hosts.allow:1, hosts.deny:1: first match in hosts.allow, then hosts.deny, for daemon in.fingerd
+        service finger {
+            listen = { "*:finger" }
+            exec = "/usr/sbin/tcpd"
+            argv0 = "in.fingerd"
+            stderr = socket
+            user = "nobody"
+            allow = { "10.0.0.0/8" }
+            deny = { "0.0.0.0/0", "::/0" }
+        }"""], args=args[1:])
+
+
+def tcpmux_and_dual_stack(t):
+    expect_converted(t, "tcpmux/NAME is TCPMUX, not RPC; tcp46 is one "
+                     "socket already", {"inetd.conf": """\
+        tcpmux/+date stream tcp nowait root /bin/date date
+        old stream tcp46 nowait root /bin/cat cat
+        """}, ["# inetd2porter: not converted: TCPMUX services (RFC 1078) "
+               "are not supported: porterd does not speak the tcpmux "
+               "protocol"], absent=["RPC", "dual-stack"])
+
+
 def scenario(t):
+    hosts_rules(t)
+    tcpmux_and_dual_stack(t)
     internal_services(t)
     listen_addresses(t)
     exec_services(t)

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """test_xinetd -- inetd2porter on hand-written xinetd configurations.
 
-Asserts, with the exact sections and notes expected: socket_type,
+Asserts, with the exact sections and notes expected: hosts.allow/deny
+rules applied by the name xinetd gives libwrap (the program's, or the
+libwrap attribute), not to a NOLIBWRAP service; socket_type,
 protocol, wait, user, group, server, server_args (and NAMEINARGS, tcpd),
 port, bind/interface, flags IPv6/NODELAY/KEEPALIVE and v6only become the
 matching options; type = INTERNAL a plugin (others left out with a note),
@@ -72,14 +74,16 @@ def services(t):
         #     does
         # inetd2porter: user is set twice; xinetd keeps the first
         # inetd2porter: flag IDONLY is not supported
-        # inetd2porter: tcpd dropped: porterd runs /usr/sbin/in.ftpd
-        #     directly, so /etc/hosts.allow and /etc/hosts.deny are not
-        #     consulted; write the rules as allow/deny
+        # inetd2porter: tcpd kept (argv0 = 'in.ftpd'): it runs
+        #     /usr/sbin/in.ftpd and still applies /etc/hosts.allow and
+        #     /etc/hosts.deny
         # inetd2porter: nice: porterd does not renice handlers
         service ftp {
             listen = { "127.0.0.1:ftp" }
-            exec = "/usr/sbin/in.ftpd"
+            exec = "/usr/sbin/tcpd"
+            argv0 = "in.ftpd"
             args = { "-l", "-a" }
+            stderr = socket
             user = "ftp"
             group = "nogroup"
             options = { "TCP_NODELAY", "SO_KEEPALIVE" }
@@ -94,6 +98,7 @@ def services(t):
             exec = "/usr/sbin/in.tftpd"
             args = { "-s", "/srv/tftp" }
             env = { "HOME=/srv", "LANG=C" }
+            stderr = socket
             user = "nobody"
         }
         """, """
@@ -102,6 +107,7 @@ def services(t):
         service v6 {
             listen = { "[::]:v6" }
             exec = "/bin/cat"
+            stderr = socket
             wait = true
             user = "daemon"
             options = { "IPV6_V6ONLY" }
@@ -277,6 +283,7 @@ def limits_and_access(t):
         service a {
             listen = { "*:a" }
             exec = "/bin/cat"
+            stderr = socket
             user = "root"
             max-connections = 0
             max-per-source = 5
@@ -293,6 +300,7 @@ def limits_and_access(t):
         service b {
             listen = { "*:b" }
             exec = "/bin/cat"
+            stderr = socket
             user = "root"
             max-connections = 30
             max-per-source = 2
@@ -309,6 +317,7 @@ def limits_and_access(t):
             listen = { "*:off1" }
             type = dgram
             exec = "/bin/cat"
+            stderr = socket
             user = "root"
             rate = 25
             burst = 25
@@ -351,6 +360,7 @@ def disabling(t):
         service on1 {
             listen = { "*:on1" }
             exec = "/bin/cat"
+            stderr = socket
             user = "root"
         }
         """, """
@@ -363,6 +373,7 @@ def disabling(t):
         service off2 {
             listen = { "*:off2" }
             exec = "/bin/cat"
+            stderr = socket
             user = "root"
             disable = true
         }
@@ -431,7 +442,64 @@ def errors(t):
                      args=["--xinetd", "xinetd.conf"])
 
 
+def hosts_rules(t):
+    """xinetd (built with libwrap, as Debian's) checks the hosts files for
+    every service under the name it gives libwrap."""
+    files = {"xinetd.conf": """\
+        service finger
+        {
+        \tsocket_type\t= stream
+        \twait\t\t= no
+        \tuser\t\t= nobody
+        \tserver\t\t= /usr/sbin/in.fingerd
+        }
+        service named
+        {
+        \tsocket_type\t= stream
+        \twait\t\t= no
+        \tuser\t\t= nobody
+        \tserver\t\t= /bin/cat
+        \tlibwrap\t\t= special
+        }
+        service off
+        {
+        \tsocket_type\t= stream
+        \twait\t\t= no
+        \tuser\t\t= nobody
+        \tserver\t\t= /bin/cat
+        \tflags\t\t= NOLIBWRAP
+        }
+        """, "allow": "in.fingerd : 192.0.2.0/24\nspecial : 198.51.100.\n",
+        "deny": "ALL : ALL\n"}
+    args = ["--hosts-allow", "allow", "--hosts-deny", "deny", "xinetd.conf"]
+    expect_converted(t, "hosts rules by the name xinetd gives libwrap",
+                     files, ["""
+        service finger {
+            listen = { "*:finger" }
+            exec = "/usr/sbin/in.fingerd"
+            stderr = socket
+            user = "nobody"
+            allow = { "192.0.2.0/24" }
+            deny = { "0.0.0.0/0", "::/0" }
+        }""", """
+        service named {
+            listen = { "*:named" }
+            exec = "/bin/cat"
+            stderr = socket
+            user = "nobody"
+            allow = { "198.51.100.0/24" }
+            deny = { "0.0.0.0/0", "::/0" }
+        }""", """
+        service off {
+            listen = { "*:off" }
+            exec = "/bin/cat"
+            stderr = socket
+            user = "nobody"
+        }"""], args=args)
+
+
 def scenario(t):
+    hosts_rules(t)
     services(t)
     kinds(t)
     limits_and_access(t)

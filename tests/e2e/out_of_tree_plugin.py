@@ -7,9 +7,13 @@ Installs this build with `make install DESTDIR=<stage>` and asserts:
       libporter.so with its soname (libporter.so -> the same file as
       libporter.so.N); include/porter/socket.h and plugin.h; porter.pc
       naming the real (unstaged) prefix; every plugin in the plugin dir;
-      sysconfdir/porter/porterd.conf and an empty conf.d/; the systemd
-      units in the unit dir configure chose, with @sbindir@ substituted;
-      the man pages the build lists (if any);
+      sysconfdir/porter/porterd.conf (and porterd.conf.dist, the same)
+      and an empty conf.d/; porterd.conf and the installed man pages name
+      the configured plugin directory, not the source's default (unless
+      it is that); the systemd units in the unit dir configure chose,
+      with @sbindir@ substituted; the man pages the build lists (if any);
+      a second `make install` keeps an edited porterd.conf (and installs
+      porterd.conf.dist again);
   (b) contrib/plugin-example, copied to a temp dir, builds with its own
       Makefile against the stage only: -Werror clean, every porter header
       the compiler read (its -MD dependency list) comes from the stage,
@@ -29,7 +33,8 @@ Installs this build with `make install DESTDIR=<stage>` and asserts:
       `porterd --check` refuses an unknown greet argument with greet's
       message;
 and finally that `make uninstall DESTDIR=<stage>` leaves no file behind
-(empty directories may stay).
+(empty directories may stay) but the edited porterd.conf, and, with the
+edit undone, not that either.
 
 Every path comes from the build's own Makefile (make is asked to print
 the expanded variables), so --prefix, --libdir, --with-plugindir and
@@ -60,6 +65,8 @@ MAKE_TIMEOUT = 300      # make install / uninstall of the whole tree
 BUILD_TIMEOUT = 120     # one compile
 RUN_TIMEOUT = 30        # the round-trip program
 
+# What the sources name as the plugin directory (a default build's).
+DEFAULT_PLUGINDIR = "/usr/local/lib/porter/plugins"
 # The automake variables that can list man pages.
 MAN_VARS = tuple("%sman%s_MANS" % (p, s) for p in ("", "dist_", "nodist_")
                  for s in ("", "3", "5", "7", "8"))
@@ -273,6 +280,13 @@ def check_layout(t, v, stage):
         d = S(os.path.join(v["sysconfdir"], "porter"))
         expect(os.path.isfile(os.path.join(d, "porterd.conf")),
                "no %s/porterd.conf" % d)
+        with open(os.path.join(d, "porterd.conf")) as f:
+            conf = f.read()
+        with open(os.path.join(d, "porterd.conf.dist")) as f:
+            expect_eq(f.read(), conf, "porterd.conf.dist")
+        expect('#plugin-dir = "%s"\n' % v["plugindir"] in conf,
+               "porterd.conf does not name the plugin dir %s"
+               % v["plugindir"])
         expect(os.path.isdir(os.path.join(d, "conf.d")), "no %s/conf.d" % d)
         expect_eq(os.listdir(os.path.join(d, "conf.d")), [], "conf.d")
     with t.case("systemd units in %s" % v["systemdsystemunitdir"]):
@@ -297,6 +311,34 @@ def check_layout(t, v, stage):
         with t.case("man page %s in mandir/man%s" % (base, sect[:1])):
             p = S(os.path.join(v["mandir"], "man" + sect[:1], base))
             expect(os.path.isfile(p), "no %s" % p)
+            with open(p) as f:
+                text = f.read()
+            if DEFAULT_PLUGINDIR != v["plugindir"]:
+                expect(DEFAULT_PLUGINDIR not in text,
+                       "%s names %s, not the build's %s"
+                       % (base, DEFAULT_PLUGINDIR, v["plugindir"]))
+            if base in ("porterd.8", "porterd.conf.5"):
+                expect(v["plugindir"] in text.replace("\\-", "-"),
+                       "%s does not name %s" % (base, v["plugindir"]))
+
+
+def check_reinstall(t, v, stage):
+    """A second make install keeps the operator's porterd.conf; returns
+    its path."""
+    conf = staged(stage, os.path.join(v["sysconfdir"], "porter",
+                                      "porterd.conf"))
+    with t.case("make install again keeps an edited porterd.conf"):
+        with open(conf, "a") as f:
+            f.write("# edited by the operator\n")
+        os.remove(conf + ".dist")
+        run(t, ["make", "-C", TOP_BUILDDIR, "install", "DESTDIR=" + stage],
+            MAKE_TIMEOUT)
+        with open(conf) as f:
+            expect(f.read().endswith("# edited by the operator\n"),
+                   "make install overwrote the edited porterd.conf")
+        expect(os.path.isfile(conf + ".dist"), "porterd.conf.dist not "
+               "installed again")
+    return conf
 
 
 def compile_flags(v):
@@ -426,13 +468,28 @@ def run_staged_porterd(t, v, stage, tmp, so, libenv):
         expect_eq(d.wait_exit(), 0, "exit status")
 
 
-def check_uninstall(t, stage):
-    with t.case("make uninstall DESTDIR leaves no files"):
+def check_uninstall(t, stage, conf):
+    def uninstall():
         run(t, ["make", "-C", TOP_BUILDDIR, "uninstall", "DESTDIR=" + stage],
             MAKE_TIMEOUT)
         left = []
         for root, _, files in os.walk(stage):
             left += [os.path.join(root, f) for f in files]
+        return left
+
+    with t.case("make uninstall DESTDIR leaves only the edited config"):
+        shipped = None
+        if os.path.isfile(conf + ".dist"):
+            with open(conf + ".dist") as f:
+                shipped = f.read()
+        expect_eq(uninstall(), [conf], "left behind")
+        if shipped is not None:
+            with open(conf, "w") as f:
+                f.write(shipped)
+            run(t, ["make", "-C", TOP_BUILDDIR, "install",
+                    "DESTDIR=" + stage], MAKE_TIMEOUT)
+    with t.case("make uninstall DESTDIR leaves no files"):
+        left = uninstall()
         expect(not left, "left behind: %r" % left[:20])
 
 
@@ -451,6 +508,7 @@ def scenario(t):
     if not os.path.isdir(stage):
         raise Failure("make install created nothing; nothing more to check")
     check_layout(t, v, stage)
+    conf = check_reinstall(t, v, stage)
 
     # pkg-config finds the staged porter.pc first; the sysroot makes its
     # -I and -L flags point into the stage.
@@ -465,7 +523,7 @@ def scenario(t):
         build_roundtrip(t, v, stage, tmp, pcenv, libenv)
     if "so" in res:
         run_staged_porterd(t, v, stage, tmp, res["so"], libenv)
-    check_uninstall(t, stage)
+    check_uninstall(t, stage, conf)
 
 
 if __name__ == "__main__":
