@@ -153,6 +153,8 @@ struct acl_rule {
 	char *text;			/* as written, for logs */
 };
 
+struct sandbox;
+
 struct service {
 	char *name;
 	char *file;		/* where the section is, for messages */
@@ -192,6 +194,8 @@ struct service {
 	size_t nallow_uids;
 	gid_t *allow_gids;
 	size_t nallow_gids;
+
+	struct sandbox *sandbox;	/* sandbox.h; NULL: none asked for */
 };
 
 struct config {

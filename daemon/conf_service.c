@@ -31,6 +31,7 @@
 #include <porter/socket.h>
 
 #include "conf_priv.h"
+#include "sandbox.h"
 
 /* The order is enum conf_svc_opt's: a value's index is its line slot. */
 static cfg_opt_t svc_opts[] = {
@@ -55,6 +56,7 @@ static cfg_opt_t svc_opts[] = {
 	CFG_STR_LIST("deny", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("allow-uid", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("allow-gid", NULL, CFGF_NODEFAULT),
+	CONF_SANDBOX_OPTS,
 	CFG_END()
 };
 
@@ -555,7 +557,8 @@ conf_service_build(struct conf_load *ld, const struct conf_section *cs,
 	/* Sockets first: the listen entries need the type and protocol. */
 	if (svc_socket(&b) == -1 || svc_handler(&b) == -1 ||
 	    svc_listen(&b) == -1 || svc_ids(&b) == -1 ||
-	    conf_limits_service(ld, cs, s) == -1)
+	    conf_limits_service(ld, cs, s) == -1 ||
+	    conf_sandbox_service(ld, cs, s) == -1)
 		goto fail;
 	/* Checked like any other, then left out of the table. */
 	if (cfg_getbool(b.sec, "disable"))
@@ -601,6 +604,8 @@ conf_service_free(struct service *s)
 	free(s->handler);
 	free(s->user);
 	conf_limits_service_free(s);
+	sandbox_release(s->sandbox);
+	free(s->sandbox);
 	free(s);
 }
 
