@@ -645,17 +645,6 @@ conf_run_as(struct conf_load *ld, cfg_t *root)
 		    "group", run->name);
 		return -1;
 	}
-	if (ld->user.name != NULL && ld->user.uid != run->uid) {
-		conf_error(ld, ld->user.line, "user '%s' differs from run-as "
-		    "'%s' (porterd cannot switch users once it has dropped "
-		    "privileges)", ld->user.name, run->name);
-		return -1;
-	}
-	if (ld->group.name != NULL && ld->group.gid != run->gid) {
-		conf_error(ld, ld->group.line, "group '%s' is not the group of "
-		    "run-as '%s'", ld->group.name, run->name);
-		return -1;
-	}
 	if ((cfg->run_as = strdup(run->name)) == NULL) {
 		conf_error(ld, line, "out of memory");
 		return -1;

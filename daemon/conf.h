@@ -22,8 +22,9 @@
  *   pid-file = "/run/porterd.pid"             # [none]; absolute
  *   shutdown-timeout = 10     # seconds SIGTERM waits for live connections
  *   run-as = "porter"         # user (and its primary group) porterd becomes
- *                             # after binding [unset]; handlers run as it,
- *                             # so user/group must name it if set at all
+ *                             # after binding [unset], keeping only the
+ *                             # capabilities to start handlers as their
+ *                             # own users (privs.h)
  *   max-connections = 256     # the limits (struct limits_spec): defaults
  *                             # for every service, which may override each
  *   include = { "conf.d/?*.conf" }  # glob(3) patterns, relative to this

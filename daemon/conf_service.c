@@ -460,9 +460,8 @@ svc_listen(struct svc_build *b)
 
 /*
  * user and group: the section's own, else the global ones, else run-as's
- * user.  Under run-as, porterd has given up root by the time a handler
- * starts, so that user (and its group) is the only one a handler can run
- * as; conf.c has checked the global ones already.
+ * user.  Under run-as porterd keeps the capabilities to switch users
+ * (privs.c), so a handler may run as any user.
  */
 static int
 svc_ids(struct svc_build *b)
@@ -509,19 +508,6 @@ svc_ids(struct svc_build *b)
 	s->set_user = true;
 	s->uid = u->uid;
 	s->gid = g->name != NULL ? g->gid : u->gid;
-	if (run->name != NULL && s->uid != run->uid) {
-		svc_fail(b, u == &own_user ? SVC_USER : SVC_NOPTS, 0,
-		    "user '%s' differs from run-as '%s' (porterd cannot switch "
-		    "users once it has dropped privileges)", u->name,
-		    run->name);
-		goto out;
-	}
-	if (run->name != NULL && s->gid != run->gid) {
-		svc_fail(b, g == &own_group ? SVC_GROUP : SVC_NOPTS, 0,
-		    "group '%s' is not the group of run-as '%s'",
-		    g->name != NULL ? g->name : u->name, run->name);
-		goto out;
-	}
 	if ((s->user = strdup(u->name)) == NULL) {
 		svc_nomem(b);
 		goto out;

@@ -26,6 +26,7 @@
 #include "conn.h"
 #include "log.h"
 #include "plugin.h"
+#include "privs.h"
 #include "sandbox.h"
 #include "spawn.h"
 #include "worker.h"
@@ -178,7 +179,12 @@ spawn_child_setup(const struct svc *svc, const char **why)
 		return -1;
 	if (!conf->set_user)
 		return 0;
-	if (geteuid() == 0) {
+	/*
+	 * Root, or under run-as a porterd holding CAP_SETUID and CAP_SETGID
+	 * (privs.c): either may switch; anyone else gets EPERM here.
+	 */
+	if (geteuid() == 0 || conf->uid != geteuid() ||
+	    conf->gid != getegid()) {
 		if (setgroups((size_t)svc->ngroups, svc->groups) == -1) {
 			*why = "setgroups";
 			return -1;
@@ -191,9 +197,10 @@ spawn_child_setup(const struct svc *svc, const char **why)
 			*why = "setuid";
 			return -1;
 		}
-	} else if (conf->uid != geteuid() || conf->gid != getegid()) {
-		errno = EPERM;
-		*why = "switching user needs root";
+	}
+	/* What porterd kept under run-as is not the handler's. */
+	if (privs_child_drop() == -1) {
+		*why = "dropping capabilities";
 		return -1;
 	}
 	return 0;

@@ -1007,18 +1007,6 @@ static const struct {
 	{ "\nrun-as = \"3999999999\"\n",
 	  "porterd.conf:2: run-as '3999999999' has no passwd entry, so no "
 	  "group" },
-	{ "user = \"root\"\nrun-as = \"daemon\"\n",
-	  "porterd.conf:1: user 'root' differs from run-as 'daemon' (porterd "
-	  "cannot switch users once it has dropped privileges)" },
-	{ "run-as = \"daemon\"\n\ngroup = \"root\"\n",
-	  "porterd.conf:3: group 'root' is not the group of run-as 'daemon'" },
-	{ "run-as = \"daemon\"\n" SVC("\tuser = \"root\"\n"),
-	  "porterd.conf:5: service 'x': user 'root' differs from run-as "
-	  "'daemon' (porterd cannot switch users once it has dropped "
-	  "privileges)" },
-	{ "run-as = \"daemon\"\n" SVC("\tgroup = \"root\"\n"),
-	  "porterd.conf:5: service 'x': group 'root' is not the group of "
-	  "run-as 'daemon'" },
 	/* includes: a file named outright must exist */
 	{ "\ninclude = { \"conf.d/*.conf\", \"x.conf\" }\n",
 	  "porterd.conf:2: include 'x.conf': No such file or directory" },
