@@ -110,15 +110,20 @@ int sandbox_landlock_abi(void);
 /* True if sb asks for anything at all. */
 bool sandbox_active(const struct sandbox *sb);
 
-/*
- * In porterd at start: logs the Landlock ABI found and starts the thread
- * that watches seccomp notifications.  Returns 0 or -1 (logged).
- */
+/* In porterd at start: logs the Landlock ABI found.  Returns 0. */
 int sandbox_init(void);
 
 /*
+ * Starts, once, the thread that watches seccomp notifications; spawn.c
+ * calls it before forking the first child whose sandbox reports
+ * violations (so a porterd without such a service holds no socket or
+ * thread for it).  Returns 0 or -1 (logged).
+ */
+int sandbox_watch_start(void);
+
+/*
  * The descriptor children send their seccomp listener on (close-on-exec),
- * or -1 before sandbox_init().  spawn.c keeps it open in the child until
+ * or -1 before sandbox_watch_start().  spawn.c keeps it open in the child until
  * the filter is loaded.
  */
 int sandbox_channel_fd(void);

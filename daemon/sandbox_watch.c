@@ -162,17 +162,24 @@ watch_main(void *arg)
 int
 sandbox_init(void)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-	pthread_attr_t attr;
-	sigset_t all, old;
-	pthread_t t;
-	int sv[2], abi, rc;
+	int abi = sandbox_landlock_abi();
 
-	abi = sandbox_landlock_abi();
 	if (abi > 0)
 		log_info("landlock: kernel ABI %d", abi);
 	else
 		log_info("landlock: not available in this kernel");
+	return 0;
+}
+
+int
+sandbox_watch_start(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t t;
+	int sv[2], rc;
+
 	if (watch_epfd >= 0)
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == -1 ||

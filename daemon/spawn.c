@@ -252,6 +252,16 @@ spawn_child_fail(int fd, const struct svc *svc, const char *what, int err)
 	(void)n;
 }
 
+/* Seccomp violations are reported by porterd's watcher: start it once. */
+static int
+spawn_watch(const struct service *conf)
+{
+	if (conf->sandbox == NULL || !conf->sandbox->seccomp ||
+	    conf->sandbox->seccomp_action != SB_SECCOMP_KILL)
+		return 0;
+	return sandbox_watch_start();
+}
+
 pid_t
 spawn_exec(struct conn *c, int stderr_fd)
 {
@@ -262,6 +272,8 @@ spawn_exec(struct conn *c, int stderr_fd)
 	int errfd, devnull;
 	pid_t pid;
 
+	if (spawn_watch(conf) == -1)
+		return -1;
 	/* Built before fork(): the child must not allocate. */
 	if ((env = calloc(max, sizeof(*env))) == NULL)
 		return -1;
@@ -319,6 +331,8 @@ spawn_plugin(struct conn *c)
 	int keep[3], null;
 	pid_t pid;
 
+	if (spawn_watch(conf) == -1)
+		return -1;
 	if ((pid = fork()) != 0)
 		return pid;
 
