@@ -312,6 +312,14 @@ seccomp_prepare(struct sandbox *sb, bool exec, char *err, size_t errlen)
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SCMP_ACT_KILL_PROCESS) < 0)
 		goto fail;
+	/*
+	 * A binary tree instead of a linear chain: fewer instructions per
+	 * call.  Attaching any filter still costs the child ~90 us on a 6.x
+	 * kernel, which runs it once per system call number and architecture
+	 * to fill its action cache; that is the price of seccomp per
+	 * connection (porterd.conf(5) says so).
+	 */
+	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	for (i = 0; list != NULL && list[i] != NULL; i++) {
 		if ((nr = seccomp_syscall_resolve_name(list[i])) ==
 		    __NR_SCMP_ERROR || strv_has(sb->deny, list[i]))
