@@ -42,11 +42,17 @@ struct watch_msg {
 	char service[128];
 };
 
-/* A listener being watched; the epoll tag. */
+/*
+ * A listener being watched; the epoll tag.  Also on a list (touched by
+ * the watcher thread only), so none is unreachable while porterd runs.
+ */
 struct watch_entry {
 	int fd;
 	struct watch_msg msg;
+	struct watch_entry *prev, *next;
 };
+
+static struct watch_entry *watch_list;
 
 static int watch_send_fd = -1;	/* children's end */
 static int watch_recv_fd = -1;	/* the thread's end */
@@ -106,7 +112,11 @@ watch_receive(void)
 		if (epoll_ctl(watch_epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
 			close(fd);
 			free(e);
+			continue;
 		}
+		if ((e->next = watch_list) != NULL)
+			watch_list->prev = e;
+		watch_list = e;
 	}
 }
 
@@ -120,14 +130,18 @@ watch_notified(struct watch_entry *e)
 	memset(&req, 0, sizeof(req));
 	if (ioctl(e->fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == -1)
 		return;	/* it died meanwhile */
+	/*
+	 * The group first: killing the caller alone would let its parent
+	 * (a shell) run on before the group's turn.  Then the caller, in
+	 * case it left the group (setpgid is allowed).
+	 */
+	(void)kill(-e->msg.leader, SIGKILL);
+	(void)kill((pid_t)req.pid, SIGKILL);
 	name = seccomp_syscall_resolve_num_arch(req.data.arch, req.data.nr);
 	log_warnx("service %s: pid %d: seccomp: system call %s (%d) denied, "
 	    "killing the handler", e->msg.service, (int)req.pid,
 	    name != NULL ? name : "?", req.data.nr);
 	free(name);
-	/* Both, in case the process left the group (setpgid is allowed). */
-	(void)kill((pid_t)req.pid, SIGKILL);
-	(void)kill(-e->msg.leader, SIGKILL);
 }
 
 static void *
@@ -152,6 +166,12 @@ watch_main(void *arg)
 				epoll_ctl(watch_epfd, EPOLL_CTL_DEL, e->fd,
 				    NULL);
 				close(e->fd);
+				if (e->prev != NULL)
+					e->prev->next = e->next;
+				else
+					watch_list = e->next;
+				if (e->next != NULL)
+					e->next->prev = e->prev;
 				free(e);
 			}
 		}
