@@ -74,8 +74,8 @@ static const char *const profile_io_only[] = {
 	"brk", "mmap", "munmap", "mremap", "madvise", "mprotect",
 	"futex", "clock_gettime", "clock_nanosleep", "nanosleep",
 	"gettimeofday", "time", "getpid", "gettid", "getrandom",
-	"rt_sigreturn", "rt_sigprocmask", "restart_syscall", "sched_yield",
-	"exit", "exit_group", NULL
+	"rt_sigreturn", "rt_sigprocmask", "sigaltstack", "restart_syscall",
+	"sched_yield", "exit", "exit_group", NULL
 };
 
 /*
