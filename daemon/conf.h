@@ -25,7 +25,9 @@
  *   run-as = "porter"         # user (and its primary group) porterd becomes
  *                             # after binding [unset]; no service's user
  *                             # may be it, and exec/process services need
- *                             # a user then
+ *                             # a user then; porterd keeps
+ *                             # only the capabilities to start handlers
+ *                             # as their own users (privs.h)
  *   max-connections = 256     # the limits (struct limits_spec): defaults
  *                             # for every service, which may override each
  *   include = { "conf.d/?*.conf" }  # glob(3) patterns, relative to this
@@ -160,6 +162,8 @@ struct acl_rule {
 	char *text;			/* as written, for logs */
 };
 
+struct sandbox;
+
 struct service {
 	char *name;
 	char *file;		/* where the section is, for messages */
@@ -203,6 +207,8 @@ struct service {
 	size_t nallow_uids;
 	gid_t *allow_gids;
 	size_t nallow_gids;
+
+	struct sandbox *sandbox;	/* sandbox.h; NULL: none asked for */
 };
 
 struct config {

@@ -21,6 +21,7 @@
 #include <confuse.h>
 
 #include "conf.h"
+#include "conf_sandbox.h"
 
 #define CONF_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
@@ -87,7 +88,8 @@ enum conf_svc_opt {
 	SVC_SOCKET_MODE,
 	SVC_SOCKET_OWNER,
 	SVC_SOCKET_GROUP,
-	SVC_NOPTS
+	SVC_SANDBOX,		/* SB_NOPTS slots: CONF_SANDBOX_OPTS */
+	SVC_NOPTS = SVC_SANDBOX + SB_NOPTS
 };
 
 /* The main file's options (a drop-in has only sections). */
@@ -242,5 +244,14 @@ int conf_limits_service(struct conf_load *ld, const struct conf_section *cs,
     struct service *s);
 /* Frees what conf_limits_service() filled into s (not s itself). */
 void conf_limits_service_free(struct service *s);
+
+/*
+ * conf_sandbox.c.  Reads a section's sandbox options into s->sandbox (s's
+ * handler kind is set), checks that the kernel and porterd's privileges
+ * can honour them and prepares them (sandbox_prepare()).  Returns 0, or
+ * -1 with the error recorded; conf_service_free() frees what was filled.
+ */
+int conf_sandbox_service(struct conf_load *ld, const struct conf_section *cs,
+    struct service *s);
 
 #endif

@@ -24,6 +24,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,7 +201,8 @@ log_emit(int priority, const char *reason, const char *fmt, va_list ap)
 	else
 		snprintf(prefix, sizeof(prefix), "%s: ", log_ident);
 	len = log_format(buf, sizeof(buf), prefix, reason, "\n", fmt, ap);
-	log_write_all(STDERR_FILENO, buf, len);
+	log_write_all(log_in_child && log_child_fd >= 0 ? log_child_fd :
+	    STDERR_FILENO, buf, len);
 }
 
 /* The reason text for errno value `code`, whichever strerror_r we have. */
@@ -284,8 +286,11 @@ log_child(void)
 
 	log_in_child = 1;
 	if (__atomic_load_n(&log_target, __ATOMIC_RELAXED) !=
-	    LOG_TARGET_SYSLOG)
-		return;		/* stderr needs nothing: write(2) is safe */
+	    LOG_TARGET_SYSLOG) {
+		/* A copy of stderr: the child's own 2 may become /dev/null. */
+		log_child_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		return;
+	}
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		return;
 	memset(&sun, 0, sizeof(sun));
@@ -296,6 +301,12 @@ log_child(void)
 		return;
 	}
 	log_child_fd = fd;
+}
+
+int
+log_child_fd_get(void)
+{
+	return log_child_fd;
 }
 
 void

@@ -38,6 +38,8 @@ void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
  * own syslog connection and no lock another thread held at fork().
  */
 void log_child(void);
+/* The descriptor a child logs through after log_child(), or -1. */
+int log_child_fd_get(void);
 
 void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));

@@ -34,6 +34,7 @@
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
+#include "privs.h"
 #include "loop_priv.h"
 #include "notify.h"
 #include "spawn.h"
@@ -685,23 +686,11 @@ out:
 	return r;
 }
 
-/*
- * run-as: every listener is open, so give up root for good.  Handlers
- * then run as this user too (the config insists on it).
- */
+/* run-as: every listener is open, so give up root (privs.c). */
 static int
 loop_run_as(const struct config *cfg)
 {
-	if (cfg->run_as == NULL)
-		return 0;
-	if (setgroups(1, &cfg->run_gid) == -1 || setgid(cfg->run_gid) == -1 ||
-	    setuid(cfg->run_uid) == -1) {
-		log_warn("run-as %s", cfg->run_as);
-		return -1;
-	}
-	log_info("running as %s (uid %u, gid %u)", cfg->run_as,
-	    (unsigned)cfg->run_uid, (unsigned)cfg->run_gid);
-	return 0;
+	return privs_drop(cfg);
 }
 
 int

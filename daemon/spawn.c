@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -25,6 +26,8 @@
 #include "conn.h"
 #include "log.h"
 #include "plugin.h"
+#include "privs.h"
+#include "sandbox.h"
 #include "spawn.h"
 #include "worker.h"
 
@@ -47,6 +50,14 @@ spawn_init(void)
 	struct sigaction sa;
 	int sig;
 
+	/*
+	 * Whatever a handler leaves behind (a daemonised grandchild) is
+	 * re-parented to porterd, not to init: porterd reaps it and can
+	 * still signal its process group.
+	 */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1)
+		log_warn("PR_SET_CHILD_SUBREAPER");
+	(void)sandbox_init();
 	for (sig = 1; sig < NSIG; sig++) {
 		spawn_ignored[sig] = 0;
 		if (sigaction(sig, NULL, &sa) == 0) {
@@ -163,9 +174,17 @@ spawn_child_setup(const struct svc *svc, const char **why)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	(void)setsid();
 
+	/* Namespaces, chroot, limits: while porterd's privileges last. */
+	if (sandbox_apply_root(conf->sandbox, why) == -1)
+		return -1;
 	if (!conf->set_user)
 		return 0;
-	if (geteuid() == 0) {
+	/*
+	 * Root, or under run-as a porterd holding CAP_SETUID and CAP_SETGID
+	 * (privs.c): either may switch; anyone else gets EPERM here.
+	 */
+	if (geteuid() == 0 || conf->uid != geteuid() ||
+	    conf->gid != getegid()) {
 		if (setgroups((size_t)svc->ngroups, svc->groups) == -1) {
 			*why = "setgroups";
 			return -1;
@@ -178,25 +197,44 @@ spawn_child_setup(const struct svc *svc, const char **why)
 			*why = "setuid";
 			return -1;
 		}
-	} else if (conf->uid != geteuid() || conf->gid != getegid()) {
-		errno = EPERM;
-		*why = "switching user needs root";
+	}
+	/* What porterd kept under run-as is not the handler's. */
+	if (privs_child_drop() == -1) {
+		*why = "dropping capabilities";
 		return -1;
 	}
 	return 0;
 }
 
-/* Closes every descriptor from `from` on, except `keep`. */
+/*
+ * Closes every descriptor from 3 on, except the n in keep (-1 entries are
+ * ignored).
+ */
 static void
-spawn_close_from(int from, int keep)
+spawn_close_from3(const int *keep, size_t n)
 {
-	if (keep >= from) {
-		if (keep > from)
-			close_range((unsigned)from, (unsigned)keep - 1, 0);
-		close_range((unsigned)keep + 1, ~0U, 0);
-	} else {
-		close_range((unsigned)from, ~0U, 0);
+	unsigned from = 3;
+	size_t i, j;
+	int k[4], t;
+
+	for (i = j = 0; i < n && j < 4; i++) {
+		if (keep[i] >= 3)
+			k[j++] = keep[i];
 	}
+	/* A handful of numbers: insertion sort. */
+	for (i = 1; i < j; i++) {
+		for (n = i; n > 0 && k[n - 1] > k[n]; n--) {
+			t = k[n];
+			k[n] = k[n - 1];
+			k[n - 1] = t;
+		}
+	}
+	for (i = 0; i < j; i++) {
+		if ((unsigned)k[i] > from)
+			close_range(from, (unsigned)k[i] - 1, 0);
+		from = (unsigned)k[i] + 1;
+	}
+	close_range(from, ~0U, 0);
 }
 
 /* Writes "porterd: service X: <what>: <strerror>" with one write(2). */
@@ -214,6 +252,16 @@ spawn_child_fail(int fd, const struct svc *svc, const char *what, int err)
 	(void)n;
 }
 
+/* Seccomp violations are reported by porterd's watcher: start it once. */
+static int
+spawn_watch(const struct service *conf)
+{
+	if (conf->sandbox == NULL || !conf->sandbox->seccomp ||
+	    conf->sandbox->seccomp_action != SB_SECCOMP_KILL)
+		return 0;
+	return sandbox_watch_start();
+}
+
 pid_t
 spawn_exec(struct conn *c, int stderr_fd)
 {
@@ -224,6 +272,8 @@ spawn_exec(struct conn *c, int stderr_fd)
 	int errfd, devnull;
 	pid_t pid;
 
+	if (spawn_watch(conf) == -1)
+		return -1;
 	/* Built before fork(): the child must not allocate. */
 	if ((env = calloc(max, sizeof(*env))) == NULL)
 		return -1;
@@ -254,7 +304,20 @@ spawn_exec(struct conn *c, int stderr_fd)
 	if (dup2(c->fd, 0) == -1 || dup2(c->fd, 1) == -1 ||
 	    dup2(errfd, 2) == -1)
 		_exit(126);
-	spawn_close_from(3, -1);
+	if (sandbox_apply_user(conf->sandbox, &why) == -1) {
+		spawn_child_fail(2, c->svc, why, errno);
+		_exit(126);
+	}
+	{
+		int keep = sandbox_channel_fd();
+
+		spawn_close_from3(&keep, 1);
+	}
+	/* Last: from here on the filter judges every call, execve too. */
+	if (sandbox_apply_seccomp(conf->sandbox, conf->name, &why) == -1) {
+		spawn_child_fail(2, c->svc, why, errno);
+		_exit(126);
+	}
 	execve(conf->handler, c->svc->argv, env);
 	spawn_child_fail(2, c->svc, conf->handler, errno);
 	_exit(127);
@@ -263,18 +326,59 @@ spawn_exec(struct conn *c, int stderr_fd)
 pid_t
 spawn_plugin(struct conn *c)
 {
+	const struct service *conf = c->svc->conf;
 	const char *why = NULL;
+	int keep[3], null;
 	pid_t pid;
 
+	if (spawn_watch(conf) == -1)
+		return -1;
 	if ((pid = fork()) != 0)
 		return pid;
 
+	/*
+	 * The child logs through its own descriptor (log_child()), so 0, 1
+	 * and 2 can be /dev/null: nothing the plugin prints or reads by
+	 * accident reaches porterd's terminal or journal stream.  Both are
+	 * opened before a chroot can hide /dev and /dev/log.
+	 */
+	log_child();
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (spawn_child_setup(c->svc, &why) == -1) {
-		spawn_child_fail(2, c->svc, why, errno);
+		log_warn("service %s: %s", conf->name, why);
 		_exit(126);
 	}
-	spawn_close_from(3, c->fd);
-	log_child();
+	if (null < 0 || dup2(null, 0) == -1 || dup2(null, 1) == -1 ||
+	    dup2(null, 2) == -1) {
+		log_warn("service %s: /dev/null on 0, 1 and 2", conf->name);
+		_exit(126);
+	}
+	if (sandbox_apply_user(conf->sandbox, &why) == -1) {
+		log_warn("service %s: %s", conf->name, why);
+		_exit(126);
+	}
+	keep[0] = c->fd;
+	keep[1] = log_child_fd_get();
+	keep[2] = sandbox_channel_fd();
+	spawn_close_from3(keep, 3);
+	if (sandbox_apply_seccomp(conf->sandbox, conf->name, &why) == -1) {
+		log_warn("service %s: %s", conf->name, why);
+		_exit(126);
+	}
 	worker_run(c);
 	_exit(c->rc == 0 ? 0 : 1);
+}
+
+int
+spawn_kill(const struct conn *c, int sig)
+{
+	if (c->pid <= 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	/* The child is its session's and its group's leader (setsid()). */
+	if (kill(-c->pid, sig) == 0)
+		return 0;
+	/* Before its setsid() the child is still in porterd's group. */
+	return kill(c->pid, sig);
 }

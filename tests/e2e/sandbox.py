@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""sandbox -- per-service confinement of exec'd programs and isolated
+plugins (issue 15), checked from the handler's own side.
+
+Asserts, each through a real porterd and a real client: a script under
+rlimit-nofile/rlimit-fsize/rlimit-core, umask, nice, working-directory and
+no-new-privileges reports those limits, its umask, niceness and cwd, and
+NoNewPrivs: 1; under seccomp = basic-exec it reports Seccomp: 2; a write
+outside its Landlock paths fails with "Permission denied" and leaves no
+file while one inside them succeeds; a denied system call (syscall-deny =
+uname) kills the handler, no line after it runs, and porterd's log names
+the call; with seccomp-action = errno the call fails with EPERM instead
+and the script goes on; under chroot the jail is the root; private-tmp
+hides the host's /tmp and what the handler writes there stays private;
+network = none leaves only the loopback interface; an isolated echo
+plugin under seccomp = io-only still echoes, and sees 0, 1 and 2 on
+/dev/null; an in-process plugin with a sandbox option is refused with
+file:line.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from porter_e2e import (connect, conf_opts, conf_service, echo_roundtrip,  # noqa
+                        expect, expect_eq, main, recv_all, run_porterd)
+
+STATUS_SH = """#!/bin/sh
+grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status
+echo "nofile=$(ulimit -n)"
+grep -E '^Max file size' /proc/self/limits | tr -s ' ' '\\n' | sed -n 4p | sed 's/^/fsize=/'
+echo "core=$(ulimit -c)"
+echo "umask=$(umask)"
+echo "pwd=$(pwd)"
+echo "nice=$(cut -d' ' -f19 /proc/self/stat)"
+echo end
+"""
+
+LANDLOCK_SH = """#!/bin/sh
+touch "$INSIDE" && echo inside=ok
+touch "$OUTSIDE" 2>&1
+echo end
+"""
+
+DENY_SH = """#!/bin/sh
+echo before
+uname
+echo after
+"""
+
+ERRNO_SH = """#!/bin/sh
+uname 2>&1 || echo uname-failed
+echo end
+"""
+
+JAIL_SH = """#!/bin/sh
+test -e /PORTER_JAIL_MARKER && echo in-jail
+cd /.. && echo "root=$(pwd)"
+echo end
+"""
+
+TMP_SH = """test -e "$HOSTFILE" && echo host-tmp-visible || echo host-tmp-hidden
+echo private > /tmp/porter-e2e-private-tmp
+cat /tmp/porter-e2e-private-tmp
+echo "ifaces=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ,)"
+echo end
+"""
+
+
+def talk(addr):
+    s = connect(addr)
+    try:
+        return recv_all(s).decode("utf-8", "replace")
+    finally:
+        s.close()
+
+
+def make_jail(root):
+    """A directory with /bin/sh and the libraries it needs."""
+    sh = os.path.realpath("/bin/sh")
+    out = subprocess.run(["ldd", sh], capture_output=True, text=True).stdout
+    libs = re.findall(r"(/\S+)", out)
+    for f in [sh] + libs:
+        dst = root + f
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy2(os.path.realpath(f), dst)
+    os.makedirs(root + "/bin", exist_ok=True)
+    if not os.path.exists(root + "/bin/sh"):
+        shutil.copy2(sh, root + "/bin/sh")
+    open(root + "/PORTER_JAIL_MARKER", "w").close()
+
+
+def scenario(t):
+    tmp = t.tmpdir()
+    os.chmod(tmp, 0o755)
+    w = lambda n, s: t.write(os.path.join(tmp, n), s, 0o755)  # noqa
+    status_sh, ll_sh = w("status.sh", STATUS_SH), w("ll.sh", LANDLOCK_SH)
+    deny_sh, errno_sh = w("deny.sh", DENY_SH), w("errno.sh", ERRNO_SH)
+    inside, outside = os.path.join(tmp, "in"), os.path.join(tmp, "out")
+    os.mkdir(inside)
+    os.mkdir(outside)
+    jail = os.path.join(tmp, "jail")
+    make_jail(jail)
+    t.write(os.path.join(jail, "jail.sh"), JAIL_SH, 0o755)
+    hostfile = os.path.join("/tmp", "porter-e2e-hostfile-%d" % os.getpid())
+    open(hostfile, "w").close()
+    try:
+        run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, inside,
+            outside, jail, hostfile)
+    finally:
+        os.unlink(hostfile)
+
+
+def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, inside,
+        outside, jail, hostfile):
+    lo = ["127.0.0.1:0"]
+    plugins = t.plugindir(["echo"], tmp)
+    conf = conf_opts(shutdown_timeout=5)
+    conf += conf_service("status", listen=lo, exec_=status_sh,
+                         rlimit_nofile=64, rlimit_fsize="1M", rlimit_core=0,
+                         umask="0027", nice=7, working_directory=tmp,
+                         no_new_privileges=True, seccomp="basic-exec")
+    sysdirs = [d for d in ("/usr", "/bin", "/lib", "/lib64", "/etc")
+               if os.path.exists(d)]
+    conf += ("service landlock {\n" + conf_opts(
+        "    ", listen=lo, exec_=ll_sh,
+        env=["INSIDE=%s/f" % inside, "OUTSIDE=%s/f" % outside]) +
+        "    landlock {\n" + conf_opts(
+            "        ", read=sysdirs + ["/dev", "/proc"],
+            exec_=sysdirs + [ll_sh], write=[inside, "/dev/null"]) +
+        "    }\n}\n")
+    conf += conf_service("deny", listen=lo, exec_=deny_sh,
+                         syscall_deny=["uname"])
+    conf += conf_service("errno", listen=lo, exec_=errno_sh,
+                         syscall_deny=["uname"], seccomp_action="errno")
+    conf += conf_service("jail", listen=lo, exec_="/bin/sh",
+                         args=["/jail.sh"], chroot=jail)
+    # An inline script: a file under the host's /tmp would be hidden too.
+    conf += conf_service("privtmp", listen=lo, exec_="/bin/sh",
+                         args=["-c", TMP_SH],
+                         env=["HOSTFILE=%s" % hostfile], private_tmp=True,
+                         network="none")
+    conf += conf_service("echoiso", listen=lo, plugin="echo",
+                         isolation="process", seccomp="io-only",
+                         rlimit_nofile=32)
+    path = t.write(os.path.join(tmp, "porterd.conf"), conf)
+    d = t.porterd(path, plugins)
+
+    with t.case("ready with 7 services; the Landlock ABI is logged"):
+        d.wait_line(r"^ready: 7 services")
+        d.wait_line(r"^landlock: (kernel ABI \d+|not available)")
+
+    with t.case("limits, umask, nice, cwd, NoNewPrivs, Seccomp as the "
+                "program sees them"):
+        out = talk(d.addr("status"))
+        for want in ("NoNewPrivs:\t1", "Seccomp:\t2", "nofile=64",
+                     "fsize=1048576", "core=0", "umask=0027", "pwd=%s" % tmp):
+            expect(want in out.splitlines(), "%r not in %r" % (want, out))
+        m = re.search(r"^nice=(-?\d+)$", out, re.M)
+        expect(m and int(m.group(1)) >= 7, "niceness: %r" % out)
+
+    with t.case("landlock: a write outside the paths fails with EACCES"):
+        if not d.find(r"^landlock: kernel ABI"):
+            t.note("no Landlock in this kernel: skipped")
+        else:
+            out = talk(d.addr("landlock"))
+            expect("inside=ok" in out, "write inside failed: %r" % out)
+            expect("Permission denied" in out, "no EACCES: %r" % out)
+            expect(not os.path.exists(os.path.join(outside, "f")),
+                   "the file outside was written")
+
+    with t.case("a denied system call kills the handler; the log names it"):
+        out = talk(d.addr("deny"))
+        expect("before" in out and "after" not in out,
+               "the script went on: %r" % out)
+        d.wait_line(r"^service deny: pid \d+: seccomp: system call uname "
+                    r"\(\d+\) denied, killing the handler")
+        d.wait_line(r"^service deny: .*killed by signal 9")
+
+    with t.case("seccomp-action = errno: the call fails with EPERM"):
+        out = talk(d.addr("errno"))
+        expect("uname-failed" in out and "end" in out, "output %r" % out)
+
+    with t.case("chroot: the jail is the root"):
+        out = talk(d.addr("jail"))
+        expect("in-jail" in out and "root=/" in out.splitlines(),
+               "output %r" % out)
+
+    with t.case("private-tmp and network = none"):
+        out = talk(d.addr("privtmp"))
+        expect("host-tmp-hidden" in out, "host /tmp visible: %r" % out)
+        expect("private" in out.splitlines(), "output %r" % out)
+        expect(not os.path.exists("/tmp/porter-e2e-private-tmp"),
+               "the private file reached the host's /tmp")
+        expect("ifaces=lo," in out.splitlines(), "interfaces: %r" % out)
+
+    with t.case("io-only: an isolated echo plugin still echoes"):
+        data = os.urandom(5000)
+        expect(echo_roundtrip(d.addr("echoiso"), data) == data,
+               "echo under io-only failed")
+        d.wait_line(r"^service echoiso: .* exit 0 in")
+
+    with t.case("an isolated plugin's child has 0, 1 and 2 on /dev/null"):
+        s = connect(d.addr("echoiso"))
+        try:
+            s.sendall(b"x")
+            expect_eq(s.recv(1), b"x", "echo")
+            with open("/proc/%d/task/%d/children" % (d.pid, d.pid)) as f:
+                kids = [int(x) for x in f.read().split()]
+            expect(len(kids) == 1, "children of porterd: %r" % kids)
+            fds = [os.readlink("/proc/%d/fd/%d" % (kids[0], i))
+                   for i in range(3)]
+            expect_eq(fds, ["/dev/null"] * 3, "fds 0-2")
+        finally:
+            s.close()
+
+    with t.case("porterd still runs; SIGTERM exits 0"):
+        expect(d.alive(), "porterd exited")
+        d.signal(15)
+        expect_eq(d.wait_exit(), 0, "exit status")
+
+    with t.case("an in-process plugin is refused a sandbox option"):
+        bad = t.write(os.path.join(tmp, "bad.conf"), conf_service(
+            "inproc", listen=lo, plugin="echo", rlimit_nofile=8))
+        rc, out, err = run_porterd(["--check", "-f", bad, "-P", plugins])
+        expect(rc != 0, "accepted")
+        expect("bad.conf:4: service 'inproc': rlimit-nofile applies to "
+               "exec services and isolation = process plugins only"
+               in err + out, "message: %r" % (err + out))
+
+
+if __name__ == "__main__":
+    main(scenario)
