@@ -1,0 +1,602 @@
+/*
+ * tls.c -- TLS termination: the server context built at load, then per
+ * connection a non-blocking handshake, kernel TLS where the kernel takes
+ * both directions, otherwise a bounded relay between the TLS connection
+ * and a socketpair whose other end the handler gets.  See tls.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "tls.h"
+
+#define RELAY_BUF	16384
+#define ENV_MAX		6
+
+struct tls_ctx {
+	SSL_CTX *ssl;
+	unsigned char *alpn;	/* wire format */
+	size_t alpn_len;
+};
+
+struct relay_dir {
+	char buf[RELAY_BUF];
+	size_t off, len;
+	bool eof, done;
+};
+
+struct tls_conn {
+	SSL *ssl;
+	int fd;
+	int app;		/* our socketpair end, -1 without a relay */
+	bool ktls;
+	struct relay_dir in;	/* client -> handler */
+	struct relay_dir out;	/* handler -> client */
+	char err[256];
+	char *env[ENV_MAX];
+	size_t nenv;
+};
+
+static void
+ssl_reason(char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	if (e == 0)
+		snprintf(buf, len, "unknown OpenSSL error");
+	else
+		ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+}
+
+static void
+spec_err(const struct tls_spec *spec, char *errbuf, size_t errlen,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+spec_err(const struct tls_spec *spec, char *errbuf, size_t errlen,
+    const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(errbuf, errlen, "%s:%d: tls %s", spec->file ? spec->file :
+	    "?", spec->line, msg);
+}
+
+/* Server preference: the first of ours the client offers. */
+static int
+alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	struct tls_ctx *ctx = arg;
+	unsigned char *sel;
+
+	(void)ssl;
+	if (SSL_select_next_proto(&sel, outlen, ctx->alpn,
+	    (unsigned int)ctx->alpn_len, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;	/* RFC 7301 3.2 */
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static int
+load_key(struct tls_ctx *ctx, const struct tls_spec *spec, char *errbuf,
+    size_t errlen)
+{
+	char why[256];
+	struct stat sb;
+	EVP_PKEY *pkey;
+	FILE *f;
+	int fd;
+
+	if ((fd = open(spec->key, O_RDONLY | O_CLOEXEC)) == -1) {
+		spec_err(spec, errbuf, errlen, "key '%s': %s", spec->key,
+		    strerror(errno));
+		return -1;
+	}
+	/* Checked on the open file: what is checked is what is read. */
+	if (fstat(fd, &sb) == -1 || (sb.st_mode & (S_IROTH | S_IWOTH))) {
+		spec_err(spec, errbuf, errlen, "key '%s': readable or writable "
+		    "by others (mode %04o); chmod o-rwx it", spec->key,
+		    (unsigned)(sb.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		spec_err(spec, errbuf, errlen, "key '%s': %s", spec->key,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (pkey == NULL) {
+		ssl_reason(why, sizeof(why));
+		spec_err(spec, errbuf, errlen, "key '%s': not a PEM private "
+		    "key (%s)", spec->key, why);
+		return -1;
+	}
+	if (SSL_CTX_use_PrivateKey(ctx->ssl, pkey) != 1) {
+		ssl_reason(why, sizeof(why));
+		EVP_PKEY_free(pkey);
+		spec_err(spec, errbuf, errlen, "key '%s' does not match "
+		    "certificate '%s' (%s)", spec->key, spec->certificate, why);
+		return -1;
+	}
+	EVP_PKEY_free(pkey);
+	if (SSL_CTX_check_private_key(ctx->ssl) != 1) {
+		ssl_reason(why, sizeof(why));
+		spec_err(spec, errbuf, errlen, "key '%s' does not match "
+		    "certificate '%s'", spec->key, spec->certificate);
+		return -1;
+	}
+	return 0;
+}
+
+struct tls_ctx *
+tls_ctx_new(const struct tls_spec *spec, char *errbuf, size_t errlen)
+{
+	struct tls_ctx *ctx;
+	char why[256];
+	size_t i, n;
+	int minv = TLS1_2_VERSION;
+
+	ERR_clear_error();
+	if (spec->certificate == NULL || spec->key == NULL) {
+		spec_err(spec, errbuf, errlen, "needs certificate and key");
+		return NULL;
+	}
+	if (spec->min_version != NULL) {
+		if (strcmp(spec->min_version, "TLSv1.2") == 0)
+			minv = TLS1_2_VERSION;
+		else if (strcmp(spec->min_version, "TLSv1.3") == 0)
+			minv = TLS1_3_VERSION;
+		else {
+			spec_err(spec, errbuf, errlen, "min-version '%s': "
+			    "TLSv1.2 or TLSv1.3", spec->min_version);
+			return NULL;
+		}
+	}
+	if (spec->verify != TLS_VERIFY_NONE && spec->ca == NULL) {
+		spec_err(spec, errbuf, errlen, "verify-client needs ca");
+		return NULL;
+	}
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL ||
+	    (ctx->ssl = SSL_CTX_new(TLS_server_method())) == NULL) {
+		spec_err(spec, errbuf, errlen, "out of memory");
+		free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx->ssl, minv);
+	SSL_CTX_set_options(ctx->ssl, SSL_OP_ENABLE_KTLS |
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_mode(ctx->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (SSL_CTX_use_certificate_chain_file(ctx->ssl,
+	    spec->certificate) != 1) {
+		ssl_reason(why, sizeof(why));
+		spec_err(spec, errbuf, errlen, "certificate '%s': %s",
+		    spec->certificate, why);
+		goto fail;
+	}
+	if (load_key(ctx, spec, errbuf, errlen) == -1)
+		goto fail;
+	if (spec->ciphers != NULL &&
+	    SSL_CTX_set_cipher_list(ctx->ssl, spec->ciphers) != 1) {
+		spec_err(spec, errbuf, errlen, "ciphers '%s': no cipher "
+		    "matches", spec->ciphers);
+		goto fail;
+	}
+	if (spec->ca != NULL) {
+		STACK_OF(X509_NAME) *names;
+
+		if (SSL_CTX_load_verify_locations(ctx->ssl, spec->ca,
+		    NULL) != 1) {
+			ssl_reason(why, sizeof(why));
+			spec_err(spec, errbuf, errlen, "ca '%s': %s", spec->ca,
+			    why);
+			goto fail;
+		}
+		if ((names = SSL_load_client_CA_file(spec->ca)) != NULL)
+			SSL_CTX_set_client_CA_list(ctx->ssl, names);
+	}
+	if (spec->verify == TLS_VERIFY_OPTIONAL)
+		SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER, NULL);
+	else if (spec->verify == TLS_VERIFY_REQUIRE)
+		SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER |
+		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	if (spec->nalpn > 0) {
+		for (i = 0, n = 0; i < spec->nalpn; i++) {
+			size_t l = strlen(spec->alpn[i]);
+
+			if (l == 0 || l > 255) {
+				spec_err(spec, errbuf, errlen, "alpn '%s': 1 to "
+				    "255 bytes", spec->alpn[i]);
+				goto fail;
+			}
+			n += 1 + l;
+		}
+		if ((ctx->alpn = malloc(n)) == NULL) {
+			spec_err(spec, errbuf, errlen, "out of memory");
+			goto fail;
+		}
+		for (i = 0, n = 0; i < spec->nalpn; i++) {
+			size_t l = strlen(spec->alpn[i]);
+
+			ctx->alpn[n++] = (unsigned char)l;
+			memcpy(ctx->alpn + n, spec->alpn[i], l);
+			n += l;
+		}
+		ctx->alpn_len = n;
+		SSL_CTX_set_alpn_select_cb(ctx->ssl, alpn_select, ctx);
+	}
+	return ctx;
+fail:
+	tls_ctx_free(ctx);
+	return NULL;
+}
+
+void
+tls_ctx_free(struct tls_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	SSL_CTX_free(ctx->ssl);
+	free(ctx->alpn);
+	free(ctx);
+}
+
+struct tls_conn *
+tls_conn_new(struct tls_ctx *ctx, int fd, char *errbuf, size_t errlen)
+{
+	struct tls_conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->ssl = SSL_new(ctx->ssl)) == NULL) {
+		snprintf(errbuf, errlen, "tls: out of memory");
+		free(c);
+		return NULL;
+	}
+	c->fd = fd;
+	c->app = -1;
+	if (SSL_set_fd(c->ssl, fd) != 1) {
+		ssl_reason(errbuf, errlen);
+		tls_conn_free(c);
+		return NULL;
+	}
+	SSL_set_accept_state(c->ssl);
+	return c;
+}
+
+void
+tls_conn_free(struct tls_conn *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	SSL_free(c->ssl);
+	if (c->app != -1)
+		close(c->app);
+	for (i = 0; i < c->nenv; i++)
+		free(c->env[i]);
+	free(c);
+}
+
+/* Maps an SSL call's result; records the reason on errors. */
+static enum tls_status
+ssl_status(struct tls_conn *c, int r, const char *what)
+{
+	int e = SSL_get_error(c->ssl, r);
+	char why[200];
+
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+		return TLS_WANT_READ;
+	case SSL_ERROR_WANT_WRITE:
+		return TLS_WANT_WRITE;
+	case SSL_ERROR_SYSCALL:
+		if (ERR_peek_error() == 0) {
+			snprintf(c->err, sizeof(c->err), "%s: %s", what,
+			    errno ? strerror(errno) : "unexpected EOF");
+			return TLS_ERROR;
+		}
+		/* FALLTHROUGH */
+	default:
+		ssl_reason(why, sizeof(why));
+		snprintf(c->err, sizeof(c->err), "%s: %s", what, why);
+		return TLS_ERROR;
+	}
+}
+
+enum tls_status
+tls_handshake(struct tls_conn *c)
+{
+	int r;
+
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_do_handshake(c->ssl)) == 1)
+		return TLS_DONE;
+	return ssl_status(c, r, "handshake");
+}
+
+enum tls_status
+tls_start(struct tls_conn *c, int *ret_fd)
+{
+	int sp[2];
+
+	/* The kernel must carry both ways, and nothing may wait in OpenSSL. */
+	if (BIO_get_ktls_send(SSL_get_wbio(c->ssl)) &&
+	    BIO_get_ktls_recv(SSL_get_rbio(c->ssl)) &&
+	    !SSL_has_pending(c->ssl)) {
+		c->ktls = true;
+		*ret_fd = c->fd;
+		return TLS_DONE;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		snprintf(c->err, sizeof(c->err), "socketpair: %s",
+		    strerror(errno));
+		return TLS_ERROR;
+	}
+	if (fcntl(sp[0], F_SETFL, O_NONBLOCK) == -1) {
+		snprintf(c->err, sizeof(c->err), "fcntl: %s", strerror(errno));
+		close(sp[0]);
+		close(sp[1]);
+		return TLS_ERROR;
+	}
+	c->app = sp[0];
+	*ret_fd = sp[1];
+	return TLS_WANT_READ;
+}
+
+bool
+tls_ktls(const struct tls_conn *c)
+{
+	return c->ktls;
+}
+
+int
+tls_relay_fd(const struct tls_conn *c)
+{
+	return c->app;
+}
+
+/* Client -> handler: SSL_read into in, write to app. */
+static int
+relay_in(struct tls_conn *c, struct tls_wait *w, bool *progress)
+{
+	struct relay_dir *d = &c->in;
+	ssize_t n;
+	int r;
+
+	if (!d->eof && d->len == 0) {
+		ERR_clear_error();
+		errno = 0;
+		r = SSL_read(c->ssl, d->buf, sizeof(d->buf));
+		if (r > 0) {
+			d->off = 0;
+			d->len = (size_t)r;
+			*progress = true;
+		} else {
+			int e = SSL_get_error(c->ssl, r);
+
+			if (e == SSL_ERROR_ZERO_RETURN ||
+			    (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 &&
+			    errno == 0)) {
+				d->eof = true;	/* close_notify or bare EOF */
+				*progress = true;
+			} else if (e == SSL_ERROR_WANT_READ)
+				w->net |= POLLIN;
+			else if (e == SSL_ERROR_WANT_WRITE)
+				w->net |= POLLOUT;
+			else
+				return ssl_status(c, r, "read") == TLS_ERROR ?
+				    -1 : 0;
+		}
+	}
+	if (d->len > 0) {
+		n = send(c->app, d->buf + d->off, d->len, MSG_NOSIGNAL);
+		if (n > 0) {
+			d->off += (size_t)n;
+			d->len -= (size_t)n;
+			*progress = true;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK)
+			w->app |= POLLOUT;
+		else if (errno == EPIPE || errno == ECONNRESET) {
+			d->len = 0;	/* handler gone: drop, end this way */
+			d->eof = true;
+			*progress = true;
+		} else if (errno != EINTR) {
+			snprintf(c->err, sizeof(c->err), "relay: %s",
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if (d->eof && d->len == 0 && !d->done) {
+		shutdown(c->app, SHUT_WR);
+		d->done = true;
+		*progress = true;
+	}
+	return 0;
+}
+
+/* Handler -> client: read app into out, SSL_write. */
+static int
+relay_out(struct tls_conn *c, struct tls_wait *w, bool *progress)
+{
+	struct relay_dir *d = &c->out;
+	ssize_t n;
+	int r;
+
+	if (!d->eof && d->len == 0) {
+		n = recv(c->app, d->buf, sizeof(d->buf), 0);
+		if (n > 0) {
+			d->off = 0;
+			d->len = (size_t)n;
+			*progress = true;
+		} else if (n == 0 || errno == ECONNRESET) {
+			d->eof = true;
+			*progress = true;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK)
+			w->app |= POLLIN;
+		else if (errno != EINTR) {
+			snprintf(c->err, sizeof(c->err), "relay: %s",
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if (d->len > 0) {
+		ERR_clear_error();
+		errno = 0;
+		r = SSL_write(c->ssl, d->buf + d->off, (int)d->len);
+		if (r > 0) {
+			d->off += (size_t)r;
+			d->len -= (size_t)r;
+			*progress = true;
+		} else {
+			switch (ssl_status(c, r, "write")) {
+			case TLS_WANT_READ:
+				w->net |= POLLIN;
+				break;
+			case TLS_WANT_WRITE:
+				w->net |= POLLOUT;
+				break;
+			default:
+				return -1;
+			}
+		}
+	}
+	if (d->eof && d->len == 0 && !d->done) {
+		ERR_clear_error();
+		r = SSL_shutdown(c->ssl);	/* sends close_notify */
+		if (r < 0) {
+			enum tls_status s = ssl_status(c, r, "shutdown");
+
+			if (s == TLS_WANT_WRITE) {
+				w->net |= POLLOUT;
+				return 0;
+			}
+			if (s == TLS_WANT_READ) {
+				w->net |= POLLIN;
+				return 0;
+			}
+			/* The client already left: nothing more to say. */
+		}
+		shutdown(c->fd, SHUT_WR);
+		d->done = true;
+		*progress = true;
+	}
+	return 0;
+}
+
+enum tls_status
+tls_relay(struct tls_conn *c, struct tls_wait *w)
+{
+	bool progress;
+
+	if (c->app == -1) {
+		snprintf(c->err, sizeof(c->err), "relay not started");
+		return TLS_ERROR;
+	}
+	do {
+		w->net = w->app = 0;
+		progress = false;
+		if (relay_in(c, w, &progress) == -1 ||
+		    relay_out(c, w, &progress) == -1)
+			return TLS_ERROR;
+		if (c->in.done && c->out.done)
+			return TLS_DONE;
+	} while (progress);
+	return TLS_WANT_READ;
+}
+
+const char *
+tls_conn_error(const struct tls_conn *c)
+{
+	return c->err;
+}
+
+static void
+env_put(struct tls_conn *c, const char *name, const char *val, size_t len)
+{
+	size_t nl = strlen(name), i;
+	char *s;
+
+	if (c->nenv == ENV_MAX || (s = malloc(nl + 1 + len + 1)) == NULL)
+		return;
+	memcpy(s, name, nl);
+	s[nl] = '=';
+	/* Nothing a client sends may put control bytes in an environment. */
+	for (i = 0; i < len; i++)
+		s[nl + 1 + i] = (val[i] < 0x20 || val[i] == 0x7f) ? '?' :
+		    val[i];
+	s[nl + 1 + len] = '\0';
+	c->env[c->nenv++] = s;
+}
+
+const char *const *
+tls_conn_env(struct tls_conn *c, size_t *ret_n)
+{
+	const unsigned char *alpn;
+	unsigned int alen;
+	const char *s;
+	X509 *peer;
+
+	if (c->nenv == 0) {
+		s = SSL_get_version(c->ssl);
+		env_put(c, "TLS_VERSION", s, strlen(s));
+		s = SSL_get_cipher_name(c->ssl);
+		env_put(c, "TLS_CIPHER", s, strlen(s));
+		if ((s = SSL_get_servername(c->ssl,
+		    TLSEXT_NAMETYPE_host_name)) != NULL)
+			env_put(c, "TLS_SNI", s, strlen(s));
+		SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
+		if (alen > 0)
+			env_put(c, "TLS_ALPN", (const char *)alpn, alen);
+		if ((peer = SSL_get1_peer_certificate(c->ssl)) != NULL) {
+			BIO *b = BIO_new(BIO_s_mem());
+			char *p;
+			long l;
+			long v = SSL_get_verify_result(c->ssl);
+
+			if (b != NULL && X509_NAME_print_ex(b,
+			    X509_get_subject_name(peer), 0,
+			    XN_FLAG_RFC2253) >= 0 &&
+			    (l = BIO_get_mem_data(b, &p)) >= 0)
+				env_put(c, "SSL_CLIENT_S_DN", p, (size_t)l);
+			BIO_free(b);
+			X509_free(peer);
+			if (v == X509_V_OK)
+				env_put(c, "SSL_CLIENT_VERIFY", "SUCCESS", 7);
+			else {
+				char f[160];
+
+				snprintf(f, sizeof(f), "FAILED:%s",
+				    X509_verify_cert_error_string(v));
+				env_put(c, "SSL_CLIENT_VERIFY", f, strlen(f));
+			}
+		} else
+			env_put(c, "SSL_CLIENT_VERIFY", "NONE", 4);
+	}
+	*ret_n = c->nenv;
+	return (const char *const *)c->env;
+}

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""forward -- the bundled forward plugin relays to a backend the test runs.
+
+Backends (threads of this script): a TCP echo server on 127.0.0.1:0 and an
+AF_UNIX echo server; each may first read a PROXY header, parsed here with
+its own code (independent of porterd's), and records it.
+
+Asserts: bytes go both ways through porterd, including 2 MB and a
+half-close (the client's EOF reaches the backend, the backend's reply and
+EOF reach the client); PROXY v1 names the client's own address and port as
+source and porterd's listening address as destination; PROXY v2 carries
+the same in binary (IPv4 family, PROXY command); a UNIX backend works; a
+backend that refuses connections closes the client's connection and the
+log line names the backend; a relayed connection logs "forwarded to
+<backend>" with the byte counts; bad args are refused at load (--check).
+"""
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from porter_e2e import (connect, conf_opts, conf_service, expect,  # noqa
+                        expect_eq, main, recv_all)
+from porter_e2e_daemon import porterd_command  # noqa
+
+V2SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def read_exact(c, n):
+    b = b""
+    while len(b) < n:
+        x = c.recv(n - len(b))
+        if not x:
+            raise EOFError("backend: EOF after %d of %d bytes" % (len(b), n))
+        b += x
+    return b
+
+
+def read_proxy(c, version):
+    """Reads one PROXY header byte-exactly; returns a dict."""
+    if version == 1:
+        line = b""
+        while not line.endswith(b"\r\n"):
+            line += read_exact(c, 1)
+            if len(line) > 107:
+                raise ValueError("v1 line too long")
+        f = line[:-2].decode("ascii").split(" ")
+        if f[1] == "UNKNOWN":
+            return {"v": 1, "proto": "UNKNOWN"}
+        return {"v": 1, "proto": f[1], "src": (f[2], int(f[4])),
+                "dst": (f[3], int(f[5]))}
+    hdr = read_exact(c, 16)
+    if hdr[:12] != V2SIG:
+        raise ValueError("bad v2 signature %r" % hdr[:12])
+    vercmd, fam, ln = hdr[12], hdr[13], struct.unpack("!H", hdr[14:16])[0]
+    body = read_exact(c, ln)
+    out = {"v": 2, "vercmd": vercmd, "fam": fam}
+    if fam == 0x11:
+        out["src"] = (socket.inet_ntop(socket.AF_INET, body[0:4]),
+                      struct.unpack("!H", body[8:10])[0])
+        out["dst"] = (socket.inet_ntop(socket.AF_INET, body[4:8]),
+                      struct.unpack("!H", body[10:12])[0])
+    return out
+
+
+class Backend(threading.Thread):
+    """Accepts connections; reads a PROXY header if asked; echoes "ok:"
+    plus everything until EOF, then closes."""
+
+    def __init__(self, family, where, proxy=0):
+        super().__init__(daemon=True)
+        self.ls = socket.socket(family, socket.SOCK_STREAM)
+        self.ls.bind(where)
+        self.ls.listen(16)
+        self.ls.settimeout(30)
+        self.addr = self.ls.getsockname()
+        self.proxy = proxy
+        self.headers = []
+        self.errors = []
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            c.settimeout(30)
+            try:
+                if self.proxy:
+                    self.headers.append(read_proxy(c, self.proxy))
+                c.sendall(b"ok:")
+                while True:
+                    x = c.recv(65536)
+                    if not x:
+                        break
+                    c.sendall(x)
+            except Exception as e:  # recorded, asserted by the scenario
+                self.errors.append(repr(e))
+            finally:
+                c.close()
+
+    def stop(self):
+        self.ls.close()
+
+
+def roundtrip(addr, data):
+    s = connect(addr)
+    try:
+        me = s.getsockname()
+
+        def send():
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+        th = threading.Thread(target=send, daemon=True)
+        th.start()
+        got = recv_all(s, len(data) + 100)
+        th.join(30)
+    finally:
+        s.close()
+    return me, got
+
+
+def scenario(t):
+    tmp = t.tmpdir()
+    plugins = t.plugindir(["forward"], tmp)
+    plain = Backend(socket.AF_INET, ("127.0.0.1", 0))
+    v1 = Backend(socket.AF_INET, ("127.0.0.1", 0), proxy=1)
+    v2 = Backend(socket.AF_INET, ("127.0.0.1", 0), proxy=2)
+    upath = os.path.join(tmp, "backend.sock")
+    ux = Backend(socket.AF_UNIX, upath)
+    for b in (plain, v1, v2, ux):
+        b.start()
+    # A port nobody listens on: bind, note, close.
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    dead_port = dead.getsockname()[1]
+    dead.close()
+
+    def hp(b):
+        return "%s:%d" % b.addr
+
+    conf = conf_opts(shutdown_timeout=5, log_level="info")
+    conf += conf_service("fwd", listen=["127.0.0.1:0"], plugin="forward",
+                         args=[hp(plain)])
+    conf += conf_service("fwd1", listen=["127.0.0.1:0"], plugin="forward",
+                         args=[hp(v1), "proxy=v1"])
+    conf += conf_service("fwd2", listen=["127.0.0.1:0"], plugin="forward",
+                         args=[hp(v2), "proxy=v2", "connect-timeout=2"])
+    conf += conf_service("fwdu", listen=["127.0.0.1:0"], plugin="forward",
+                         args=[upath])
+    conf += conf_service("fwddead", listen=["127.0.0.1:0"],
+                         plugin="forward",
+                         args=["127.0.0.1:%d" % dead_port])
+    path = t.write(os.path.join(tmp, "porterd.conf"), conf)
+    d = t.porterd(path, plugins)
+    d.wait_ready()
+
+    with t.case("a short exchange, both ways, with half-close"):
+        _, got = roundtrip(d.addr("fwd"), b"hello\n")
+        expect_eq(got, b"ok:hello\n", "reply")
+
+    with t.case("2 MB through splice, byte-exact"):
+        data = os.urandom(2 << 20)
+        _, got = roundtrip(d.addr("fwd"), data)
+        expect(got == b"ok:" + data, "2 MB came back altered (%d bytes)"
+               % len(got))
+
+    with t.case("the log line names the backend and counts the bytes"):
+        d.wait_line(r"forwarded to %s: 2097152 bytes in, 2097155 out"
+                    % hp(plain).replace(".", r"\."))
+
+    with t.case("PROXY v1: client address as source, listener as dest"):
+        a = d.addr("fwd1")
+        me, got = roundtrip(a, b"v1 data")
+        expect_eq(got, b"ok:v1 data", "reply")
+        expect_eq(v1.errors, [], "backend errors")
+        expect_eq(v1.headers[-1], {"v": 1, "proto": "TCP4",
+                                   "src": (me[0], me[1]),
+                                   "dst": (a.host, a.port)}, "v1 header")
+
+    with t.case("PROXY v2: the same, binary"):
+        a = d.addr("fwd2")
+        me, got = roundtrip(a, b"v2 data")
+        expect_eq(got, b"ok:v2 data", "reply")
+        expect_eq(v2.errors, [], "backend errors")
+        expect_eq(v2.headers[-1], {"v": 2, "vercmd": 0x21, "fam": 0x11,
+                                   "src": (me[0], me[1]),
+                                   "dst": (a.host, a.port)}, "v2 header")
+
+    with t.case("an AF_UNIX backend"):
+        _, got = roundtrip(d.addr("fwdu"), b"unix")
+        expect_eq(got, b"ok:unix", "reply")
+
+    with t.case("a refusing backend: client closed, backend in the log"):
+        s = connect(d.addr("fwddead"))
+        expect_eq(recv_all(s, 100), b"", "data from a dead backend")
+        s.close()
+        d.wait_line(r"forward to 127\.0\.0\.1:%d: .*[Rr]efused" % dead_port)
+
+    with t.case("bad arguments are refused at load"):
+        for args, msg in ((["127.0.0.1:1", "proxy=v3"], "unknown argument"),
+                          (["127.0.0.1:1", "connect-timeout=0"],
+                           "not 0.001..3600"),
+                          ([], "needs the backend")):
+            c = t.write(os.path.join(tmp, "bad.conf"),
+                        conf_service("bad", listen=["127.0.0.1:0"],
+                                     plugin="forward", args=args))
+            r = subprocess.run(porterd_command() +
+                               ["--check", "-f", c, "-P", plugins],
+                               capture_output=True, text=True, timeout=30)
+            expect(r.returncode != 0, "--check accepted %r" % args)
+            expect(msg in r.stderr, "%r: stderr lacks %r: %r"
+                   % (args, msg, r.stderr))
+
+    d.stop()
+    for b in (plain, v1, v2, ux):
+        b.stop()
+
+
+if __name__ == "__main__":
+    main(scenario)
