@@ -295,6 +295,7 @@ START_TEST(test_argv0)
 	    "service finger {\n"
 	    "	port = 7079\n"
 	    "	exec = \"/bin/sh\"\n"
+	    "	user = \"root\"\n"
 	    "	argv0 = \"in.fingerd\"\n"
 	    "	args = { \"-c\", \"true\" }\n"
 	    "}\n");

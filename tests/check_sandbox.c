@@ -65,6 +65,8 @@ load(const char *text)
 
 	ck_assert_ptr_nonnull(f = fopen("porterd.conf", "w"));
 	fputs(text, f);
+	/* Running as root, exec and process services need a user. */
+	fputs("\nuser = \"root\"\n", f);
 	ck_assert_int_eq(fclose(f), 0);
 	cfg = config_load("porterd.conf", err, sizeof(err));
 	if (cfg == NULL)

@@ -92,7 +92,7 @@ def scenario(t):
     conf += conf_service("old", listen=["127.0.0.1:0"], plugin="abi10",
                          args=["from-init"])
     conf += conf_service("oldproc", listen=["127.0.0.1:0"], plugin="abi10",
-                         isolation="process")
+                         isolation="process", user="root")
     conf += conf_service("new", listen=["127.0.0.1:0"], plugin="echo")
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
 

@@ -35,7 +35,8 @@ def scenario(t):
         raise Skip("needs pkg-config and make")
     pcdir = os.path.join(t.tmpdir(), "pc")
     os.mkdir(pcdir)
-    for mod in ("libconfuse", "libsystemd"):
+    for mod in ("libconfuse", "libsystemd", "libseccomp", "libcap",
+                "openssl", "libssl", "libcrypto"):
         p = subprocess.run(["pkg-config", "--path", mod],
                            capture_output=True, text=True)
         if p.returncode != 0:

@@ -118,7 +118,7 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, inside,
         outside, jail, hostfile):
     lo = ["127.0.0.1:0"]
     plugins = t.plugindir(["echo"], tmp)
-    conf = conf_opts(shutdown_timeout=5)
+    conf = conf_opts(shutdown_timeout=5, user="root")
     conf += conf_service("status", listen=lo, exec_=status_sh,
                          rlimit_nofile=64, rlimit_fsize="1M", rlimit_core=0,
                          umask="0027", nice=7, working_directory=tmp,
