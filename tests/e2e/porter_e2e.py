@@ -82,14 +82,27 @@ class Test:
         """A new private dir (0755), removed at the end, in which porterd
         will load plugins: it and every directory above it are owned by
         root or us and writable by no one else.  /tmp is world-writable,
-        so these live under the build tree (tests/e2e/tmp)."""
-        base = os.path.join(TOP_BUILDDIR, "tests", "e2e", "tmp")
-        os.makedirs(base, exist_ok=True)
-        os.chmod(base, 0o755)
-        bad = untrusted_ancestor(base)
-        if bad:
-            raise HarnessError("porterd loads no plugin below %s (%s); "
-                               "build elsewhere" % bad)
+        so these live under the build tree (tests/e2e/tmp), or, when the
+        build tree itself is below /tmp (a CI clone), under /run (root)
+        or the home directory."""
+        bases = [os.path.join(TOP_BUILDDIR, "tests", "e2e", "tmp"),
+                 "/run/porter-e2e",
+                 os.path.join(os.path.expanduser("~"), ".cache",
+                              "porter-e2e")]
+        why = None
+        for base in bases:
+            try:
+                os.makedirs(base, exist_ok=True)
+                os.chmod(base, 0o755)
+            except OSError:
+                continue
+            why = untrusted_ancestor(base)
+            if why is None:
+                break
+        else:
+            raise HarnessError("porterd loads no plugin below %s (%s), and "
+                               "no trusted place was found; build elsewhere"
+                               % (why or ("any", "unwritable")))
         d = tempfile.mkdtemp(prefix="p-", dir=base)
         os.chmod(d, 0o755)
         self.tmpdirs.append(d)
