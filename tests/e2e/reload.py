@@ -28,7 +28,8 @@ from porter_e2e import (Hammer, Addr, connect, conf_opts, conf_service,  # noqa
 A = conf_service("svca", listen=["127.0.0.1:0"], plugin="echo")
 B = conf_service("svcb", listen=["127.0.0.1:0"], plugin="daytime")
 D = conf_service("svcd", listen=["127.0.0.1:0"], plugin="time")
-HEAD = conf_opts(shutdown_timeout=5)
+# Every client is 127.0.0.1: no per-source limit in the hammer.
+HEAD = conf_opts(shutdown_timeout=5, max_per_source=0)
 
 
 def rewrite(t, path, text):

@@ -30,7 +30,8 @@ from hardening_clients import served_from  # noqa
 RELOADS = 20
 THREADS = 2             # per unchanged service
 ROUNDS_BETWEEN = 50     # per thread, after each reload
-HEAD = conf_opts(shutdown_timeout=5)
+# Every client is 127.0.0.1: no per-source limit in the hammer.
+HEAD = conf_opts(shutdown_timeout=5, max_per_source=0)
 PLAIN = conf_service("plain", listen=["127.0.0.1:0"], plugin="echo")
 LIMITED = conf_service("limited", listen=["127.0.0.1:0"], plugin="echo",
                        max_connections=64, max_per_source=64, rate=100000,
