@@ -1,73 +1,133 @@
 /*
  * accept.c -- the accept path: admission before any handler runs.
  *
- * A readable listener is accepted until EAGAIN, at most ACCEPT_BATCH at a
- * time so one busy service cannot starve the rest.  Before each accept
- * the service's max-connections and rate are checked (a full service
- * pauses and leaves clients in the kernel's backlog); after it, the
- * access lists and max-per-source (a refused client is closed at once,
- * and refusals are logged without flooding).  Out of descriptors, the
- * pending client is shed with a reserve descriptor and the listener
- * pauses briefly, so the loop never spins on EMFILE.
+ * Every event loop accepts for itself: a listener is in every loop's
+ * epoll set (EPOLLEXCLUSIVE), and the loop woken accepts until EAGAIN, at
+ * most ACCEPT_BATCH at a time so one busy service cannot starve the rest.
+ * Before each accept a slot is reserved in the service's limiter
+ * (max-connections and rate, exact across loops: two loops cannot both
+ * take the last slot); a full service pauses (gate.c) and leaves clients
+ * in the kernel's backlog.  After the accept come the access lists and
+ * max-per-source (a refused client is closed at once, and refusals are
+ * logged without flooding).  Out of descriptors, the pending client is
+ * shed with a reserve descriptor and accepting pauses briefly, so no loop
+ * spins on EMFILE.  A blocking plugin's connection is run by the
+ * accepting thread itself (evloop_run_blocking), one per batch: the loop
+ * stops accepting for such a service until another thread leads it.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "accept.h"
 #include "access.h"
 #include "conn.h"
+#include "dispatch.h"
+#include "evloop.h"
+#include "gate.h"
 #include "limiter.h"
 #include "log.h"
-#include "loop_priv.h"
 
 #define ACCEPT_BATCH	64	/* accepts per listener per wakeup */
-#define EMFILE_PAUSE_MS	100	/* listener pause when out of descriptors */
+#define EMFILE_PAUSE_MS	100	/* accepting pauses when out of descriptors */
+#define EMFILE_QUIET_SECS 2	/* an episode ends after this long without */
 #define FD_HEADROOM	8	/* descriptors a handler needs besides its own */
 
-static bool accept_fd_spare(int fd);
+/* Out-of-descriptor state, shared by the loops. */
+static pthread_mutex_t emfile_mtx = PTHREAD_MUTEX_INITIALIZER;
+static int spare_fd = -1;		/* reserve descriptor for shedding */
+static bool emfile_episode;		/* logged; over after a quiet spell */
+static struct timespec emfile_last;	/* the last EMFILE or ENFILE */
+static long fd_soft;			/* RLIMIT_NOFILE soft limit (atomic) */
+
+static void
+accept_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		__atomic_store_n(&fd_soft, rl.rlim_cur == RLIM_INFINITY ? 0 :
+		    (long)rl.rlim_cur, __ATOMIC_RELAXED);
+}
 
 /*
  * Out of descriptors: the pending connection cannot be accepted, and a
- * level-triggered listener would wake us again at once.  Pause it for
- * EMFILE_PAUSE_MS instead of spinning; log once per episode.
+ * level-triggered listener would wake us again at once.  Pause accepting
+ * for EMFILE_PAUSE_MS instead of spinning; log once per episode.
  */
 static void
 accept_emfile(struct listener *l, bool shed_pending)
 {
+	bool first;
 	int fd;
 
+	pthread_mutex_lock(&emfile_mtx);
 	/*
 	 * The reserve descriptor lets us take the pending connection off the
 	 * queue and close it, so that client learns at once instead of
 	 * waiting in the backlog for descriptors that may never come.
 	 */
-	if (shed_pending && loop.spare_fd >= 0) {
-		close(loop.spare_fd);
+	if (shed_pending && spare_fd >= 0) {
+		close(spare_fd);
 		if ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
 			close(fd);
-		loop.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
+	first = !emfile_episode;
+	emfile_episode = true;
+	clock_gettime(CLOCK_MONOTONIC, &emfile_last);
+	pthread_mutex_unlock(&emfile_mtx);
 	accept_fd_limit();	/* it may have changed under us */
-	if (!loop.emfile_episode)
+	if (first)
 		log_warnx("service %s: accept %s: out of file descriptors, "
 		    "pausing accepts", l->svc->conf->name, l->text);
-	loop.emfile_episode = 1;
-	clock_gettime(CLOCK_MONOTONIC, &loop.emfile_last);
-	loop.paused = 1;
-	clock_gettime(CLOCK_MONOTONIC, &loop.pause_until);
-	loop.pause_until.tv_nsec += EMFILE_PAUSE_MS * 1000000L;
-	if (loop.pause_until.tv_nsec >= 1000000000L) {
-		loop.pause_until.tv_sec++;
-		loop.pause_until.tv_nsec -= 1000000000L;
+	gate_pause_emfile(l, EMFILE_PAUSE_MS);
+}
+
+void
+accept_tick(void)
+{
+	struct timespec now;
+	bool over = false;
+
+	accept_fd_limit();
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&emfile_mtx);
+	/* A handler may have taken the reserve's slot while it was shed. */
+	if (spare_fd < 0)
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/*
+	 * An episode ends after a quiet spell, not at the first accept that
+	 * succeeds: under a flood those alternate, and the log would get a
+	 * line for each.
+	 */
+	if (emfile_episode && now.tv_sec - emfile_last.tv_sec >=
+	    EMFILE_QUIET_SECS) {
+		emfile_episode = false;
+		over = true;
 	}
-	loop_disarm(l);
+	pthread_mutex_unlock(&emfile_mtx);
+	if (over)
+		log_info("descriptors available again, accepting");
+}
+
+void
+accept_fini(void)
+{
+	pthread_mutex_lock(&emfile_mtx);
+	if (spare_fd >= 0)
+		close(spare_fd);
+	spare_fd = -1;
+	pthread_mutex_unlock(&emfile_mtx);
 }
 
 /* Tells a refused client why (if the service has a message) and logs. */
@@ -91,137 +151,6 @@ accept_refuse(struct svc *svc, int fd, const pt_addr *peer, enum refusal why,
 		    pt_addr_format(peer, text, sizeof(text)), reason);
 }
 
-/*
- * Checks the limits that apply before accept: max-connections (without a
- * reject message, clients wait in the backlog) and the rate.  Returns 0
- * to accept, -1 after pausing the service.
- */
-static int
-accept_may(struct svc *svc)
-{
-	const struct limits_spec *spec = &svc->conf->limits;
-	long wait_ms;
-
-	if (spec->max_conns > 0 && svc->lim->live >= spec->max_conns &&
-	    spec->reject_message == NULL) {
-		if (!svc->lim->max_paused)
-			log_warnx("service %s: max-connections (%u) reached, "
-			    "pausing accepts", svc->conf->name,
-			    spec->max_conns);
-		svc->lim->max_paused = true;
-		svc->pause |= SVC_PAUSE_MAX;
-		loop_svc_arm(svc);
-		return -1;
-	}
-	if (limiter_take_token(svc->lim, &wait_ms) == -1) {
-		if (!svc->rate_episode)
-			log_warnx("service %s: rate limit (%g/s, burst %u) "
-			    "reached, pausing accepts", svc->conf->name,
-			    spec->rate, spec->burst);
-		svc->rate_episode = true;
-		svc->pause |= SVC_PAUSE_RATE;
-		clock_gettime(CLOCK_MONOTONIC, &svc->rate_until);
-		svc->rate_until.tv_sec += wait_ms / 1000;
-		svc->rate_until.tv_nsec += (wait_ms % 1000) * 1000000L;
-		if (svc->rate_until.tv_nsec >= 1000000000L) {
-			svc->rate_until.tv_sec++;
-			svc->rate_until.tv_nsec -= 1000000000L;
-		}
-		loop_svc_arm(svc);
-		return -1;
-	}
-	if (svc->rate_episode && limiter_bucket_full(svc->lim))
-		svc->rate_episode = false;
-	return 0;
-}
-
-/* Access lists and per-source limits, decided right after accept. */
-static int
-accept_admit(struct svc *svc, int fd, const pt_addr *peer,
-    struct source_key *src)
-{
-	const struct limits_spec *spec = &svc->conf->limits;
-	char why[128];
-
-	if (access_check(svc->conf, fd, peer, why, sizeof(why)) == -1) {
-		accept_refuse(svc, fd, peer, REFUSE_ACL, why);
-		return -1;
-	}
-	if (spec->max_conns > 0 && svc->lim->live >= spec->max_conns) {
-		/* Only reached with a reject message (see accept_may). */
-		snprintf(why, sizeof(why), "max-connections (%u) reached",
-		    spec->max_conns);
-		accept_refuse(svc, fd, peer, REFUSE_MAX, why);
-		return -1;
-	}
-	if (limiter_admit_source(svc->lim, peer, src) == -1) {
-		snprintf(why, sizeof(why), "per-source limit (%u) reached",
-		    spec->max_per_source);
-		accept_refuse(svc, fd, peer, REFUSE_PER_SOURCE, why);
-		return -1;
-	}
-	return 0;
-}
-
-void
-accept_listener(struct listener *l)
-{
-	struct svc *svc = l->svc;
-	struct sockaddr_storage ss;
-	struct source_key src;
-	socklen_t len;
-	pt_addr peer;
-	int i, fd;
-
-	if (svc->conf->wait) {
-		loop_dispatch(l, l->fd, NULL, NULL);
-		return;
-	}
-	for (i = 0; i < ACCEPT_BATCH; i++) {
-		if (accept_may(svc) == -1)
-			return;
-		len = sizeof(ss);
-		/*
-		 * accept4 directly rather than pt_sock_accept_fd: EAGAIN ends
-		 * every batch and must not cost an error message.
-		 */
-		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
-		    SOCK_CLOEXEC);
-		if (fd == -1) {
-			limiter_untake_token(svc->lim);
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE) {
-				accept_emfile(l, true);
-				return;
-			}
-			log_warn("service %s: accept %s", svc->conf->name,
-			    l->text);
-			return;
-		}
-		/*
-		 * Descriptors are allocated lowest first: a number this close
-		 * to the limit means the handler (its pt_fromfd() duplicate,
-		 * an exec's pipes) would fail.  Shed the client now, as for
-		 * EMFILE, instead of letting every handler fail and log.  In
-		 * the upper half, holes below may hide a full table: probe.
-		 */
-		if (loop.fd_soft > 0 && (fd >= loop.fd_soft - FD_HEADROOM ||
-		    (fd >= loop.fd_soft / 2 && !accept_fd_spare(fd)))) {
-			close(fd);	/* that client is the one shed */
-			accept_emfile(l, false);
-			return;
-		}
-		memcpy(&peer.ss, &ss, sizeof(ss));
-		peer.len = len;
-		if (accept_admit(svc, fd, &peer, &src) == -1)
-			continue;
-		loop_dispatch(l, fd, &peer, &src);
-	}
-}
-
 /* True if one more descriptor can be had now (the handler's duplicate). */
 static bool
 accept_fd_spare(int fd)
@@ -234,12 +163,155 @@ accept_fd_spare(int fd)
 	return true;
 }
 
-/* The descriptor limit; re-read every tick, as prlimit(1) may change it. */
-void
-accept_fd_limit(void)
+/* A blocking plugin's handler runs on the accepting thread. */
+static bool
+accept_blocking(const struct svc *svc)
 {
-	struct rlimit rl;
+	return svc->conf->kind == HANDLER_PLUGIN &&
+	    svc->conf->isolation == ISOLATION_THREAD && !svc->cooperative;
+}
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-		loop.fd_soft = rl.rlim_cur == RLIM_INFINITY ? 0 : (long)rl.rlim_cur;
+/* A wait service's socket is readable: its handler gets the socket. */
+static void
+accept_wait(struct evloop *L, struct listener *l, struct svc *svc)
+{
+	long wait_ms = 0;
+
+	if (accept_blocking(svc) && !evloop_can_block(L))
+		return;
+	switch (limiter_reserve(svc->lim, &wait_ms)) {
+	case LIM_OK:
+		break;
+	case LIM_RATE:
+		gate_pause_rate(svc, wait_ms);
+		return;
+	case LIM_FULL:
+		return;		/* wait services have no max-connections */
+	}
+	if (!gate_claim_wait(l)) {
+		limiter_unreserve(svc->lim);	/* another loop took it */
+		return;
+	}
+	dispatch(L, l, l->fd, NULL, NULL);
+}
+
+/*
+ * One accept for svc on l.  Returns true to go on with the batch, false
+ * when the listener is drained or accepting must stop for now.
+ */
+static bool
+accept_one(struct evloop *L, struct listener *l, struct svc *svc)
+{
+	const struct limits_spec *spec = &svc->conf->limits;
+	struct sockaddr_storage ss;
+	struct source_key src;
+	bool reserved = true;
+	char why[128];
+	socklen_t len;
+	long wait_ms = 0, soft;
+	pt_addr peer;
+	int fd;
+
+	if (gate_emfile_paused())
+		return false;
+	switch (limiter_reserve(svc->lim, &wait_ms)) {
+	case LIM_OK:
+		break;
+	case LIM_RATE:
+		gate_pause_rate(svc, wait_ms);
+		return false;
+	case LIM_FULL:
+		if (spec->reject_message == NULL) {
+			/* Clients wait in the backlog until a slot frees. */
+			gate_pause_max(svc);
+			return false;
+		}
+		reserved = false;	/* accepted only to be refused */
+		break;
+	}
+	len = sizeof(ss);
+	/*
+	 * accept4 directly rather than pt_sock_accept_fd: EAGAIN ends every
+	 * batch and must not cost an error message.
+	 */
+	fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+	if (fd == -1) {
+		int e = errno;
+
+		if (reserved)
+			limiter_unreserve(svc->lim);
+		if (e == EAGAIN || e == EWOULDBLOCK)
+			return false;
+		if (e == EINTR || e == ECONNABORTED)
+			return true;
+		if (e == EMFILE || e == ENFILE) {
+			accept_emfile(l, true);
+			return false;
+		}
+		errno = e;
+		log_warn("service %s: accept %s", svc->conf->name, l->text);
+		return false;
+	}
+	/*
+	 * Descriptors are allocated lowest first: a number this close to the
+	 * limit means the handler (its pt_fromfd() duplicate, an exec's
+	 * pipes) would fail.  Shed the client now, as for EMFILE, instead of
+	 * letting every handler fail and log.  In the upper half, holes below
+	 * may hide a full table: probe.
+	 */
+	soft = __atomic_load_n(&fd_soft, __ATOMIC_RELAXED);
+	if (soft > 0 && (fd >= soft - FD_HEADROOM ||
+	    (fd >= soft / 2 && !accept_fd_spare(fd)))) {
+		close(fd);	/* that client is the one shed */
+		if (reserved)
+			limiter_unreserve(svc->lim);
+		accept_emfile(l, false);
+		return false;
+	}
+	memcpy(&peer.ss, &ss, sizeof(ss));
+	peer.len = len;
+	if (!reserved) {
+		snprintf(why, sizeof(why), "max-connections (%u) reached",
+		    spec->max_conns);
+		accept_refuse(svc, fd, &peer, REFUSE_MAX, why);
+		return true;
+	}
+	if (access_check(svc->conf, fd, &peer, why, sizeof(why)) == -1) {
+		accept_refuse(svc, fd, &peer, REFUSE_ACL, why);
+		if (limiter_release(svc->lim, NULL))
+			gate_resume_max(svc->lim);
+		return true;
+	}
+	if (limiter_admit_source(svc->lim, &peer, &src) == -1) {
+		snprintf(why, sizeof(why), "per-source limit (%u) reached",
+		    spec->max_per_source);
+		accept_refuse(svc, fd, &peer, REFUSE_PER_SOURCE, why);
+		if (limiter_release(svc->lim, NULL))
+			gate_resume_max(svc->lim);
+		return true;
+	}
+	dispatch(L, l, fd, &peer, &src);
+	return true;
+}
+
+void
+accept_ev(struct ev *ev, uint32_t events, struct evloop *L)
+{
+	struct listener *l = (struct listener *)ev;
+	struct svc *svc = l->svc;
+	int i;
+
+	(void)events;
+	if (svc == NULL || !l->armed)
+		return;		/* disarmed after epoll reported it */
+	if (svc->conf->wait) {
+		accept_wait(L, l, svc);
+		return;
+	}
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		if (accept_blocking(svc) && !evloop_can_block(L))
+			return;
+		if (!accept_one(L, l, svc))
+			return;
+	}
 }

@@ -58,6 +58,7 @@ static const char *const conf_root_names[ROOT_LIMITS] = {
 	[ROOT_SHUTDOWN_TIMEOUT] = "shutdown-timeout",
 	[ROOT_INCLUDE] = "include",
 	[ROOT_RUN_AS] = "run-as",
+	[ROOT_THREADS] = "threads",
 };
 
 /* The enum conf_root_opt of a global option's name, or -1. */
@@ -533,6 +534,7 @@ conf_parse(struct conf_load *ld, char *text, size_t len, bool main_file)
 		CFG_INT("shutdown-timeout", 10, CFGF_NONE),
 		CFG_STR_LIST("include", NULL, CFGF_NODEFAULT),
 		CFG_STR("run-as", NULL, CFGF_NODEFAULT),
+		CFG_INT("threads", 0, CFGF_NONE),
 		CONF_LIMIT_OPTS,
 		CFG_SEC("service", conf_service_schema(), CFGF_MULTI |
 		    CFGF_TITLE),
@@ -818,6 +820,14 @@ conf_globals(struct conf_load *ld, cfg_t *root)
 		return -1;
 	}
 	cfg->shutdown_timeout = (int)t;
+	t = cfg_getint(root, "threads");
+	if (t < 0 || t > CONF_THREADS_MAX) {
+		conf_error(ld, conf_line(&lines[ROOT_THREADS], 0, 0),
+		    "threads %ld out of range (0: one per CPU, or 1-%d)", t,
+		    CONF_THREADS_MAX);
+		return -1;
+	}
+	cfg->threads = (unsigned)t;
 
 	if (cfg_size(root, "user") > 0 && conf_id_user(ld, NULL,
 	    cfg_getstr(root, "user"), conf_line(&lines[ROOT_USER], 0, 0),

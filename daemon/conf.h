@@ -22,6 +22,8 @@
  *   log-level = err|warning|notice|info|debug   # [info]
  *   pid-file = "/run/porterd.pid"             # [none]; as plugin-dir
  *   shutdown-timeout = 10     # seconds SIGTERM waits for live connections
+ *   threads = 0               # event loops [0: one per CPU]; fixed for
+ *                             # porterd's life (a reload may not change it)
  *   run-as = "porter"         # user (and its primary group) porterd becomes
  *                             # after binding [unset]; no service's user
  *                             # may be it, and exec/process services need
@@ -211,6 +213,8 @@ struct service {
 	struct sandbox *sandbox;	/* sandbox.h; NULL: none asked for */
 };
 
+#define CONF_THREADS_MAX 256
+
 struct config {
 	char *path;		/* the main file */
 	char *plugin_dir;
@@ -218,6 +222,7 @@ struct config {
 	int log_target;		/* enum log_target */
 	int log_level;		/* LOG_ERR .. LOG_DEBUG */
 	int shutdown_timeout;	/* seconds */
+	unsigned threads;	/* event loops; 0: one per CPU */
 	struct limits_spec limits;	/* defaults for services' limits */
 	char *run_as;		/* run-as: user porterd switches to after
 				 * binding (NULL: stay); services then run as

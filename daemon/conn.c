@@ -1,9 +1,11 @@
 /*
  * conn.c -- one handler run, from accept to the connection's log line.
  *
- * Every run ends here, on the main thread, whatever ran it (worker thread,
- * isolated child, exec'd program): conn_finish() writes the one log line
- * the operator reads per connection and releases the service.
+ * Every run ends here, whatever ran it (a fiber or a thread of an event
+ * loop, an isolated child or an exec'd program, reaped by the control
+ * thread): conn_finish() writes the one log line the operator reads per
+ * connection and releases the service.  Any thread may call these; the
+ * counters they touch are atomic.
  */
 #include "config.h"
 
@@ -11,10 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/wait.h>
 
 #include "conn.h"
 #include "log.h"
+
+static uint64_t conn_ids;
 
 struct conn *
 conn_new(struct svc *svc, int fd)
@@ -25,9 +30,11 @@ conn_new(struct svc *svc, int fd)
 		return NULL;
 	c->svc = svc;
 	c->fd = fd;
+	c->fev.fd = -1;
+	c->id = __atomic_add_fetch(&conn_ids, 1, __ATOMIC_RELAXED);
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
-	svc->refs++;
-	svc->live++;
+	svc_ref(svc);
+	__atomic_add_fetch(&svc->live, 1, __ATOMIC_RELAXED);
 	return c;
 }
 
@@ -95,8 +102,8 @@ conn_finish(struct conn *c)
 		    (unsigned long long)c->stats.bytes_in,
 		    (unsigned long long)c->stats.bytes_out);
 	}
-	c->svc->live--;
-	c->svc->served++;
+	__atomic_sub_fetch(&c->svc->live, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->svc->served, 1, __ATOMIC_RELAXED);
 	svc_unref(c->svc);
 	free(c);
 }

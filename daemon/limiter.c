@@ -40,6 +40,7 @@ limiter_new(const struct limits_spec *spec)
 
 	if ((lim = calloc(1, sizeof(*lim))) == NULL)
 		return NULL;
+	pthread_mutex_init(&lim->lock, NULL);
 	lim->spec = *spec;
 	lim->spec.reject_message = NULL;	/* owned by the config */
 	lim->refs = 1;
@@ -52,17 +53,21 @@ limiter_new(const struct limits_spec *spec)
 struct limiter *
 limiter_ref(struct limiter *lim)
 {
-	lim->refs++;
+	__atomic_add_fetch(&lim->refs, 1, __ATOMIC_RELAXED);
 	return lim;
 }
 
-bool
-limiter_same(const struct limiter *lim, const struct limits_spec *spec)
+void
+limiter_respec(struct limiter *lim, const struct limits_spec *spec)
 {
-	return lim->spec.max_conns == spec->max_conns &&
-	    lim->spec.max_per_source == spec->max_per_source &&
-	    lim->spec.ipv6_prefix == spec->ipv6_prefix &&
-	    lim->spec.rate == spec->rate && lim->spec.burst == spec->burst;
+	double burst = spec->burst > 0 ? spec->burst : 1;
+
+	pthread_mutex_lock(&lim->lock);
+	lim->spec = *spec;
+	lim->spec.reject_message = NULL;
+	if (lim->tokens > burst)
+		lim->tokens = burst;
+	pthread_mutex_unlock(&lim->lock);
 }
 
 void
@@ -71,7 +76,8 @@ limiter_unref(struct limiter *lim)
 	struct source_entry *e, *next;
 	unsigned i;
 
-	if (lim == NULL || --lim->refs > 0)
+	if (lim == NULL || __atomic_sub_fetch(&lim->refs, 1,
+	    __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (i = 0; lim->sources != NULL && i < lim->nbuckets; i++) {
 		for (e = lim->sources[i]; e != NULL; e = next) {
@@ -80,11 +86,13 @@ limiter_unref(struct limiter *lim)
 		}
 	}
 	free(lim->sources);
+	pthread_mutex_destroy(&lim->lock);
 	free(lim);
 }
 
-int
-limiter_take_token(struct limiter *lim, long *ret_wait_ms)
+/* Refills the bucket and takes a token (lock held); see limiter_reserve. */
+static int
+take_token(struct limiter *lim, long *ret_wait_ms)
 {
 	const struct limits_spec *spec = &lim->spec;
 	double burst = spec->burst > 0 ? spec->burst : 1, wait;
@@ -108,19 +116,54 @@ limiter_take_token(struct limiter *lim, long *ret_wait_ms)
 	return -1;
 }
 
-void
-limiter_untake_token(struct limiter *lim)
+enum lim_verdict
+limiter_reserve(struct limiter *lim, long *ret_wait_ms)
 {
+	enum lim_verdict v = LIM_OK;
+
+	pthread_mutex_lock(&lim->lock);
+	if (lim->spec.max_conns > 0 && lim->live >= lim->spec.max_conns)
+		v = LIM_FULL;
+	else if (take_token(lim, ret_wait_ms) == -1)
+		v = LIM_RATE;
+	else
+		lim->live++;
+	pthread_mutex_unlock(&lim->lock);
+	return v;
+}
+
+void
+limiter_unreserve(struct limiter *lim)
+{
+	pthread_mutex_lock(&lim->lock);
+	lim->live--;
 	if (lim->spec.rate > 0)
 		lim->tokens += 1.0;
+	pthread_mutex_unlock(&lim->lock);
 }
 
 bool
-limiter_bucket_full(const struct limiter *lim)
+limiter_full(struct limiter *lim)
 {
-	double burst = lim->spec.burst > 0 ? lim->spec.burst : 1;
+	bool full;
 
-	return lim->spec.rate <= 0 || lim->tokens >= burst - 1.0;
+	pthread_mutex_lock(&lim->lock);
+	full = lim->spec.max_conns > 0 && lim->live >= lim->spec.max_conns;
+	pthread_mutex_unlock(&lim->lock);
+	return full;
+}
+
+bool
+limiter_bucket_full(struct limiter *lim)
+{
+	double burst;
+	bool full;
+
+	pthread_mutex_lock(&lim->lock);
+	burst = lim->spec.burst > 0 ? lim->spec.burst : 1;
+	full = lim->spec.rate <= 0 || lim->tokens >= burst - 1.0;
+	pthread_mutex_unlock(&lim->lock);
+	return full;
 }
 
 static void
@@ -167,9 +210,8 @@ source_find(struct limiter *lim, const struct source_key *key)
 	return pp;
 }
 
-int
-limiter_admit_source(struct limiter *lim, const pt_addr *peer,
-    struct source_key *key)
+static int
+admit_source(struct limiter *lim, const pt_addr *peer, struct source_key *key)
 {
 	struct source_entry **pp, *e;
 
@@ -200,12 +242,24 @@ limiter_admit_source(struct limiter *lim, const pt_addr *peer,
 	return 0;
 }
 
-void
-limiter_release_source(struct limiter *lim, const struct source_key *key)
+int
+limiter_admit_source(struct limiter *lim, const pt_addr *peer,
+    struct source_key *key)
+{
+	int r;
+
+	pthread_mutex_lock(&lim->lock);
+	r = admit_source(lim, peer, key);
+	pthread_mutex_unlock(&lim->lock);
+	return r;
+}
+
+static void
+release_source(struct limiter *lim, const struct source_key *key)
 {
 	struct source_entry **pp, *e;
 
-	if (lim->sources == NULL || key->family == 0)
+	if (key == NULL || lim->sources == NULL || key->family == 0)
 		return;
 	pp = source_find(lim, key);
 	if ((e = *pp) == NULL)
@@ -217,42 +271,64 @@ limiter_release_source(struct limiter *lim, const struct source_key *key)
 }
 
 bool
+limiter_release(struct limiter *lim, const struct source_key *key)
+{
+	bool resume;
+
+	pthread_mutex_lock(&lim->lock);
+	release_source(lim, key);
+	lim->live--;
+	resume = lim->max_paused && (lim->spec.max_conns == 0 ||
+	    lim->live < lim->spec.max_conns);
+	pthread_mutex_unlock(&lim->lock);
+	return resume;
+}
+
+bool
 limiter_refused(struct limiter *lim, enum refusal why)
 {
 	struct timespec now;
+	bool first = false;
 
-	lim->refused[why]++;
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&lim->lock);
+	lim->refused[why]++;
 	if (!lim->window_open) {
 		lim->window_open = true;
 		lim->window = now;
-		return true;
+		first = true;
+	} else {
+		lim->pending[why]++;
 	}
-	lim->pending[why]++;
-	return false;
+	pthread_mutex_unlock(&lim->lock);
+	return first;
 }
 
 void
 limiter_summary(struct limiter *lim, const char *name)
 {
+	uint64_t pending[REFUSE_NREASONS], n;
 	struct timespec now;
-	uint64_t n;
 
-	if (!lim->window_open)
-		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (elapsed(&lim->window, &now) < LIMITER_LOG_INTERVAL)
+	pthread_mutex_lock(&lim->lock);
+	if (!lim->window_open ||
+	    elapsed(&lim->window, &now) < LIMITER_LOG_INTERVAL) {
+		pthread_mutex_unlock(&lim->lock);
 		return;
-	n = lim->pending[REFUSE_ACL] + lim->pending[REFUSE_PER_SOURCE] +
-	    lim->pending[REFUSE_MAX];
+	}
+	memcpy(pending, lim->pending, sizeof(pending));
+	memset(lim->pending, 0, sizeof(lim->pending));
+	/* The next refusal opens a new interval and is logged at once. */
+	lim->window_open = false;
+	pthread_mutex_unlock(&lim->lock);
+	n = pending[REFUSE_ACL] + pending[REFUSE_PER_SOURCE] +
+	    pending[REFUSE_MAX];
 	if (n > 0)
 		log_warnx("service %s: refused %llu more connections in the "
 		    "last %ds (acl %llu, per-source %llu, max-connections "
 		    "%llu)", name, (unsigned long long)n, LIMITER_LOG_INTERVAL,
-		    (unsigned long long)lim->pending[REFUSE_ACL],
-		    (unsigned long long)lim->pending[REFUSE_PER_SOURCE],
-		    (unsigned long long)lim->pending[REFUSE_MAX]);
-	memset(lim->pending, 0, sizeof(lim->pending));
-	/* The next refusal opens a new interval and is logged at once. */
-	lim->window_open = false;
+		    (unsigned long long)pending[REFUSE_ACL],
+		    (unsigned long long)pending[REFUSE_PER_SOURCE],
+		    (unsigned long long)pending[REFUSE_MAX]);
 }

@@ -2,14 +2,18 @@
  * limiter.h -- per-service admission: concurrent connections, connections
  * per source, the accept rate, and refusal accounting.
  *
- * All state lives in a `struct limiter` owned by the running service and is
- * touched by the main thread only.  Nothing here disables a service: the
- * rate limit and max-connections pause accepting (the kernel's backlog
- * holds the clients) and the loop resumes by itself.
+ * All state lives in a `struct limiter` owned by the running service,
+ * shared by every event loop accepting for it: each function takes the
+ * limiter's mutex, so the numbers are exact across threads (a slot is
+ * reserved before accept, so two loops cannot both take the last one).
+ * Nothing here disables a service: the rate limit and max-connections
+ * pause accepting (gate.c; the kernel's backlog holds the clients) and
+ * accepting resumes by itself.
  */
 #ifndef PORTERD_LIMITER_H
 #define PORTERD_LIMITER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -27,11 +31,16 @@ enum refusal {
 
 struct source_entry;
 
+struct svc;
+
 struct limiter {
+	pthread_mutex_t lock;		/* everything below */
 	struct limits_spec spec;	/* a copy (reject_message not kept) */
 	unsigned refs;			/* svcs sharing it (see table.c) */
-	unsigned live;			/* running handlers it admitted */
+	unsigned live;			/* slots taken: running handlers and
+					 * accepts in progress */
 	bool max_paused;		/* accepts paused at max-connections */
+	struct svc *owner;		/* the running svc using it (gate.c) */
 	struct source_entry **sources;	/* hash of live counts per source */
 	unsigned nbuckets;
 	double tokens;			/* token bucket, when spec->rate > 0 */
@@ -50,27 +59,40 @@ struct source_key {
 
 /*
  * A limiter for spec (copied), with one reference.  A reload that keeps a
- * service with the same limits shares its limiter with the new svc, so
- * connections still running and the token bucket keep counting.  NULL on
- * ENOMEM.
+ * service (same name) shares its limiter with the new svc and gives it the
+ * new numbers (limiter_respec), so connections still running, per-source
+ * counts and the token bucket keep counting whatever the limits became.
+ * NULL on ENOMEM.
  */
 struct limiter *limiter_new(const struct limits_spec *spec);
 struct limiter *limiter_ref(struct limiter *lim);
 void limiter_unref(struct limiter *lim);	/* accepts NULL */
-/* True if a and b enforce the same numbers. */
-bool limiter_same(const struct limiter *lim, const struct limits_spec *spec);
+/* New numbers for a shared limiter (a reload); the counts stay. */
+void limiter_respec(struct limiter *lim, const struct limits_spec *spec);
+
+enum lim_verdict {
+	LIM_OK,		/* a slot and a token are reserved */
+	LIM_FULL,	/* max-connections reached */
+	LIM_RATE	/* the token bucket is empty: *ret_wait_ms */
+};
 
 /*
- * Takes a token for one accept.  Returns 0, or -1 when the bucket is
- * empty, with the milliseconds until the next token in *ret_wait_ms.
+ * Before an accept: reserves a slot (max-connections) and takes a token
+ * (rate).  On LIM_RATE, *ret_wait_ms is the time until the next token.
  */
-int limiter_take_token(struct limiter *lim, long *ret_wait_ms);
-
-/* Gives back a token taken for an accept that found nothing. */
-void limiter_untake_token(struct limiter *lim);
-
+enum lim_verdict limiter_reserve(struct limiter *lim, long *ret_wait_ms);
+/* The accept found nothing: gives the slot and the token back. */
+void limiter_unreserve(struct limiter *lim);
+/* True while live >= max-connections (0: no limit). */
+bool limiter_full(struct limiter *lim);
 /* True when the bucket is full again (a rate episode is over). */
-bool limiter_bucket_full(const struct limiter *lim);
+bool limiter_bucket_full(struct limiter *lim);
+/*
+ * A handler (or a refused accept) gives its slot back and what
+ * limiter_admit_source() counted (key may be NULL).  Returns true if the
+ * service was paused at max-connections and may now resume.
+ */
+bool limiter_release(struct limiter *lim, const struct source_key *key);
 
 /*
  * Counts a new connection from `peer` against max-per-source, filling
@@ -81,8 +103,6 @@ bool limiter_bucket_full(const struct limiter *lim);
 int limiter_admit_source(struct limiter *lim, const pt_addr *peer,
     struct source_key *key);
 
-/* Releases what limiter_admit_source() counted. */
-void limiter_release_source(struct limiter *lim, const struct source_key *key);
 
 /*
  * Records a refusal.  Returns true if it should be logged now (the first

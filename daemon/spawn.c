@@ -29,7 +29,7 @@
 #include "privs.h"
 #include "sandbox.h"
 #include "spawn.h"
-#include "worker.h"
+#include "dispatch.h"
 
 #define SPAWN_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* Room for the connection variables spawn_conn_env() adds. */
@@ -365,7 +365,7 @@ spawn_plugin(struct conn *c)
 		log_warn("service %s: %s", conf->name, why);
 		_exit(126);
 	}
-	worker_run(c);
+	dispatch_run_plugin(c);
 	_exit(c->rc == 0 ? 0 : 1);
 }
 

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +23,16 @@
 #include "log.h"
 #include "plugin.h"
 #include "svc.h"
-#include "worker.h"
+#include "dispatch.h"
+#include "gate.h"
 
 static struct plugin_registry *svc_registry;
+/*
+ * The registry is the control thread's, except that the last reference to
+ * a retired svc may be dropped on any thread (a handler finishing): loads
+ * and unloads take this lock.
+ */
+static pthread_mutex_t svc_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static void (*svc_unwatch)(int fd);
 
 void
@@ -54,7 +62,7 @@ config_ref_new(struct config *cfg)
 void
 config_ref_put(struct config_ref *r)
 {
-	if (r == NULL || --r->refs > 0)
+	if (r == NULL || __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	config_free(r->cfg);
 	free(r);
@@ -122,17 +130,22 @@ svc_plugin_init(struct svc *svc, const char *plugin_dir, char *errbuf,
 		    "long", conf->file, conf->line, conf->name);
 		return -1;
 	}
+	pthread_mutex_lock(&svc_registry_lock);
 	svc->plugin = plugin_load(svc_registry, path, why, sizeof(why));
+	pthread_mutex_unlock(&svc_registry_lock);
 	if (svc->plugin == NULL) {
 		snprintf(errbuf, errlen, "%s:%d: service %s: %s", conf->file,
 		    conf->line, conf->name, why);
 		return -1;
 	}
+	/* The loaded flags, not desc->flags: ABI 1.0 has no such field. */
+	svc->cooperative = (svc->plugin->flags & PT_PLUGIN_COOPERATIVE) != 0 &&
+	    conf->isolation == ISOLATION_THREAD;
 	if (svc->plugin->desc->init == NULL) {
 		svc->inited = true;
 		return 0;
 	}
-	worker_ctx(&ctx, svc, NULL);
+	dispatch_ctx(&ctx, svc, NULL);
 	pt_error_clear(&err);
 	if (svc->plugin->desc->init(&ctx, &svc->state, &err) != 0) {
 		snprintf(errbuf, errlen, "%s:%d: service %s: plugin %s refused "
@@ -155,9 +168,9 @@ svc_new(const struct service *conf, struct config_ref *cref,
 		goto nomem;
 	svc->conf = conf;
 	svc->cref = cref;
-	cref->refs++;
+	__atomic_add_fetch(&cref->refs, 1, __ATOMIC_RELAXED);
 	svc->refs = 1;
-	svc->err_rd = svc->err_wr = -1;
+	svc->err_ev.fd = svc->err_wr = -1;
 	if ((svc->lim = limiter_new(&conf->limits)) == NULL ||
 	    svc_groups(svc) == -1)
 		goto nomem;
@@ -177,24 +190,35 @@ nomem:
 }
 
 void
+svc_ref(struct svc *svc)
+{
+	__atomic_add_fetch(&svc->refs, 1, __ATOMIC_RELAXED);
+}
+
+void
 svc_unref(struct svc *svc)
 {
-	if (svc == NULL || --svc->refs > 0)
+	if (svc == NULL || __atomic_sub_fetch(&svc->refs, 1,
+	    __ATOMIC_ACQ_REL) > 0)
 		return;
+	/* The limiter may outlive us (shared with our successor). */
+	gate_forget_svc(svc);
 	if (svc->plugin != NULL) {
 		if (svc->inited && svc->plugin->desc->fini != NULL)
 			svc->plugin->desc->fini(svc->state);
+		pthread_mutex_lock(&svc_registry_lock);
 		plugin_unref(svc_registry, svc->plugin);
+		pthread_mutex_unlock(&svc_registry_lock);
 	}
 	limiter_unref(svc->lim);
-	if (svc->err_rd >= 0) {
+	if (svc->err_ev.fd >= 0) {
 		/*
 		 * A child forked a moment ago may still hold the read end, so
 		 * closing ours would not end the epoll registration.
 		 */
 		if (svc_unwatch != NULL)
-			svc_unwatch(svc->err_rd);
-		close(svc->err_rd);
+			svc_unwatch(svc->err_ev.fd);
+		close(svc->err_ev.fd);
 		close(svc->err_wr);
 	}
 	config_ref_put(svc->cref);

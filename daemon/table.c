@@ -8,6 +8,10 @@
  * closed, so an unchanged service never stops accepting; if any step
  * fails, what was opened is closed and the running table stays.  Sockets
  * passed by systemd are claimed by name and kept across reloads.
+ *
+ * The build runs while the event loops go on serving the running table;
+ * only the swap parks them (evloop_park) and takes the gate lock, so no
+ * loop ever sees a listener between two services.
  */
 #include "config.h"
 
@@ -18,7 +22,10 @@
 #include <string.h>
 
 #include "conn.h"
+#include "accept.h"
 #include "dgram_guard.h"
+#include "evloop.h"
+#include "gate.h"
 #include "listen.h"
 #include "log.h"
 #include "loop_priv.h"
@@ -122,9 +129,11 @@ table_claim_passed(struct svc *svc, bool *ret_by_name, char *errbuf,
 }
 
 /*
- * A service that stays, with the same limits, keeps counting: its
- * running connections, per-source counts and token bucket carry over to
- * the new svc, so a reload is no way around max-connections.
+ * A service that stays (same name) keeps counting, whatever its limits
+ * became: its running connections, per-source counts and token bucket
+ * carry over to the new svc, so a reload is no way around
+ * max-connections.  The new numbers reach the shared limiter only when
+ * the table is swapped (table_commit), so a failed reload changes nothing.
  */
 static void
 table_share_limiter(struct svc *svc)
@@ -134,14 +143,10 @@ table_share_limiter(struct svc *svc)
 	for (i = 0; i < loop.tab.n; i++) {
 		struct svc *old = loop.tab.svcs[i];
 
-		if (strcmp(old->conf->name, svc->conf->name) != 0 ||
-		    !limiter_same(old->lim, &svc->conf->limits))
+		if (strcmp(old->conf->name, svc->conf->name) != 0)
 			continue;
 		limiter_unref(svc->lim);
 		svc->lim = limiter_ref(old->lim);
-		if (svc->lim->live >= svc->lim->spec.max_conns &&
-		    svc->lim->spec.max_conns > 0 && svc->lim->max_paused)
-			svc->pause |= SVC_PAUSE_MAX;
 		return;
 	}
 }
@@ -224,19 +229,29 @@ table_spec_of(const struct service *conf, const struct listener *l)
 	return NULL;
 }
 
-/* Swaps nt in: moves handed-over listeners, closes the rest, logs. */
+/*
+ * Swaps nt in: moves handed-over listeners, closes the rest, logs.  The
+ * event loops are parked and the gate lock is held throughout.
+ */
 static void
 table_commit(struct table *nt)
 {
+	struct table old_tab;
 	size_t i, j;
 
+	evloop_park();
+	gate_lock();
 	for (i = 0; i < nt->n; i++) {
 		struct svc *svc = nt->svcs[i];
 
 		loop_errpipe_open(svc);
+		limiter_respec(svc->lim, &svc->conf->limits);
+		gate_adopt_locked(svc);
 		for (j = 0; j < svc->nls; j++) {
 			struct listener *l = svc->ls[j];
 
+			l->ev.fd = l->fd;
+			l->ev.fn = accept_ev;
 			if (l->adopted) {
 				if (l->svc == NULL)
 					log_info("service %s: using %s (%s) "
@@ -270,7 +285,7 @@ table_commit(struct table *nt)
 				    loop_socktype_name(l->socktype));
 			}
 		}
-		loop_svc_arm(svc);
+		gate_svc_arm_locked(svc);
 	}
 	for (i = 0; i < loop.tab.n; i++) {
 		struct svc *old = loop.tab.svcs[i];
@@ -285,18 +300,22 @@ table_commit(struct table *nt)
 				log_info("service %s: releasing %s (socket '%s' "
 				    "from systemd stays open, unused)",
 				    old->conf->name, l->text, l->name);
-				loop_disarm(l);
+				gate_disarm_locked(l);
 				l->svc = NULL;
 				continue;
 			}
 			log_info("service %s: closing %s", old->conf->name,
 			    l->text);
-			loop_drop_listener(l);
+			gate_drop_listener_locked(l);
 		}
 		old->nls = 0;
 	}
-	table_free(&loop.tab);
+	old_tab = loop.tab;
 	loop.tab = *nt;
+	gate_unlock();
+	evloop_unpark();
+	/* Outside the lock: the last reference runs a plugin's fini. */
+	table_free(&old_tab);
 }
 
 /* Loads cfg as the running config.  Takes ownership of cfg either way. */
@@ -340,7 +359,32 @@ table_drop_passed(bool unclaimed_only)
 		if (unclaimed_only)
 			log_warnx("socket '%s' (%s) passed by systemd: no "
 			    "service claims it, closing", l->name, l->text);
-		loop_drop_listener(l);
+		gate_lock();
+		gate_drop_listener_locked(l);
+		gate_unlock();
 	}
 	loop.npassed = n;
+}
+
+void
+table_stop_listening(void)
+{
+	size_t i, j;
+
+	gate_stop();
+	evloop_park();
+	gate_lock();
+	for (i = 0; i < loop.tab.n; i++) {
+		struct svc *svc = loop.tab.svcs[i];
+
+		for (j = 0; j < svc->nls; j++)
+			if (svc->ls[j]->adopted)
+				gate_disarm_locked(svc->ls[j]);
+			else
+				gate_drop_listener_locked(svc->ls[j]);
+		svc->nls = 0;
+	}
+	gate_unlock();
+	evloop_unpark();
+	table_drop_passed(false);
 }

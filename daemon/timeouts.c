@@ -19,7 +19,9 @@
 #include <time.h>
 
 #include "conn.h"
+#include "evloop.h"
 #include "log.h"
+#include "spawn.h"
 #include "timeouts.h"
 
 #define KILL_GRACE_SECS 2
@@ -55,42 +57,50 @@ timeouts_cut(struct conn *c, const char *why, unsigned secs)
 		    c->svc->conf->name, conn_peer_text(c, buf, sizeof(buf)),
 		    secs);
 	c->cut = why;
-	if (c->fd >= 0)
+	/* Not a wait service's socket: that one outlives the turn. */
+	if (c->fd >= 0 && c->wait_l == NULL)
 		shutdown(c->fd, SHUT_RDWR);
 	if (c->pid > 0) {
-		kill(c->pid, SIGTERM);
+		spawn_kill(c, SIGTERM);
 		clock_gettime(CLOCK_MONOTONIC, &c->kill_at);
 		c->kill_at.tv_sec += KILL_GRACE_SECS;
 	}
 }
 
+/* One live conn (under its loop's lock: it cannot end meanwhile). */
+static void
+timeouts_check_one(struct conn *c, void *arg)
+{
+	const struct limits_spec *lim = &c->svc->conf->limits;
+	const struct timespec *now = arg;
+
+	if (c->cut != NULL) {
+		if (c->pid > 0 && c->kill_at.tv_sec != 0 &&
+		    (now->tv_sec > c->kill_at.tv_sec ||
+		    (now->tv_sec == c->kill_at.tv_sec &&
+		    now->tv_nsec >= c->kill_at.tv_nsec))) {
+			spawn_kill(c, SIGKILL);
+			c->kill_at.tv_sec = 0;
+		}
+		return;
+	}
+	/*
+	 * A wait service's turn has no idle time of its own (the socket is
+	 * the service's), but a lifetime: a child that hangs is cut.
+	 */
+	if (lim->max_lifetime > 0 &&
+	    conn_elapsed(&c->start) >= lim->max_lifetime)
+		timeouts_cut(c, "lifetime", lim->max_lifetime);
+	else if (c->wait_l == NULL && lim->idle_timeout > 0 &&
+	    timeouts_idle_ms(c) >= lim->idle_timeout * 1000.0)
+		timeouts_cut(c, "idle", lim->idle_timeout);
+}
+
 void
-timeouts_check(struct conn *live)
+timeouts_check(void)
 {
 	struct timespec now;
-	struct conn *c;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	for (c = live; c != NULL; c = c->lnext) {
-		const struct limits_spec *lim = &c->svc->conf->limits;
-
-		if (c->wait_l != NULL)
-			continue;	/* a datagram turn, not a connection */
-		if (c->cut != NULL) {
-			if (c->pid > 0 && c->kill_at.tv_sec != 0 &&
-			    (now.tv_sec > c->kill_at.tv_sec ||
-			    (now.tv_sec == c->kill_at.tv_sec &&
-			    now.tv_nsec >= c->kill_at.tv_nsec))) {
-				kill(c->pid, SIGKILL);
-				c->kill_at.tv_sec = 0;
-			}
-			continue;
-		}
-		if (lim->max_lifetime > 0 &&
-		    conn_elapsed(&c->start) >= lim->max_lifetime)
-			timeouts_cut(c, "lifetime", lim->max_lifetime);
-		else if (lim->idle_timeout > 0 &&
-		    timeouts_idle_ms(c) >= lim->idle_timeout * 1000.0)
-			timeouts_cut(c, "idle", lim->idle_timeout);
-	}
+	evloop_each_conn(timeouts_check_one, &now);
 }

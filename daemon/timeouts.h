@@ -7,12 +7,12 @@
 #include "conn.h"
 
 /*
- * Walks the live conns (a list through ->lnext) once; called every second
- * by the loop.  A conn past its service's max-lifetime, or idle longer
+ * Walks every event loop's live conns once; called every second by the
+ * control loop.  A conn past its service's max-lifetime, or idle longer
  * than its idle-timeout, is cut: logged, its socket shut down (the handler
- * sees EOF and its sends fail), and a child handler gets SIGTERM, then
- * SIGKILL two seconds later if it is still there.
+ * sees EOF and its sends fail), and a child handler's process group gets
+ * SIGTERM, then SIGKILL two seconds later if it is still there.
  */
-void timeouts_check(struct conn *live);
+void timeouts_check(void);
 
 #endif

@@ -1,0 +1,143 @@
+/*
+ * children.c -- the pid table of handler processes, and reaping them.
+ *
+ * See children.h.  The table is a small hash of conns by pid under one
+ * mutex.  Lingering conns (their first child exited, its process group
+ * still has members) sit on a list of their own and are re-checked with
+ * kill(-pgid, 0) whenever a child is reaped and on every reap call.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "children.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "spawn.h"
+
+#define PID_BUCKETS	256
+
+static pthread_mutex_t children_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct conn *pids[PID_BUCKETS];
+static struct conn *lingering;		/* through ->next */
+static unsigned nchildren;
+
+pid_t
+children_start(struct conn *c, int stderr_fd)
+{
+	const struct service *conf = c->svc->conf;
+	struct conn **b;
+	pid_t pid;
+
+	pthread_mutex_lock(&children_mtx);
+	if (conf->kind == HANDLER_EXEC)
+		pid = spawn_exec(c, stderr_fd);
+	else
+		pid = spawn_plugin(c);
+	if (pid > 0) {
+		c->pid = pid;
+		b = &pids[(unsigned)pid % PID_BUCKETS];
+		c->next = *b;
+		*b = c;
+		nchildren++;
+	}
+	/*
+	 * The child has the connection now.  Keep our copy only when an
+	 * idle timeout must watch it: holding it would delay the peer's EOF
+	 * when the program closes its end early.  (After the unlock the
+	 * control thread may end c at any moment.)
+	 */
+	if (pid > 0 && !conf->wait && conf->limits.idle_timeout == 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	pthread_mutex_unlock(&children_mtx);
+	return pid;
+}
+
+/* Takes pid's conn out of the table (lock held), or NULL. */
+static struct conn *
+children_take(pid_t pid)
+{
+	struct conn **pp, *c;
+
+	for (pp = &pids[(unsigned)pid % PID_BUCKETS]; *pp != NULL;
+	    pp = &(*pp)->next) {
+		if ((*pp)->pid == pid) {
+			c = *pp;
+			*pp = c->next;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* True while c's process group (led by c->pid) has a member. */
+static bool
+children_group_alive(const struct conn *c)
+{
+	return kill(-c->pid, 0) == 0 || errno == EPERM;
+}
+
+void
+children_reap(void)
+{
+	struct conn *done = NULL, *c, **pp;
+	pid_t pid;
+	int status;
+
+	pthread_mutex_lock(&children_mtx);
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((c = children_take(pid)) == NULL)
+			continue;	/* a grandchild, reparented to us */
+		c->status = status;
+		c->next = lingering;
+		lingering = c;
+	}
+	for (pp = &lingering; (c = *pp) != NULL;) {
+		if (children_group_alive(c)) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		c->next = done;
+		done = c;
+		nchildren--;
+	}
+	pthread_mutex_unlock(&children_mtx);
+	for (; done != NULL; done = c) {
+		c = done->next;
+		dispatch_done(done);
+	}
+}
+
+void
+children_signal_all(int sig)
+{
+	struct conn *c;
+	unsigned i;
+
+	pthread_mutex_lock(&children_mtx);
+	for (i = 0; i < PID_BUCKETS; i++)
+		for (c = pids[i]; c != NULL; c = c->next)
+			spawn_kill(c, sig);
+	for (c = lingering; c != NULL; c = c->next)
+		spawn_kill(c, sig);
+	pthread_mutex_unlock(&children_mtx);
+}
+
+unsigned
+children_count(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&children_mtx);
+	n = nchildren;
+	pthread_mutex_unlock(&children_mtx);
+	return n;
+}

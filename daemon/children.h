@@ -1,0 +1,43 @@
+/*
+ * children.h -- the child processes running handlers, and their end.
+ *
+ * Event loops start children (children_start) and the control thread
+ * reaps them (children_reap, on SIGCHLD).  One lock guards the pid table;
+ * it is held across the fork, so a child that exits at once is never
+ * reaped before it is in the table.
+ *
+ * Every child leads a process group of its own (setsid), and a
+ * connection's slot is held until the whole group is gone: when the
+ * child porterd started exits while something it started in its group
+ * still runs, the connection lingers (its line is logged, with the first
+ * child's status, once the group is empty).  porterd is the child
+ * subreaper, so those processes are reaped here too.
+ */
+#ifndef PORTERD_CHILDREN_H
+#define PORTERD_CHILDREN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "runtime.h"
+
+/*
+ * Starts c's child: the service's program (exec; its stderr goes to
+ * stderr_fd in "log" mode, -1: /dev/null) or an isolated plugin run.
+ * Returns the pid (also in c->pid), or -1 with errno.
+ */
+pid_t children_start(struct conn *c, int stderr_fd);
+
+/*
+ * Control thread: reaps every child that has exited and ends the
+ * connections whose process group is gone (dispatch_done).
+ */
+void children_reap(void);
+
+/* Control thread: sends sig to every child's process group. */
+void children_signal_all(int sig);
+
+/* Children (process groups) not yet finished. */
+unsigned children_count(void);
+
+#endif

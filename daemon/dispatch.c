@@ -1,0 +1,182 @@
+/*
+ * dispatch.c -- from an admitted connection to its handler, and back.
+ *
+ * See dispatch.h for the kinds of handler.  This file also builds the
+ * plugin context (the same for a fiber, a thread and an isolated child)
+ * and ends every run: dispatch_done() is the one place where a
+ * connection's slot, source count and wait socket are given back.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "children.h"
+#include "conn.h"
+#include "dgram_guard.h"
+#include "dispatch.h"
+#include "evloop.h"
+#include "gate.h"
+#include "limiter.h"
+#include "log.h"
+#include "plugin.h"
+
+static int dispatch_stderr = -1;
+
+void
+dispatch_set_stderr(int fd)
+{
+	dispatch_stderr = fd;
+}
+
+/* ctx->log: one line prefixed with the service and the peer. */
+static void
+dispatch_ctx_log(const pt_plugin_ctx *ctx, int priority, const char *fmt, ...)
+{
+	const struct conn *c = ctx->host;
+	char peer[PT_ADDRSTRLEN], line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (c != NULL)
+		log_msg(priority, "service %s: %s: %s", ctx->service,
+		    conn_peer_text(c, peer, sizeof(peer)), line);
+	else
+		log_msg(priority, "service %s: %s", ctx->service, line);
+}
+
+void
+dispatch_ctx(pt_plugin_ctx *ctx, struct svc *svc, struct conn *c)
+{
+	const struct service *conf = svc->conf;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->size = sizeof(*ctx);
+	ctx->service = conf->name;
+	ctx->socktype = conf->socktype;
+	ctx->wait = conf->wait;
+	ctx->argc = (int)conf->nargs;
+	ctx->argv = (const char *const *)conf->args;
+	ctx->log = dispatch_ctx_log;
+	ctx->may_reply = dgram_guard_may_reply;
+	ctx->host = c;
+	if (c != NULL) {
+		ctx->peer = c->peer.len > 0 ? &c->peer : NULL;
+		ctx->local = c->local.len > 0 ? &c->local : NULL;
+		ctx->state = svc->state;
+	}
+}
+
+void
+dispatch_run_plugin(struct conn *c)
+{
+	const pt_plugin *d = c->svc->plugin->desc;
+	pt_plugin_ctx ctx;
+
+	dispatch_ctx(&ctx, c->svc, c);
+	memset(&c->stats, 0, sizeof(c->stats));
+	c->rc = d->handle(c->fd, &ctx, &c->stats);
+}
+
+void
+dispatch_done(struct conn *c)
+{
+	struct listener *l = c->wait_l;
+	struct svc *svc = c->svc;
+	struct limiter *lim = svc->lim;
+	struct source_key src = c->src;
+
+	/*
+	 * Off the live list first: the control thread's timeouts must never
+	 * shutdown() a descriptor number that closing has made free.
+	 */
+	if (c->loop != NULL)
+		evloop_conn_del(c);
+	if (l == NULL && c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	/*
+	 * Log (the line names the wait listener) before the listener can be
+	 * closed; keep the svc (and its limiter) alive until we are done.
+	 */
+	svc_ref(svc);
+	conn_finish(c);
+	if (l != NULL)
+		gate_release_wait(l);
+	if (limiter_release(lim, &src))
+		gate_resume_max(lim);
+	svc_unref(svc);
+}
+
+/* The connection's local address: the listener's when it is specific. */
+static void
+dispatch_local(struct conn *c, const struct listener *l, int fd)
+{
+	socklen_t len = sizeof(struct sockaddr_storage);
+
+	if (l->specific || c->wait_l != NULL) {
+		c->local = l->addr;	/* saves a getsockname() per accept */
+	} else if (getsockname(fd, (struct sockaddr *)&c->local.ss,
+	    &len) == 0) {
+		c->local.len = len;
+	}
+}
+
+void
+dispatch(struct evloop *L, struct listener *l, int fd, const pt_addr *peer,
+    const struct source_key *src)
+{
+	struct svc *svc = l->svc;
+	const struct service *conf = svc->conf;
+	struct conn *c;
+	pid_t pid;
+
+	if ((c = conn_new(svc, fd)) == NULL) {
+		log_warnx("service %s: out of memory, dropping connection",
+		    conf->name);
+		if (!conf->wait)
+			close(fd);
+		if (limiter_release(svc->lim, src))
+			gate_resume_max(svc->lim);
+		if (conf->wait)
+			gate_release_wait(l);
+		return;
+	}
+	if (src != NULL)
+		c->src = *src;
+	if (peer != NULL)
+		c->peer = *peer;
+	if (conf->wait)
+		c->wait_l = l;
+	dispatch_local(c, l, fd);
+	evloop_conn_add(L, c);
+
+	if (conf->kind == HANDLER_PLUGIN && conf->isolation == ISOLATION_THREAD) {
+		if (svc->cooperative) {
+			if (evloop_run_fiber(L, c) == 0)
+				return;
+			log_warn("service %s: cannot start a fiber", conf->name);
+			c->rc = -1;
+			dispatch_done(c);
+			return;
+		}
+		evloop_run_blocking(L, c);
+		return;
+	}
+	pid = children_start(c, conf->kind == HANDLER_EXEC ?
+	    (svc->err_wr >= 0 ? svc->err_wr : dispatch_stderr) : -1);
+	if (pid == -1) {
+		log_warn("service %s: %s %s", conf->name,
+		    conf->kind == HANDLER_EXEC ? "exec" : "fork",
+		    conf->kind == HANDLER_EXEC ? conf->handler : "handler");
+		c->pid = -1;
+		dispatch_done(c);
+	}
+}

@@ -1,0 +1,60 @@
+/*
+ * tid.c -- a test plugin that tells the client which thread ran it, for
+ * the event-core tests.  Built twice: tid_coop.so declares
+ * PT_PLUGIN_COOPERATIVE (handle() runs as a fiber of an event loop),
+ * tid_block.so does not (handle() runs on a thread of its own).
+ *
+ * For each line the client sends, the handler answers
+ * "tid=<kernel thread id> pid=<pid>\n".  The line "stall" makes it sleep
+ * 2.5 s outside libporter first, as a badly written cooperative plugin
+ * would, so the tests can watch porterd report the stalled loop.  It ends
+ * at EOF.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <porter/plugin.h>
+#include <porter/socket.h>
+
+static int
+tid_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
+{
+	char line[256], out[96];
+	pt_sock *s;
+	FILE *in;
+	int n;
+
+	(void)ctx;
+	if ((s = pt_fromfd(fd, 0, 0, 0, NULL)) == NULL)
+		return -1;
+	if ((in = pt_sock_makefile(s, "r", -1, NULL)) == NULL) {
+		pt_sock_free(s);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), in) != NULL) {
+		struct timespec ts = { 2, 500000000 };
+
+		stats->bytes_in += strlen(line);
+		if (strncmp(line, "stall", 5) == 0)
+			nanosleep(&ts, NULL);	/* blocks the thread */
+		n = snprintf(out, sizeof(out), "tid=%ld pid=%ld\n",
+		    (long)syscall(SYS_gettid), (long)getpid());
+		if (pt_sock_sendall(s, out, (size_t)n, 0, NULL, NULL) == -1)
+			break;
+		stats->bytes_out += (uint64_t)n;
+	}
+	fclose(in);
+	pt_sock_free(s);
+	return 0;
+}
+
+#ifdef TID_COOP
+PT_PLUGIN(.name = "tid_coop", .description = "test: thread id, fiber",
+    .handle = tid_handle, .flags = PT_PLUGIN_COOPERATIVE);
+#else
+PT_PLUGIN(.name = "tid_block", .description = "test: thread id, thread",
+    .handle = tid_handle);
+#endif
