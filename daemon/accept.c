@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -48,15 +49,47 @@ static int spare_fd = -1;		/* reserve descriptor for shedding */
 static bool emfile_episode;		/* logged; over after a quiet spell */
 static struct timespec emfile_last;	/* the last EMFILE or ENFILE */
 static long fd_soft;			/* RLIMIT_NOFILE soft limit (atomic) */
+/*
+ * Near the limit (the last descriptor accepted was in the upper half),
+ * the loops accept one at a time, from accept4() through dispatch(): a
+ * cooperative handler makes its pt_fromfd() duplicate before dispatch()
+ * returns, so the descriptor probed free for it cannot go to another
+ * loop's accept meanwhile.
+ */
+static pthread_mutex_t near_mtx = PTHREAD_MUTEX_INITIALIZER;
+static int last_fd;				/* atomic */
 
+/*
+ * The soft RLIMIT_NOFILE, from /proc/self/limits when it can be read:
+ * getrlimit() may answer a virtualised number (valgrind reports its own
+ * and does not see a prlimit(1) from outside), and shedding near the
+ * limit is only as good as the number it compares with.
+ */
 static void
 accept_fd_limit(void)
 {
+	char line[256];
 	struct rlimit rl;
+	long soft = -1;
+	FILE *f;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-		__atomic_store_n(&fd_soft, rl.rlim_cur == RLIM_INFINITY ? 0 :
-		    (long)rl.rlim_cur, __ATOMIC_RELAXED);
+	if ((f = fopen("/proc/self/limits", "re")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			char word[32];
+
+			if (strncmp(line, "Max open files", 14) != 0)
+				continue;
+			if (sscanf(line + 14, "%31s", word) == 1)
+				soft = strcmp(word, "unlimited") == 0 ? 0 :
+				    strtol(word, NULL, 10);
+			break;
+		}
+		fclose(f);
+	}
+	if (soft < 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		soft = rl.rlim_cur == RLIM_INFINITY ? 0 : (long)rl.rlim_cur;
+	if (soft >= 0)
+		__atomic_store_n(&fd_soft, soft, __ATOMIC_RELAXED);
 }
 
 /*
@@ -200,7 +233,7 @@ accept_wait(struct evloop *L, struct listener *l, struct svc *svc)
  * when the listener is drained or accepting must stop for now.
  */
 static bool
-accept_one(struct evloop *L, struct listener *l, struct svc *svc)
+accept_one_locked(struct evloop *L, struct listener *l, struct svc *svc)
 {
 	const struct limits_spec *spec = &svc->conf->limits;
 	struct sockaddr_storage ss;
@@ -268,6 +301,7 @@ accept_one(struct evloop *L, struct listener *l, struct svc *svc)
 		accept_emfile(l, false);
 		return false;
 	}
+	__atomic_store_n(&last_fd, fd, __ATOMIC_RELAXED);
 	memcpy(&peer.ss, &ss, sizeof(ss));
 	peer.len = len;
 	if (!reserved) {
@@ -292,6 +326,22 @@ accept_one(struct evloop *L, struct listener *l, struct svc *svc)
 	}
 	dispatch(L, l, fd, &peer, &src);
 	return true;
+}
+
+static bool
+accept_one(struct evloop *L, struct listener *l, struct svc *svc)
+{
+	long soft = __atomic_load_n(&fd_soft, __ATOMIC_RELAXED);
+	bool near = soft > 0 &&
+	    __atomic_load_n(&last_fd, __ATOMIC_RELAXED) >= soft / 2;
+	bool r;
+
+	if (!near)
+		return accept_one_locked(L, l, svc);
+	pthread_mutex_lock(&near_mtx);
+	r = accept_one_locked(L, l, svc);
+	pthread_mutex_unlock(&near_mtx);
+	return r;
 }
 
 void
