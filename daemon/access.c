@@ -7,6 +7,9 @@
  * dual-stack listener's "::ffff:127.0.0.1".  With any allow rule present,
  * a peer that matches nothing is denied.  AF_UNIX peers are checked by the
  * uid and gid the kernel reports (SO_PEERCRED), which they cannot forge.
+ * A service with tcp-wrappers is then checked against the hosts.allow and
+ * hosts.deny rules read for it at load (wrap.h): no file is read and no
+ * name is resolved here, on the accept path.
  */
 #include "config.h"
 
@@ -15,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "access.h"
+#include "wrap.h"
 
 int
 access_canon(const pt_addr *peer, int *ret_family, uint8_t ret_addr[16])
@@ -120,5 +124,21 @@ access_check(const struct service *conf, int fd, const pt_addr *peer,
 		snprintf(why, len, "denied by access list");
 		return -1;
 	}
-	return 0;
+	return access_wrap(conf, peer, why, len);
+}
+
+int
+access_wrap(const struct service *conf, const pt_addr *peer, char *why,
+    size_t len)
+{
+	uint8_t addr[16];
+	char rule[96];
+	int fam;
+
+	if (!conf->tcp_wrappers || access_canon(peer, &fam, addr) == -1)
+		return 0;
+	if (wrap_permit(conf->wrap, fam, addr, rule, sizeof(rule)))
+		return 0;
+	snprintf(why, len, "tcp-wrappers (%s): %s", conf->wrap_name, rule);
+	return -1;
 }

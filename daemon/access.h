@@ -21,6 +21,15 @@ int access_check(const struct service *conf, int fd, const pt_addr *peer,
     char *why, size_t len);
 
 /*
+ * The hosts.allow/hosts.deny check of a tcp-wrappers service (access_check
+ * calls it last): 0 to allow (always, for other services and non-internet
+ * peers), or -1 with "tcp-wrappers (in.fingerd): denied by
+ * /etc/hosts.deny:3" in why.
+ */
+int access_wrap(const struct service *conf, const pt_addr *peer, char *why,
+    size_t len);
+
+/*
  * The peer's address in canonical form for grouping and matching: an
  * IPv4-mapped IPv6 address becomes IPv4.  Writes the family and the 4 or
  * 16 address bytes; returns 0, or -1 for non-internet peers.

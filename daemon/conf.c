@@ -59,6 +59,9 @@ static const char *const conf_root_names[ROOT_LIMITS] = {
 	[ROOT_INCLUDE] = "include",
 	[ROOT_RUN_AS] = "run-as",
 	[ROOT_THREADS] = "threads",
+	[ROOT_INETD_CONF] = "inetd-conf",
+	[ROOT_HOSTS_ALLOW] = "hosts-allow",
+	[ROOT_HOSTS_DENY] = "hosts-deny",
 };
 
 /* The enum conf_root_opt of a global option's name, or -1. */
@@ -535,6 +538,9 @@ conf_parse(struct conf_load *ld, char *text, size_t len, bool main_file)
 		CFG_STR_LIST("include", NULL, CFGF_NODEFAULT),
 		CFG_STR("run-as", NULL, CFGF_NODEFAULT),
 		CFG_INT("threads", 0, CFGF_NONE),
+		CFG_STR_LIST("inetd-conf", NULL, CFGF_NODEFAULT),
+		CFG_STR("hosts-allow", "/etc/hosts.allow", CFGF_NONE),
+		CFG_STR("hosts-deny", "/etc/hosts.deny", CFGF_NONE),
 		CONF_LIMIT_OPTS,
 		CFG_SEC("service", conf_service_schema(), CFGF_MULTI |
 		    CFGF_TITLE),
@@ -839,6 +845,10 @@ conf_globals(struct conf_load *ld, cfg_t *root)
 		return -1;
 	if (cfg_size(root, "run-as") > 0 && conf_run_as(ld, root) == -1)
 		return -1;
+	if (conf_abspath(ld, root, ROOT_HOSTS_ALLOW, &cfg->hosts_allow) ==
+	    -1 || conf_abspath(ld, root, ROOT_HOSTS_DENY, &cfg->hosts_deny) ==
+	    -1)
+		return -1;
 	return conf_limits_global(ld, root);
 }
 
@@ -862,6 +872,10 @@ conf_load_done(struct conf_load *ld)
 	free(ld->user.name);
 	free(ld->group.name);
 	free(ld->run_as.name);
+	for (i = 0; ld->inetd_names != NULL && ld->inetd_names[i] != NULL;
+	    i++)
+		free(ld->inetd_names[i]);
+	free(ld->inetd_names);
 	conf_current = NULL;
 }
 
@@ -908,7 +922,8 @@ config_load(const char *path, char *errbuf, size_t errlen)
 	    conf_globals(&ld, root) == -1 || conf_build(&ld) == -1)
 		goto fail;
 	conf_file_done(&ld);
-	if (conf_includes(&ld, root) == -1)
+	if (conf_includes(&ld, root) == -1 ||
+	    conf_inetd_files(&ld, root) == -1 || conf_inetd_wrap(&ld) == -1)
 		goto fail;
 	if ((cfg->included == NULL &&
 	    (cfg->included = calloc(1, sizeof(char *))) == NULL) ||
@@ -956,6 +971,8 @@ config_free(struct config *cfg)
 	free(cfg->plugin_dir);
 	free(cfg->pid_file);
 	free(cfg->run_as);
+	free(cfg->hosts_allow);
+	free(cfg->hosts_deny);
 	free(cfg->limits.reject_message);
 	free(cfg);
 }

@@ -35,6 +35,11 @@
  *   include = { "conf.d/?*.conf" }  # glob(3) patterns, relative to this
  *                             # file's directory, read in sorted order; a
  *                             # name without wildcards must exist
+ *   inetd-conf = { "/etc/inetd.conf", "/etc/inetd.d/?*" }  # classic
+ *                             # inetd.conf files, patterns as include's
+ *                             # (conf_inetd.c) [none]
+ *   hosts-allow = "/etc/hosts.allow"   # for tcp-wrappers services (wrap.h)
+ *   hosts-deny = "/etc/hosts.deny"     # as pid-file
  *
  *   service echo {            # the name is unique across all files
  *       listen = { "127.0.0.1:7007", "[::1]", "/run/echo.sock", "@echo",
@@ -66,6 +71,7 @@
  *       socket-mode = "0660"     # UNIX socket files only: mode, owner and
  *       socket-owner = "root"    # group set after bind, before listen
  *       socket-group = "adm"     # [as bind leaves them]
+ *       tcp-wrappers = false     # hosts.allow/deny as tcpd [false]
  *   }
  *
  * A drop-in holds service sections only.
@@ -165,6 +171,7 @@ struct acl_rule {
 };
 
 struct sandbox;
+struct wrap_rules;
 
 struct service {
 	char *name;
@@ -211,6 +218,10 @@ struct service {
 	size_t nallow_gids;
 
 	struct sandbox *sandbox;	/* sandbox.h; NULL: none asked for */
+
+	bool tcp_wrappers;	/* tcp-wrappers: hosts.allow/deny apply */
+	char *wrap_name;	/* the daemon name they are read for */
+	struct wrap_rules *wrap;	/* wrap.h: the rules that concern it */
 };
 
 #define CONF_THREADS_MAX 256
@@ -229,6 +240,8 @@ struct config {
 				 * this user */
 	uid_t run_uid;
 	gid_t run_gid;
+	char *hosts_allow;	/* hosts-allow, absolute */
+	char *hosts_deny;
 	char **included;	/* drop-in files read, in order, NULL-terminated */
 	char **skipped;		/* files in an include pattern's directory that
 				 * the pattern does not match (dotfiles, "x~",

@@ -67,8 +67,9 @@ conf_glob_err(const char *path, int code)
  * include entry that named it, for messages about the file as a whole.
  */
 static int
-conf_dropin(struct conf_load *ld, const char *path, const char *pattern,
-    int line, bool literal)
+conf_dropin(struct conf_load *ld, const char *opt, const char *path,
+    const char *pattern, int line, bool literal,
+    int (*parse)(struct conf_load *, char *, size_t))
 {
 	struct conf_fileid *ids;
 	const char *main_file = ld->file;
@@ -79,9 +80,9 @@ conf_dropin(struct conf_load *ld, const char *path, const char *pattern,
 
 	if (conf_read(ld, path, &text, &len, &st, why, sizeof(why)) == -1) {
 		if (literal)
-			conf_error(ld, line, "include '%s': %s", pattern, why);
+			conf_error(ld, line, "%s '%s': %s", opt, pattern, why);
 		else
-			conf_error(ld, line, "include '%s': %s: %s", pattern,
+			conf_error(ld, line, "%s '%s': %s: %s", opt, pattern,
 			    path, why);
 		return -1;
 	}
@@ -91,8 +92,8 @@ conf_dropin(struct conf_load *ld, const char *path, const char *pattern,
 	 */
 	if (ld->ids[0].dev == st.st_dev && ld->ids[0].ino == st.st_ino) {
 		free(text);
-		conf_error(ld, line, "include '%s': %s is the main file (an "
-		    "include loop)", pattern, path);
+		conf_error(ld, line, "%s '%s': %s is the main file (an "
+		    "include loop)", opt, pattern, path);
 		return -1;
 	}
 	for (i = 1; i < ld->nids; i++) {
@@ -114,7 +115,7 @@ conf_dropin(struct conf_load *ld, const char *path, const char *pattern,
 	/* The name lives in cfg->included, as long as the services. */
 	ld->file = name;
 	nlines = ld->nlines;
-	rc = conf_parse_dropin(ld, text, len);
+	rc = parse(ld, text, len);
 	ld->file = main_file;
 	if (rc == 0)
 		ld->nlines = nlines;
@@ -227,22 +228,31 @@ conf_skipped(struct conf_load *ld, char **globs, size_t nglobs)
 int
 conf_includes(struct conf_load *ld, cfg_t *root)
 {
-	size_t i, j, n = cfg_size(root, "include"), nglobs = 0;
+	return conf_patterns(ld, root, "include", ROOT_INCLUDE,
+	    conf_parse_dropin);
+}
+
+int
+conf_patterns(struct conf_load *ld, cfg_t *root, const char *opt, int slot,
+    int (*parse)(struct conf_load *, char *, size_t))
+{
+	size_t i, j, n = cfg_size(root, opt), nglobs = 0;
 	char **globs = NULL, *joined, ebuf[128];
 	const char *pattern;
 	int line, rc = 0;
 	glob_t g;
 
 	for (i = 0; i < n && rc == 0; i++) {
-		pattern = cfg_getnstr(root, "include", i);
-		line = conf_line(&ld->root_lines[ROOT_INCLUDE], i, 0);
+		pattern = cfg_getnstr(root, opt, i);
+		line = conf_line(&ld->root_lines[slot], i, 0);
 		if ((joined = conf_join(ld->cfg->path, pattern)) == NULL) {
 			conf_error(ld, line, "out of memory");
 			rc = -1;
 			break;
 		}
 		if (strpbrk(pattern, "*?[") == NULL) {
-			rc = conf_dropin(ld, joined, pattern, line, true);
+			rc = conf_dropin(ld, opt, joined, pattern, line, true,
+			    parse);
 			free(joined);
 			continue;
 		}
@@ -250,13 +260,13 @@ conf_includes(struct conf_load *ld, cfg_t *root)
 		switch (glob(joined, 0, conf_glob_err, &g)) {
 		case 0:
 			for (j = 0; j < g.gl_pathc && rc == 0; j++)
-				rc = conf_dropin(ld, g.gl_pathv[j], pattern,
-				    line, false);
+				rc = conf_dropin(ld, opt, g.gl_pathv[j],
+				    pattern, line, false, parse);
 			break;
 		case GLOB_NOMATCH:
 			break;
 		case GLOB_ABORTED:
-			conf_error(ld, line, "include '%s': %s: %s", pattern,
+			conf_error(ld, line, "%s '%s': %s: %s", opt, pattern,
 			    conf_glob_path, conf_strerror(conf_glob_errno,
 			    ebuf, sizeof(ebuf)));
 			rc = -1;

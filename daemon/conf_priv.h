@@ -88,6 +88,7 @@ enum conf_svc_opt {
 	SVC_SOCKET_MODE,
 	SVC_SOCKET_OWNER,
 	SVC_SOCKET_GROUP,
+	SVC_TCP_WRAPPERS,	/* conf_inetd.c */
 	SVC_SANDBOX,		/* SB_NOPTS slots: CONF_SANDBOX_OPTS */
 	SVC_NOPTS = SVC_SANDBOX + SB_NOPTS
 };
@@ -104,6 +105,9 @@ enum conf_root_opt {
 	ROOT_INCLUDE,
 	ROOT_RUN_AS,
 	ROOT_THREADS,
+	ROOT_INETD_CONF,	/* conf_inetd.c */
+	ROOT_HOSTS_ALLOW,
+	ROOT_HOSTS_DENY,
 	ROOT_LIMITS,		/* LIM_NOPTS slots: CONF_LIMIT_OPTS */
 	ROOT_NOPTS = ROOT_LIMITS + LIM_NOPTS
 };
@@ -163,6 +167,8 @@ struct conf_load {
 	struct conf_id user;	/* the global defaults */
 	struct conf_id group;
 	struct conf_id run_as;	/* run-as, resolved (name NULL: unset) */
+	char **inetd_names;	/* services named from inetd.conf entries,
+				 * NULL-terminated (conf_inetd.c) */
 	bool burst_set;		/* the global burst was written (non-zero),
 				 * not derived from the global rate */
 };
@@ -202,6 +208,24 @@ int conf_strv_push(char ***v, char *s);
 
 /* conf_include.c: reads the drop-ins root's include patterns name.  0 or -1. */
 int conf_includes(struct conf_load *ld, cfg_t *root);
+/*
+ * Expands the patterns of list option `opt` (root slot `slot`) as include
+ * does, and hands each file read to parse (as ld->file).  0 or -1.
+ */
+int conf_patterns(struct conf_load *ld, cfg_t *root, const char *opt,
+    int slot, int (*parse)(struct conf_load *, char *, size_t));
+
+/*
+ * conf_inetd.c.  Reads the inetd-conf files into the table (0 or -1);
+ * reads a section's tcp-wrappers option into s (0 or -1);
+ * frees what that filled in; and, once every service is built, reads
+ * hosts.allow/hosts.deny for the wrapped ones (0 or -1).
+ */
+int conf_inetd_files(struct conf_load *ld, cfg_t *root);
+int conf_inetd_service(struct conf_load *ld, const struct conf_section *cs,
+    struct service *s);
+void conf_inetd_service_free(struct service *s);
+int conf_inetd_wrap(struct conf_load *ld);
 
 /* conf_service.c */
 /* The service section's options, for CFG_SEC(); static, not to be freed. */

@@ -60,6 +60,7 @@ static cfg_opt_t svc_opts[] = {
 	CFG_STR("socket-mode", NULL, CFGF_NODEFAULT),
 	CFG_STR("socket-owner", NULL, CFGF_NODEFAULT),
 	CFG_STR("socket-group", NULL, CFGF_NODEFAULT),
+	CFG_BOOL("tcp-wrappers", cfg_false, CFGF_NODEFAULT),
 	CONF_SANDBOX_OPTS,
 	CFG_END()
 };
@@ -656,7 +657,8 @@ conf_service_build(struct conf_load *ld, const struct conf_section *cs,
 	    svc_listen(&b) == -1 || svc_socket_file(&b) == -1 ||
 	    svc_ids(&b) == -1 ||
 	    conf_limits_service(ld, cs, s) == -1 ||
-	    conf_sandbox_service(ld, cs, s) == -1)
+	    conf_sandbox_service(ld, cs, s) == -1 ||
+	    conf_inetd_service(ld, cs, s) == -1)
 		goto fail;
 	/* Checked like any other, then left out of the table. */
 	if (cfg_getbool(b.sec, "disable"))
@@ -703,6 +705,7 @@ conf_service_free(struct service *s)
 	free(s->handler);
 	free(s->user);
 	conf_limits_service_free(s);
+	conf_inetd_service_free(s);
 	sandbox_release(s->sandbox);
 	free(s->sandbox);
 	free(s);

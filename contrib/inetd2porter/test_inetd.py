@@ -195,7 +195,7 @@ def exec_services(t):
         'options = { "IPV6_V6ONLY=0", "SO_RCVBUF=65536", "SO_SNDBUF=1048576"'
         ' }'], absent=['argv0 = "identd"', 'argv0 = "env"'])
 
-    expect_converted(t, "tcpd: kept, with the program it runs as argv0", {
+    expect_converted(t, "tcpd: replaced by its program, tcp-wrappers on", {
         "inetd.conf": """\
             telnet stream tcp nowait telnetd /usr/sbin/tcpd
                 /usr/sbin/in.telnetd -h
@@ -203,23 +203,23 @@ def exec_services(t):
             rsh stream tcp nowait root /usr/sbin/tcpd
             """}, [
         """
-        # inetd2porter: tcpd kept (argv0 = '/usr/sbin/in.telnetd'): it runs /usr/sbin/in.telnetd and still applies /etc/hosts.allow and /etc/hosts.deny
+        # inetd2porter: tcpd replaced: porterd runs /usr/sbin/in.telnetd and applies /etc/hosts.allow and /etc/hosts.deny itself (tcp-wrappers = true)
         service telnet {
             listen = { "[::]:telnet" }
-            exec = "/usr/sbin/tcpd"
-            argv0 = "/usr/sbin/in.telnetd"
+            exec = "/usr/sbin/in.telnetd"
             args = { "-h" }
             stderr = socket
             user = "telnetd"
+            options = { "IPV6_V6ONLY=0" }
+            tcp-wrappers = true
         """, """
         service ftp {
             listen = { "[::]:ftp" }
-            exec = "/usr/sbin/tcpd"
-            argv0 = "in.ftpd"
+            exec = "/usr/sbin/in.ftpd"
             stderr = socket
         """,
         "# inetd2porter: not converted: tcpd without the program it wraps"],
-        absent=["service rsh"])
+        absent=["service rsh", "/usr/sbin/tcpd\""])
 
     expect_converted(t, "unix sockets, quoting, RPC, raw, unknown protocol", {
         "inetd.conf": """\
@@ -455,30 +455,17 @@ def hosts_rules(t):
 
     files["inetd.conf"] = ("finger stream tcp4 nowait nobody /usr/sbin/tcpd "
                            "in.fingerd\n")
-    with t.case("tcpd kept: an incomplete translation is not written"):
-        rc, out, err = convert(t, files, args[1:])
-        expect_eq(rc, 0, "status")
-        sec = out.split("service finger {")[1].split("}")[0]
-        expect("allow" not in sec and "deny" not in sec,
-               "tcpd decides, porterd must not be stricter: " + sec)
-        expect("hosts rule not translated (tcpd still applies it): "
-               "hosts.allow:4" in out and "service finger: hosts rule not "
-               "translated (tcpd still applies it): hosts.allow:4" in err,
-               out + err)
     files["hosts.allow"] = "in.fingerd : 10.0.0.0/8\n"
     files["hosts.deny"] = "ALL : ALL\n"
-    expect_converted(t, "tcpd kept: a complete translation is written",
-                     files, ["""
-        # inetd2porter: allow/deny from hosts.allow:1, hosts.deny:1: first match in hosts.allow, then hosts.deny, for daemon in.fingerd
+    expect_converted(t, "tcpd: porterd reads hosts.allow/deny itself, no "
+                     "allow/deny written", files, ["""
         service finger {
             listen = { "*:finger" }
-            exec = "/usr/sbin/tcpd"
-            argv0 = "in.fingerd"
+            exec = "/usr/sbin/in.fingerd"
             stderr = socket
             user = "nobody"
-            allow = { "10.0.0.0/8" }
-            deny = { "0.0.0.0/0", "::/0" }
-        }"""], args=args[1:])
+            tcp-wrappers = true
+        }"""], absent=["allow = ", "deny = "], args=args[1:])
 
 
 def tcpmux_and_dual_stack(t):

@@ -74,19 +74,19 @@ def services(t):
         #     does
         # inetd2porter: user is set twice; xinetd keeps the first
         # inetd2porter: flag IDONLY is not supported
-        # inetd2porter: tcpd kept (argv0 = 'in.ftpd'): it runs
-        #     /usr/sbin/in.ftpd and still applies /etc/hosts.allow and
-        #     /etc/hosts.deny
+        # inetd2porter: tcpd replaced: porterd runs /usr/sbin/in.ftpd and
+        #     applies /etc/hosts.allow and /etc/hosts.deny itself
+        #     (tcp-wrappers = true)
         # inetd2porter: nice: porterd does not renice handlers
         service ftp {
             listen = { "127.0.0.1:ftp" }
-            exec = "/usr/sbin/tcpd"
-            argv0 = "in.ftpd"
+            exec = "/usr/sbin/in.ftpd"
             args = { "-l", "-a" }
             stderr = socket
             user = "ftp"
             group = "nogroup"
             options = { "TCP_NODELAY", "SO_KEEPALIVE" }
+            tcp-wrappers = true
         }
         """, """
         # inetd2porter: env 'bad-name=1' dropped: not NAME=value
