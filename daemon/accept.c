@@ -31,6 +31,7 @@
 
 #include "accept.h"
 #include "access.h"
+#include "banner.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "evloop.h"
@@ -172,6 +173,7 @@ accept_refuse(struct svc *svc, int fd, const pt_addr *peer, enum refusal why,
 	char text[PT_ADDRSTRLEN];
 	ssize_t n;
 
+	banner_refused(svc->conf, fd);
 	if (why != REFUSE_ACL && spec->reject_message != NULL) {
 		/* Best effort: the socket buffer of a new connection has room. */
 		n = send(fd, spec->reject_message, spec->reject_len,
@@ -324,6 +326,7 @@ accept_one_locked(struct evloop *L, struct listener *l, struct svc *svc)
 			gate_resume_max(svc->lim);
 		return true;
 	}
+	banner_admitted(svc->conf, fd);
 	dispatch(L, l, fd, &peer, &src);
 	return true;
 }

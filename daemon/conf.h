@@ -72,6 +72,9 @@
  *       socket-owner = "root"    # group set after bind, before listen
  *       socket-group = "adm"     # [as bind leaves them]
  *       tcp-wrappers = false     # hosts.allow/deny as tcpd [false]
+ *       banner = "/etc/banner"   # sent on each connection (stream,
+ *       banner-success = "..."   # no wait), then -success when admitted
+ *       banner-fail = "..."      # or -fail when refused; 4 KiB at most
  *   }
  *
  * A drop-in holds service sections only.
@@ -222,6 +225,12 @@ struct service {
 	bool tcp_wrappers;	/* tcp-wrappers: hosts.allow/deny apply */
 	char *wrap_name;	/* the daemon name they are read for */
 	struct wrap_rules *wrap;	/* wrap.h: the rules that concern it */
+	char *banner;		/* banner file contents, or NULL (banner.h) */
+	size_t banner_len;
+	char *banner_success;
+	size_t banner_success_len;
+	char *banner_fail;
+	size_t banner_fail_len;
 };
 
 #define CONF_THREADS_MAX 256

@@ -1,7 +1,8 @@
 /*
  * conf_inetd.c -- classic inetd configuration, read natively: the global
  * `inetd-conf` patterns (inetd.conf, inetd.d/ files), and the inetd-era
- * service option `tcp-wrappers`.
+ * service options `tcp-wrappers`, `banner`, `banner-success` and
+ * `banner-fail`.
  *
  * An inetd.conf is translated entry by entry into the porterd.conf
  * service sections contrib/inetd2porter would write for it (the test
@@ -44,6 +45,13 @@
 #include "conf_priv.h"
 #include "conf_inetd.h"
 #include "wrap.h"
+
+/*
+ * A banner must fit a new connection's socket buffer, which holds at
+ * least 16 KiB on Linux (net.ipv4.tcp_wmem's minimum is 4 KiB): see
+ * banner.h.
+ */
+#define INETD_BANNER_MAX	4096
 
 /* Where tcpd finds a program named without a path (tcp_wrappers). */
 #define INETD_TCPD_DIR	"/usr/sbin"
@@ -881,7 +889,7 @@ conf_inetd_dump(const char *file, const char *text, char **ret,
 }
 
 /* ------------------------------------------------------------------------
- * tcp-wrappers on any service
+ * tcp-wrappers and banners on any service
  * ---------------------------------------------------------------------- */
 
 static int CONF_PRINTF(4, 5)
@@ -899,12 +907,53 @@ inetd_fail(struct conf_load *ld, const struct conf_section *cs, int opt,
 	return -1;
 }
 
+/* Reads banner file option `opt` into *ret / *ret_len. */
+static int
+inetd_banner(struct conf_load *ld, const struct conf_section *cs,
+    struct service *s, int opt, const char *name, char **ret,
+    size_t *ret_len)
+{
+	char why[256], *text;
+	const char *path;
+	struct stat st;
+	size_t len;
+
+	if (cfg_size(cs->sec, name) == 0)
+		return 0;
+	path = cfg_getstr(cs->sec, name);
+	if (s->socktype != SOCK_STREAM || s->wait)
+		return inetd_fail(ld, cs, opt, "%s is for stream services "
+		    "without wait (it is sent on each accepted connection)",
+		    name);
+	if (path[0] != '/')
+		return inetd_fail(ld, cs, opt, "%s '%s' is not an absolute "
+		    "path", name, path);
+	if (conf_read(ld, path, &text, &len, &st, why, sizeof(why)) == -1)
+		return inetd_fail(ld, cs, opt, "%s %s: %s", name, path, why);
+	if (len > INETD_BANNER_MAX) {
+		free(text);
+		return inetd_fail(ld, cs, opt, "%s %s: %zu bytes, more than "
+		    "the %d a banner may have", name, path, len,
+		    INETD_BANNER_MAX);
+	}
+	*ret = text;
+	*ret_len = len;
+	return 0;
+}
+
 int
 conf_inetd_service(struct conf_load *ld, const struct conf_section *cs,
     struct service *s)
 {
 	const char *name;
 
+	if (inetd_banner(ld, cs, s, SVC_BANNER, "banner", &s->banner,
+	    &s->banner_len) == -1 ||
+	    inetd_banner(ld, cs, s, SVC_BANNER_SUCCESS, "banner-success",
+	    &s->banner_success, &s->banner_success_len) == -1 ||
+	    inetd_banner(ld, cs, s, SVC_BANNER_FAIL, "banner-fail",
+	    &s->banner_fail, &s->banner_fail_len) == -1)
+		return -1;
 	if (cfg_size(cs->sec, "tcp-wrappers") == 0 ||
 	    !cfg_getbool(cs->sec, "tcp-wrappers"))
 		return 0;
@@ -926,6 +975,9 @@ conf_inetd_service_free(struct service *s)
 {
 	free(s->wrap_name);
 	wrap_rules_free(s->wrap);
+	free(s->banner);
+	free(s->banner_success);
+	free(s->banner_fail);
 }
 
 int

@@ -89,6 +89,9 @@ enum conf_svc_opt {
 	SVC_SOCKET_OWNER,
 	SVC_SOCKET_GROUP,
 	SVC_TCP_WRAPPERS,	/* conf_inetd.c */
+	SVC_BANNER,
+	SVC_BANNER_SUCCESS,
+	SVC_BANNER_FAIL,
 	SVC_SANDBOX,		/* SB_NOPTS slots: CONF_SANDBOX_OPTS */
 	SVC_NOPTS = SVC_SANDBOX + SB_NOPTS
 };
@@ -217,7 +220,7 @@ int conf_patterns(struct conf_load *ld, cfg_t *root, const char *opt,
 
 /*
  * conf_inetd.c.  Reads the inetd-conf files into the table (0 or -1);
- * reads a section's tcp-wrappers option into s (0 or -1);
+ * reads a section's tcp-wrappers and banner options into s (0 or -1);
  * frees what that filled in; and, once every service is built, reads
  * hosts.allow/hosts.deny for the wrapped ones (0 or -1).
  */

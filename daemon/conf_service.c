@@ -61,6 +61,9 @@ static cfg_opt_t svc_opts[] = {
 	CFG_STR("socket-owner", NULL, CFGF_NODEFAULT),
 	CFG_STR("socket-group", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("tcp-wrappers", cfg_false, CFGF_NODEFAULT),
+	CFG_STR("banner", NULL, CFGF_NODEFAULT),
+	CFG_STR("banner-success", NULL, CFGF_NODEFAULT),
+	CFG_STR("banner-fail", NULL, CFGF_NODEFAULT),
 	CONF_SANDBOX_OPTS,
 	CFG_END()
 };
