@@ -153,7 +153,20 @@ struct inetd_entry {
 	char *group;
 	unsigned max;		/* nowait.N */
 	char *line_first;	/* the service field as written */
+	char **hosts;		/* the default hosts where it is (owned) */
+	bool isolate;		/* isolation = process */
+	bool skip;		/* a tcpmux sub-service: no section */
 };
+
+static void
+strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
 
 static void
 entry_clear(struct inetd_entry *e)
@@ -174,6 +187,7 @@ entry_clear(struct inetd_entry *e)
 	free(e->user);
 	free(e->group);
 	free(e->line_first);
+	strv_free(e->hosts);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -254,15 +268,6 @@ inetd_hosts(const char *text)
 	return tmp.f;
 }
 
-static void
-strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
 
 /* Appends a listen entry; -1 when full or out of memory. */
 static int
@@ -494,46 +499,90 @@ nomem:
 }
 
 /*
- * The "service proto" pairs of the file's tcp6 and udp6 entries: a tcp or
- * udp entry of the same service field then serves IPv4 alone, as the
- * file's author meant when writing both (OpenBSD's stock inetd.conf does,
- * where tcp is IPv4).  Otherwise tcp is IPv4 and IPv6, as Debian's
- * openbsd-inetd reads it, and the two would bind the same port twice.
+ * What the whole file says about each entry: the "service proto" pairs of
+ * its tcp6 and udp6 entries (a tcp or udp entry of the same service field
+ * then serves IPv4 alone, as the author meant by writing both: OpenBSD's
+ * stock inetd.conf does, where tcp is IPv4; otherwise tcp is IPv4 and
+ * IPv6, as Debian's openbsd-inetd reads it, and the two would bind one
+ * port twice), and its tcpmux sub-services, which become the arguments of
+ * the one tcpmux service (plugins/tcpmux.c), written at the `tcpmux ...
+ * internal` entry or, without one, at the first sub-service.
  */
-static int
-inetd_v6_pairs(const char *text, char ***ret)
-{
-	struct inetd_entry e = { 0 };
-	const char *line, *next;
-	char *pair, *l;
-	int rc = 0;
+struct inetd_file {
+	char **v6;		/* "service-field proto" pairs */
+	char **tcpmux;		/* the tcpmux plugin's args */
+	int tcpmux_line;	/* where its section goes, or 0 */
+};
 
-	for (line = text; line != NULL && rc == 0; line = next) {
-		next = strchr(line, '\n');
-		if ((l = next != NULL ? strndup(line, (size_t)(next - line)) :
-		    strdup(line)) == NULL)
-			return -1;
-		if (next != NULL)
-			next++;
-		if (l[0] != ' ' && l[0] != '\t' && l[0] != '#' &&
-		    entry_split(&e, l) == 0 && e.nf >= 3 &&
-		    (strncmp(e.f[2], "tcp6", 4) == 0 ||
-		    strncmp(e.f[2], "udp6", 4) == 0)) {
-			if (asprintf(&pair, "%s %.3s", e.f[0], e.f[2]) == -1 ||
-			    conf_strv_push(ret, pair) == -1)
-				rc = -1;
+static void
+inetd_file_clear(struct inetd_file *fi)
+{
+	strv_free(fi->v6);
+	strv_free(fi->tcpmux);
+}
+
+/* Is e an enabled "tcpmux/NAME" sub-service entry? */
+static bool
+entry_is_tcpmux_sub(const struct inetd_entry *e)
+{
+	const char *c;
+
+	if (e->nf < 6 || strcmp(e->f[2], "unix") == 0)
+		return false;
+	c = strrchr(e->f[0], ':');
+	return strncmp(c != NULL ? c + 1 : e->f[0], "tcpmux/", 7) == 0;
+}
+
+static int
+inetd_file_scan(struct inetd_file *fi, const struct inetd_entry *ents,
+    size_t n)
+{
+	const struct inetd_entry *e;
+	char *arg, *c;
+	size_t i, j, len;
+
+	for (i = 0; i < n; i++) {
+		e = &ents[i];
+		if (e->nf >= 3 && (strncmp(e->f[2], "tcp6", 4) == 0 ||
+		    strncmp(e->f[2], "udp6", 4) == 0)) {
+			if (asprintf(&arg, "%s %.3s", e->f[0], e->f[2]) == -1 ||
+			    conf_strv_push(&fi->v6, arg) == -1)
+				return -1;
 		}
-		free(l);
-		entry_clear(&e);
+		c = e->nf >= 6 ? strrchr(e->f[0], ':') : NULL;
+		if (e->nf >= 6 && strcmp(c != NULL ? c + 1 : e->f[0],
+		    "tcpmux") == 0 && strcmp(e->f[5], "internal") == 0 &&
+		    fi->tcpmux_line == 0)
+			fi->tcpmux_line = e->line;
+		if (!entry_is_tcpmux_sub(e))
+			continue;
+		/* "[+]NAME USER[:GROUP] PROGRAM [ARGV0 [ARG...]]" */
+		c = strrchr(e->f[0], ':');
+		for (len = 0, j = 4; j < e->nf; j++)
+			len += strlen(e->f[j]) + 1;
+		if ((arg = malloc(strlen(e->f[0]) + len + 1)) == NULL)
+			return -1;
+		strcpy(arg, (c != NULL ? c + 1 : e->f[0]) + 7);
+		for (j = 4; j < e->nf; j++) {
+			strcat(arg, " ");
+			strcat(arg, e->f[j]);
+		}
+		if (conf_strv_push(&fi->tcpmux, arg) == -1)
+			return -1;
 	}
-	return rc;
+	for (i = 0; fi->tcpmux_line == 0 && i < n; i++) {
+		if (entry_is_tcpmux_sub(&ents[i]))
+			fi->tcpmux_line = ents[i].line;
+	}
+	return 0;
 }
 
 /* Checks and translates one entry's words into e. */
 static int
 entry_translate(struct conf_load *ld, struct inetd_entry *e,
-    char **default_hosts, char **v6_pairs)
+    const struct inetd_file *fi)
 {
+	char **default_hosts = e->hosts, **v6_pairs = fi->v6;
 	char *first, *socktype, *wait, *user, *server, *proto, *bufs, *colon;
 	char **hosts = NULL, *end;
 	const char *family;
@@ -607,9 +656,23 @@ entry_translate(struct conf_load *ld, struct inetd_entry *e,
 	}
 	if (strcmp(proto, "unix") != 0 && strncmp(first, "tcpmux/", 7) ==
 	    0) {
-		conf_error(ld, e->line, "tcpmux sub-services (%s) are not "
-		    "supported", first);
-		goto done;
+		if (strcmp(socktype, "stream") != 0 || strncmp(proto, "tcp",
+		    3) != 0 || strncmp(wait, "nowait", 6) != 0 ||
+		    strcmp(base_name(server), "tcpd") == 0 ||
+		    strcmp(server, "internal") == 0) {
+			conf_error(ld, e->line, "a tcpmux service is 'stream "
+			    "tcp nowait' and runs a program (not tcpd)");
+			goto done;
+		}
+		if (e->line != fi->tcpmux_line) {
+			e->skip = true;	/* an argument of the tcpmux service */
+			rc = 0;
+			goto done;
+		}
+		/* The first, with no tcpmux entry: the service's place. */
+		first = "tcpmux";
+		server = "internal";
+		wait = "nowait";
 	}
 	if (strncmp(proto, "rpc/", 4) == 0 || (strcmp(proto, "unix") != 0 &&
 	    strchr(first, '/') != NULL)) {
@@ -651,7 +714,26 @@ entry_translate(struct conf_load *ld, struct inetd_entry *e,
 	if (bufs != NULL && entry_bufs(ld, e, bufs) == -1)
 		goto done;
 
-	if (strcmp(server, "internal") == 0) {
+	if (strcmp(server, "internal") == 0 && strcmp(first, "tcpmux") == 0 &&
+	    family != NULL) {
+		/*
+		 * Its services replace the handler process, running as their
+		 * own users: an isolated child that starts as root.
+		 */
+		e->plugin = "tcpmux";
+		e->isolate = true;
+		if ((e->user = strdup("root")) == NULL)
+			goto nomem;
+		e->args = fi->tcpmux;
+		for (e->nargs = 0; fi->tcpmux != NULL &&
+		    fi->tcpmux[e->nargs] != NULL; e->nargs++)
+			;
+		if (e->line != fi->tcpmux_line) {
+			conf_error(ld, e->line, "a second tcpmux service (the "
+			    "first is at line %d)", fi->tcpmux_line);
+			goto done;
+		}
+	} else if (strcmp(server, "internal") == 0) {
 		for (i = 0; inetd_plugins[i] != NULL; i++) {
 			if (strcmp(inetd_plugins[i], first) == 0 &&
 			    family != NULL)
@@ -717,6 +799,10 @@ entry_write(struct inetd_out *o, const struct inetd_entry *e)
 	if (e->plugin != NULL) {
 		out_printf(o, " plugin = ");
 		out_quoted(o, e->plugin);
+		if (e->nargs > 0)
+			out_list(o, "args", e->args, e->nargs);
+		if (e->isolate)
+			out_printf(o, " isolation = process");
 	} else {
 		out_printf(o, " exec = ");
 		out_quoted(o, e->exec);
@@ -751,36 +837,27 @@ entry_write(struct inetd_out *o, const struct inetd_entry *e)
 	out_printf(o, " }");
 }
 
-/* Translates the complete entry e and writes it to o.  0 or -1. */
-static int
-entry_done(struct conf_load *ld, struct inetd_out *o, struct inetd_entry *e,
-    char **default_hosts, char **v6)
-{
-	if (entry_translate(ld, e, default_hosts, v6) == -1)
-		return -1;
-	entry_write(o, e);
-	return 0;
-}
-
 /*
  * Translates one inetd.conf text (ld->file) into porterd.conf service
- * sections in *ret (caller frees).  Returns 0, or -1 with the error
- * recorded.
+ * sections in *ret (caller frees).  The entries are gathered first (the
+ * tcpmux service and the tcp/tcp6 pairs depend on the whole file), then
+ * each is translated and written on its own line.  Returns 0, or -1 with
+ * the error recorded.
  */
 static int
 inetd_translate(struct conf_load *ld, const char *text, char **ret,
     size_t *ret_len)
 {
 	struct inetd_out o = { .line = 1 };
-	struct inetd_entry e = { 0 };
-	char **default_hosts = NULL, **v6 = NULL, *copy = NULL, *line, *next;
-	char *h;
-	bool joinable = false, have = false;
+	struct inetd_file fi = { 0 };
+	struct inetd_entry *ents = NULL, *e = NULL, *nv;
+	char **default_hosts = NULL, *copy = NULL, *line, *next, *h;
+	bool joinable = false;
+	size_t nents = 0, i;
 	int n = 0, rc = -1;
 
 	if ((copy = strdup(text)) == NULL ||
-	    (default_hosts = inetd_hosts("*")) == NULL ||
-	    inetd_v6_pairs(text, &v6) == -1)
+	    (default_hosts = inetd_hosts("*")) == NULL)
 		goto nomem;
 	for (line = copy; line != NULL; line = next) {
 		n++;
@@ -797,33 +874,49 @@ inetd_translate(struct conf_load *ld, const char *text, char **ret,
 			continue;
 		}
 		if ((line[0] == ' ' || line[0] == '\t') && joinable) {
-			if (entry_split(&e, h) == -1)
+			if (entry_split(e, h) == -1)
 				goto nomem;
 			continue;
 		}
-		/* A new entry: the one before it is complete. */
-		if (have && entry_done(ld, &o, &e, default_hosts, v6) == -1)
-			goto fail;
-		entry_clear(&e);
-		have = false;
-		e.line = n;
-		if (entry_split(&e, h) == -1)
+		if ((nv = realloc(ents, (nents + 1) * sizeof(*ents))) == NULL)
+			goto nomem;
+		ents = nv;
+		e = &ents[nents++];
+		memset(e, 0, sizeof(*e));
+		e->line = n;
+		if (entry_split(e, h) == -1)
 			goto nomem;
 		joinable = true;
-		if (e.nf == 1 && e.f[0][strlen(e.f[0]) - 1] == ':') {
+		if (e->nf == 1 && e->f[0][strlen(e->f[0]) - 1] == ':') {
 			/* "host:" sets the default host of what follows. */
-			e.f[0][strlen(e.f[0]) - 1] = '\0';
+			e->f[0][strlen(e->f[0]) - 1] = '\0';
 			strv_free(default_hosts);
-			if ((default_hosts = inetd_hosts(e.f[0])) == NULL)
-				goto nomem;
-			entry_clear(&e);
+			default_hosts = inetd_hosts(e->f[0]);
+			entry_clear(e);
+			nents--;
+			e = NULL;
 			joinable = false;
+			if (default_hosts == NULL)
+				goto nomem;
 			continue;
 		}
-		have = true;
+		for (i = 0; default_hosts[i] != NULL; i++)
+			;
+		if ((e->hosts = calloc(i + 1, sizeof(char *))) == NULL)
+			goto nomem;
+		for (i = 0; default_hosts[i] != NULL; i++) {
+			if ((e->hosts[i] = strdup(default_hosts[i])) == NULL)
+				goto nomem;
+		}
 	}
-	if (have && entry_done(ld, &o, &e, default_hosts, v6) == -1)
-		goto fail;
+	if (inetd_file_scan(&fi, ents, nents) == -1)
+		goto nomem;
+	for (i = 0; i < nents; i++) {
+		if (entry_translate(ld, &ents[i], &fi) == -1)
+			goto fail;
+		if (!ents[i].skip)
+			entry_write(&o, &ents[i]);
+	}
 	out_printf(&o, "\n");
 	if (o.failed)
 		goto nomem;
@@ -835,9 +928,11 @@ inetd_translate(struct conf_load *ld, const char *text, char **ret,
 nomem:
 	conf_error(ld, n, "out of memory");
 fail:
-	entry_clear(&e);
+	for (i = 0; i < nents; i++)
+		entry_clear(&ents[i]);
+	free(ents);
+	inetd_file_clear(&fi);
 	strv_free(default_hosts);
-	strv_free(v6);
 	free(copy);
 	free(o.buf);
 	return rc;

@@ -280,6 +280,12 @@ static const struct {
 	  "service \"ident\" { listen = { \"[::]:ident\" } exec = "
 	  "\"/bin/sleep\" argv0 = \"identd\" args = { \"1\" } stderr = socket "
 	  "wait = true user = \"daemon\" options = { \"IPV6_V6ONLY\" } }" },
+	/* a tcpmux sub-service: the tcpmux service, at its line */
+	{ "tcpmux/+date stream tcp nowait.60 nobody /bin/date date -u",
+	  "service \"tcpmux\" { listen = { \"[::]:tcpmux\" } plugin = "
+	  "\"tcpmux\" args = { \"+date nobody /bin/date date -u\" } "
+	  "isolation = process user = \"root\" options = { "
+	  "\"IPV6_V6ONLY=0\" } rate = 1 burst = 60 }" },
 	/* two hosts, one of each family, on tcp46 */
 	{ "127.0.0.1,[::1]:qotd stream tcp nowait nobody /usr/bin/env env",
 	  "service \"qotd\" { listen = { \"127.0.0.1:qotd\", \"[::1]:qotd\" } "
@@ -323,6 +329,12 @@ static const struct {
 	  "tcp46, udp, ..., unix)" },
 	{ "rje stream tcp nowait root internal\n",
 	  "inetd.conf:1: porterd has no built-in 'rje' service" },
+	{ "tcpmux/x dgram udp wait root /bin/true\n",
+	  "inetd.conf:1: a tcpmux service is 'stream tcp nowait' and runs a "
+	  "program (not tcpd)" },
+	{ "tcpmux stream tcp nowait root internal\n"
+	  "127.0.0.1:tcpmux stream tcp nowait root internal\n",
+	  "inetd.conf:2: a second tcpmux service (the first is at line 1)" },
 	{ "finger stream tcp nowait root /usr/sbin/tcpd\n",
 	  "inetd.conf:1: tcpd without the program it wraps" },
 	{ "x stream tcp,rcvbuf=lots nowait root /bin/true\n",

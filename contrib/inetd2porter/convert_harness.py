@@ -28,7 +28,7 @@ from porter_e2e import (Failure, WAIT_TIMEOUT, expect, expect_eq,  # noqa
 
 SCRIPT = os.path.join(TOP_SRCDIR, "contrib", "inetd2porter", "inetd2porter")
 FIXTURES = os.path.join(TOP_SRCDIR, "contrib", "inetd2porter", "fixtures")
-PLUGINS = ["echo", "discard", "chargen", "daytime", "time"]
+PLUGINS = ["echo", "discard", "chargen", "daytime", "time", "tcpmux"]
 
 
 def run(args, cwd=None):

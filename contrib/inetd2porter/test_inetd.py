@@ -92,9 +92,15 @@ def internal_services(t):
         """, """
         # inetd.conf:8: tcpmux stream tcp nowait root internal
         # inetd2porter: one dual-stack socket: inetd opened two for tcp, an IPv4 and an IPv6 one; porterd serves both on [::] with IPV6_V6ONLY=0 (write tcp4 and tcp6 entries to keep two)
-        # inetd2porter: not converted: porterd has no built-in 'tcpmux'
-        #     service
-        """], absent=["service tcpmux", "user ="])
+        service tcpmux {
+            listen = { "[::]:tcpmux" }
+            plugin = "tcpmux"
+            isolation = process
+            user = "root"
+            options = { "IPV6_V6ONLY=0" }
+        }
+        """], absent=['service echo {\n\tlisten = { "[::]:echo" }\n\tplugin = '
+                      '"echo"\n\tuser'])
 
 
 def listen_addresses(t):
@@ -469,13 +475,37 @@ def hosts_rules(t):
 
 
 def tcpmux_and_dual_stack(t):
-    expect_converted(t, "tcpmux/NAME is TCPMUX, not RPC; tcp46 is one "
-                     "socket already", {"inetd.conf": """\
+    expect_converted(t, "tcpmux/NAME entries become the args of one tcpmux "
+                     "service, written at the first; tcp46 is one socket "
+                     "already", {"inetd.conf": """\
         tcpmux/+date stream tcp nowait root /bin/date date
         old stream tcp46 nowait root /bin/cat cat
-        """}, ["# inetd2porter: not converted: TCPMUX services (RFC 1078) "
-               "are not supported: porterd does not speak the tcpmux "
-               "protocol"], absent=["RPC", "dual-stack"])
+        tcpmux/rawcat stream tcp nowait nobody:nogroup /bin/cat cat -u
+        """}, ["""
+        # inetd.conf:1: tcpmux/+date stream tcp nowait root /bin/date date
+        # inetd2porter: one dual-stack socket: inetd opened two for tcp, an IPv4 and an IPv6 one; porterd serves both on [::] with IPV6_V6ONLY=0 (write tcp4 and tcp6 entries to keep two)
+        service tcpmux {
+            listen = { "[::]:tcpmux" }
+            plugin = "tcpmux"
+            args = { "+date root /bin/date date",
+                     "rawcat nobody:nogroup /bin/cat cat -u" }
+            isolation = process
+            user = "root"
+        ""","""
+        # inetd.conf:3: tcpmux/rawcat stream tcp nowait nobody:nogroup /bin/cat cat -u
+        # inetd2porter: not converted: served by the tcpmux service (one of its args)
+        """], absent=["RPC", "tcp46, an IPv4"])
+    expect_converted(t, "a tcpmux entry places the tcpmux service", {
+        "inetd.conf": """\
+        tcpmux/+date stream tcp nowait root /bin/date date
+        127.0.0.1:tcpmux stream tcp nowait root internal
+        """}, ["""
+        # inetd.conf:2: 127.0.0.1:tcpmux stream tcp nowait root internal
+        service tcpmux {
+            listen = { "127.0.0.1:tcpmux" }
+            plugin = "tcpmux"
+            args = { "+date root /bin/date date" }
+        """, "# inetd2porter: not converted: served by the tcpmux service"])
 
 
 def scenario(t):
