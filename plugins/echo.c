@@ -51,23 +51,41 @@ echo_peer_gone(const pt_error *err)
 	    (err->code == EPIPE || err->code == ECONNRESET);
 }
 
+/*
+ * A connection starts with a small buffer on the stack and moves to a
+ * large one on the heap only once a read fills the small one: an idle
+ * connection (a fiber waiting in its first recv) then costs about one
+ * page of stack, and bulk transfers still move ECHO_BULK bytes a call.
+ */
+#define ECHO_SMALL	512
+#define ECHO_BULK	16384
+
 static int
 echo_stream(pt_sock *s, pt_plugin_stats *stats, pt_error *err)
 {
-	char buf[16384];
-	size_t sent;
+	char small[ECHO_SMALL], *buf = small, *big = NULL;
+	size_t len = sizeof(small), sent;
 	ssize_t n;
 	int r;
 
 	for (;;) {
-		if ((n = pt_sock_recv_into(s, buf, sizeof(buf), 0, err)) <= 0)
-			return (int)n;	/* 0 at EOF, -1 on error */
+		if ((n = pt_sock_recv_into(s, buf, len, 0, err)) <= 0) {
+			r = (int)n;	/* 0 at EOF, -1 on error */
+			break;
+		}
 		stats->bytes_in += (uint64_t)n;
 		r = pt_sock_sendall(s, buf, (size_t)n, 0, &sent, err);
 		stats->bytes_out += sent;	/* counts a partial send too */
 		if (r == -1)
-			return -1;
+			break;
+		if ((size_t)n == len && big == NULL &&
+		    (big = malloc(ECHO_BULK)) != NULL) {
+			buf = big;
+			len = ECHO_BULK;
+		}
 	}
+	free(big);
+	return r;
 }
 
 static int
