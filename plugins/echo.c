@@ -56,17 +56,26 @@ echo_peer_gone(const pt_error *err)
  * large one on the heap only once a read fills the small one: an idle
  * connection (a fiber waiting in its first recv) then costs about one
  * page of stack, and bulk transfers still move ECHO_BULK bytes a call.
+ * A seqpacket socket starts with the large one: a read smaller than the
+ * message would cut the message.
  */
 #define ECHO_SMALL	512
 #define ECHO_BULK	16384
 
 static int
-echo_stream(pt_sock *s, pt_plugin_stats *stats, pt_error *err)
+echo_stream(pt_sock *s, int socktype, pt_plugin_stats *stats, pt_error *err)
 {
 	char small[ECHO_SMALL], *buf = small, *big = NULL;
 	size_t len = sizeof(small), sent;
 	ssize_t n;
 	int r;
+
+	if (socktype == SOCK_SEQPACKET) {
+		if ((big = malloc(ECHO_BULK)) == NULL)
+			return pt_error_set(err, PT_ERR_OS, ENOMEM, "echo");
+		buf = big;
+		len = ECHO_BULK;
+	}
 
 	for (;;) {
 		if ((n = pt_sock_recv_into(s, buf, len, 0, err)) <= 0) {
@@ -135,7 +144,7 @@ echo_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	}
 	if (pt_sock_type(s) == SOCK_DGRAM)
 		r = echo_dgram(s, ctx, stats, &err);
-	else if ((r = echo_stream(s, stats, &err)) == -1 &&
+	else if ((r = echo_stream(s, ctx->socktype, stats, &err)) == -1 &&
 	    echo_peer_gone(&err))
 		r = 0;
 	if (r == -1)
