@@ -174,6 +174,7 @@ def flood(t, d):
     a = d.addr("flood")
     mark = d.mark()
     held = []
+    began = time.monotonic()
     try:
         with t.case("flood: 50 denied, 5 per-source and 3 max-connections "
                     "refusals, each refused"):
@@ -191,10 +192,15 @@ def flood(t, d):
     finally:
         for s in held:
             s.close()
-    with t.case("no log flood: at most 2 single refusal lines"):
+    # One single line per reason opens each 10 s interval; a slow run
+    # (valgrind on a loaded machine) may span more than one.
+    intervals = 1 + int((time.monotonic() - began) // 10) + 1
+    with t.case("no log flood: at most %d single refusal lines"
+                % intervals):
         single = d.find(REFUSAL_RE % "flood", mark)
         t.note("single refusal lines: %s" % [m.group(0) for m in single])
-        expect(1 <= len(single) <= 2, "%d single lines" % len(single))
+        expect(1 <= len(single) <= intervals,
+               "%d single lines" % len(single))
     with t.case("within 15 s a summary accounts for all 58 by reason"):
         want = {"acl": 50, "per-source": 5, "max-connections": 3}
         reasons = {"denied by access list": "acl",

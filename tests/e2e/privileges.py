@@ -173,8 +173,13 @@ def isolated_child(t, d):
             expect_eq(st["Gid"].split(), [str(gid)] * 4, "Gid")
             expect_eq({int(x) for x in st["Groups"].split()}, groups,
                       "Groups")
-        with t.case("the child blocks and ignores no signal"):
-            for k in ("SigBlk", "SigIgn"):
+        # Under valgrind this child, which never execs, is still run by
+        # valgrind, whose kernel signal mask is its own (the mask porterd
+        # set is emulated); only the dispositions are the child's.
+        under_vg = "valgrind" in os.environ.get("PORTERD_WRAPPER", "")
+        with t.case("the child blocks and ignores no signal" +
+                    (" (SigIgn only: valgrind)" if under_vg else "")):
+            for k in ("SigIgn",) if under_vg else ("SigBlk", "SigIgn"):
                 expect(not signals_set(st[k]), "%s: signals %s"
                        % (k, signals_set(st[k])))
         with t.case("the child holds none of porterd's listening sockets"):
