@@ -18,6 +18,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "mono.h"
 
 static uint64_t conn_ids;
 
@@ -44,8 +45,7 @@ conn_elapsed(const struct timespec *start)
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) +
-	    (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+	return mono_diff(start, &now);
 }
 
 const char *

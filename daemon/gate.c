@@ -27,6 +27,7 @@
 #include "limiter.h"
 #include "listen.h"
 #include "log.h"
+#include "mono.h"
 
 static pthread_mutex_t gate_mtx = PTHREAD_MUTEX_INITIALIZER;
 static const int *gate_epfds;
@@ -181,18 +182,6 @@ ts_add_ms(struct timespec *t, long ms)
 	}
 }
 
-static long
-ms_until(const struct timespec *t)
-{
-	struct timespec now;
-	long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (t->tv_sec - now.tv_sec) * 1000 +
-	    (t->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : ms;
-}
-
 void
 gate_pause_rate(struct svc *svc, long ms)
 {
@@ -284,11 +273,11 @@ gate_timeout_ms(struct svc *const *svcs, size_t n)
 
 	gate_lock();
 	if (gate_emfile)
-		ms = ms_until(&gate_emfile_until);
+		ms = mono_ms_until(&gate_emfile_until);
 	for (i = 0; i < n; i++) {
 		if (!(svcs[i]->pause & GATE_RATE))
 			continue;
-		t = ms_until(&svcs[i]->rate_until);
+		t = mono_ms_until(&svcs[i]->rate_until);
 		if (ms < 0 || t < ms)
 			ms = t;
 	}
@@ -303,7 +292,7 @@ gate_resume_due(struct svc *const *svcs, size_t n)
 	size_t i;
 
 	gate_lock();
-	if (gate_emfile && ms_until(&gate_emfile_until) == 0) {
+	if (gate_emfile && mono_ms_until(&gate_emfile_until) == 0) {
 		__atomic_store_n(&gate_emfile, false, __ATOMIC_RELAXED);
 		all = true;
 	}
@@ -311,7 +300,7 @@ gate_resume_due(struct svc *const *svcs, size_t n)
 		struct svc *svc = svcs[i];
 
 		if ((svc->pause & GATE_RATE) &&
-		    ms_until(&svc->rate_until) == 0) {
+		    mono_ms_until(&svc->rate_until) == 0) {
 			svc->pause &= ~GATE_RATE;
 			gate_svc_arm_locked(svc);
 		} else if (all) {

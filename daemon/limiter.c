@@ -17,6 +17,7 @@
 #include "access.h"
 #include "limiter.h"
 #include "log.h"
+#include "mono.h"
 
 #define SOURCE_BUCKETS 256
 
@@ -25,13 +26,6 @@ struct source_entry {
 	unsigned count;
 	struct source_entry *next;
 };
-
-static double
-elapsed(const struct timespec *from, const struct timespec *to)
-{
-	return (double)(to->tv_sec - from->tv_sec) +
-	    (double)(to->tv_nsec - from->tv_nsec) / 1e9;
-}
 
 struct limiter *
 limiter_new(const struct limits_spec *spec)
@@ -101,7 +95,7 @@ take_token(struct limiter *lim, long *ret_wait_ms)
 	if (spec->rate <= 0)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	lim->tokens += elapsed(&lim->refilled, &now) * spec->rate;
+	lim->tokens += mono_diff(&lim->refilled, &now) * spec->rate;
 	if (lim->tokens > burst)
 		lim->tokens = burst;
 	lim->refilled = now;
@@ -313,7 +307,7 @@ limiter_summary(struct limiter *lim, const char *name)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&lim->lock);
 	if (!lim->window_open ||
-	    elapsed(&lim->window, &now) < LIMITER_LOG_INTERVAL) {
+	    mono_diff(&lim->window, &now) < LIMITER_LOG_INTERVAL) {
 		pthread_mutex_unlock(&lim->lock);
 		return;
 	}

@@ -39,6 +39,7 @@
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
+#include "mono.h"
 #include "loop_priv.h"
 #include "notify.h"
 #include "privs.h"
@@ -414,18 +415,6 @@ loop_renew_signalfd(void)
 	return 0;
 }
 
-static long
-ms_until(const struct timespec *t)
-{
-	struct timespec now;
-	long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (t->tv_sec - now.tv_sec) * 1000 +
-	    (t->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : ms;
-}
-
 /* Milliseconds epoll may wait: until the next timed pause ends, or
  * forever (the tick wakes us anyway). */
 static int
@@ -565,7 +554,7 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 			continue;
 		if (evloop_live() == 0)
 			break;
-		if (ms_until(&loop.stop_deadline) == 0) {
+		if (mono_ms_until(&loop.stop_deadline) == 0) {
 			log_warnx("shutdown timeout: %u connections still "
 			    "running", evloop_live());
 			/* Our own children's groups get SIGTERM. */
