@@ -73,6 +73,13 @@ class Report:
                 return _med(res, "rate")
         return None
 
+    def srv_us(self, key):
+        """key's median server CPU per connection, in microseconds."""
+        for k, _, res in self.conn:
+            if k == key:
+                return _med(res, "srv_us_per_op")
+        return None
+
     def cpu_ratio(self, key):
         """key's server CPU per connection over the reference's."""
         got = {k: _med(res, "srv_us_per_op") for k, _, res in self.conn
@@ -238,6 +245,12 @@ class Report:
                      self.rate("process"), self.rate("xi_echo"), 2.0)
         ratio_target("porterd exec >= 1.2x xinetd exec /bin/cat",
                      self.rate("exec"), self.rate("xi_exec"), 1.2)
+        ratio_target("exec sandboxed >= 0.9x exec (issue 15)",
+                     self.rate("exec_sb"), self.rate("exec"), 0.9)
+        a, b = self.srv_us("exec_sb"), self.srv_us("exec")
+        if a is not None and b is not None:
+            out.append(("sandbox adds < 50 us server CPU per connection",
+                        "%+.1f us" % (a - b), a - b < 50))
         if self.bundled:
             mib = self.bundled[0]["rss"] / MIB
             out.append(("idle RSS, bundled config <= 4 MiB",
