@@ -37,6 +37,7 @@
 
 #include "conf_priv.h"
 #include "log.h"
+#include "strv.h"
 
 #ifndef PLUGINDIR
 #define PLUGINDIR "/usr/local/lib/porter/plugins"
@@ -945,16 +946,6 @@ fail:
 	return NULL;
 }
 
-static void
-conf_strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 void
 config_free(struct config *cfg)
 {
@@ -965,8 +956,8 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nservices; i++)
 		conf_service_free(cfg->services[i]);
 	free(cfg->services);
-	conf_strv_free(cfg->included);
-	conf_strv_free(cfg->skipped);
+	strv_free(cfg->included);
+	strv_free(cfg->skipped);
 	free(cfg->path);
 	free(cfg->plugin_dir);
 	free(cfg->pid_file);

@@ -45,6 +45,7 @@
 #include "conf_priv.h"
 #include "conf_inetd.h"
 #include "wrap.h"
+#include "strv.h"
 
 /*
  * A banner must fit a new connection's socket buffer, which holds at
@@ -157,16 +158,6 @@ struct inetd_entry {
 	bool isolate;		/* isolation = process */
 	bool skip;		/* a tcpmux sub-service: no section */
 };
-
-static void
-strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
 
 static void
 entry_clear(struct inetd_entry *e)

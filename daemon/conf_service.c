@@ -32,6 +32,7 @@
 
 #include "conf_priv.h"
 #include "sandbox.h"
+#include "strv.h"
 
 /* The order is enum conf_svc_opt's: a value's index is its line slot. */
 static cfg_opt_t svc_opts[] = {
@@ -674,16 +675,6 @@ fail:
 	return -1;
 }
 
-static void
-svc_strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 void
 conf_service_free(struct service *s)
 {
@@ -699,9 +690,9 @@ conf_service_free(struct service *s)
 	for (i = 0; s->opts != NULL && i < s->nopts; i++)
 		free(s->opts[i].text);
 	free(s->opts);
-	svc_strv_free(s->args);
+	strv_free(s->args);
 	free(s->argv0);
-	svc_strv_free(s->env);
+	strv_free(s->env);
 	free(s->name);
 	free(s->file);
 	free(s->protocol_name);

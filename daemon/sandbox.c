@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "sandbox.h"
+#include "strv.h"
 
 /* Rights newer than the oldest <linux/landlock.h> we build against. */
 #ifndef LANDLOCK_ACCESS_FS_REFER
@@ -364,16 +365,6 @@ sandbox_prepare(struct sandbox *sb, bool exec, char *err, size_t errlen)
 	if (sb->seccomp && seccomp_prepare(sb, exec, err, errlen) == -1)
 		return -1;
 	return 0;
-}
-
-static void
-strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
 }
 
 void

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 
 #include "wrap.h"
+#include "strv.h"
 
 #define WRAP_FILE_MAX	(1024 * 1024)	/* a bigger file is a mistake */
 
@@ -79,16 +80,6 @@ wrap_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
-wrap_strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* The words of one field (blanks and commas separate); NULL: no memory. */
 static char **
 wrap_words(const char *s)
@@ -106,7 +97,7 @@ wrap_words(const char *s)
 			if (nv != NULL)
 				v = nv;
 			v[n] = NULL;
-			wrap_strv_free(v);
+			strv_free(v);
 			return NULL;
 		}
 		v = nv;
@@ -276,8 +267,8 @@ wrap_db_free(struct wrap_db *db)
 	if (db == NULL)
 		return;
 	for (i = 0; i < db->n; i++) {
-		wrap_strv_free(db->v[i].daemons);
-		wrap_strv_free(db->v[i].clients);
+		strv_free(db->v[i].daemons);
+		strv_free(db->v[i].clients);
 		for (j = 0; j < db->v[i].nextra; j++)
 			free(db->v[i].extra[j]);
 		free(db->v[i].extra);
