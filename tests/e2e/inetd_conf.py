@@ -21,8 +21,8 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (connect, expect, expect_eq, main,  # noqa
-                        recv_all, run_porterd)
+from porter_e2e import (exchange, expect, expect_eq, main,  # noqa
+                        run_porterd)
 
 
 def free_port():
@@ -31,17 +31,6 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-def talk(addr, data=b""):
-    s = connect(addr)
-    try:
-        if data:
-            s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        return recv_all(s)
-    finally:
-        s.close()
 
 
 def scenario(t):
@@ -82,22 +71,22 @@ def scenario(t):
     echo = d.addr(str(p_echo))
 
     with t.case("an exec entry serves the connection"):
-        expect_eq(talk(cat, b"through inetd.conf\n"),
+        expect_eq(exchange(cat, b"through inetd.conf\n"),
                   b"through inetd.conf\n", "cat's reply")
 
     with t.case("a tcpd entry runs its program, hosts.allow admits"):
-        expect_eq(talk(echo), b"hello from echo\n", "echo's reply")
+        expect_eq(exchange(echo), b"hello from echo\n", "echo's reply")
 
     with t.case("hosts.deny denies loopback after a reload"):
         t.write(allow, "# nothing allowed\n")
         mark = d.mark()
         d.signal(1)
         d.wait_line(r"^reloaded: 2 services", mark)
-        expect_eq(talk(echo), b"", "a refused client gets no output")
+        expect_eq(exchange(echo), b"", "a refused client gets no output")
         d.wait_line(r"^service %d: refused 127\.0\.0\.1:\d+: tcp-wrappers "
                     r"\(echo\): denied by %s:1$" % (p_echo, re.escape(deny)),
                     mark)
-        expect_eq(talk(cat, b"x"), b"x", "an unwrapped service is not "
+        expect_eq(exchange(cat, b"x"), b"x", "an unwrapped service is not "
                   "affected")
 
     with t.case("update-inetd edits: #<off># disables, an added entry "
@@ -107,7 +96,7 @@ def scenario(t):
         d.signal(1)
         d.wait_line(r"^reloaded: 2 services", mark)
         d.wait_line(r"^service %d: closing " % p_cat, mark)
-        expect_eq(talk(d.addr(str(p_new), since=mark)), b"added\n",
+        expect_eq(exchange(d.addr(str(p_new), since=mark)), b"added\n",
                   "the added entry")
 
     with t.case("a broken inetd.conf on reload: file:line, services stay"):
@@ -118,7 +107,7 @@ def scenario(t):
         d.wait_line(r"^reload failed: %s:6: RPC services need the "
                     r"portmapper, which porterd does not speak; keeping "
                     r"the running config$" % re.escape(inetd), mark)
-        expect_eq(talk(d.addr(str(p_new))), b"added\n", "still served")
+        expect_eq(exchange(d.addr(str(p_new))), b"added\n", "still served")
 
     with t.case("SIGTERM exits 0"):
         d.signal(15)

@@ -95,6 +95,18 @@ def recv_all(s, limit=16 << 20):
         expect(len(buf) <= limit, "more than %d bytes before EOF" % limit)
 
 
+def exchange(addr, data=b""):
+    """Connects, sends data, half-closes, returns all until EOF."""
+    s = connect(addr)
+    try:
+        if data:
+            s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        return recv_all(s)
+    finally:
+        s.close()
+
+
 def expect_eof(s, what="server closes the connection"):
     """The peer closes (EOF or reset) within the socket timeout, sending
     nothing more."""

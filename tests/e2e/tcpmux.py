@@ -13,23 +13,16 @@ user and a relative program, naming the service.
 """
 import os
 import pwd
-import socket
 import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (conf_service, connect, expect, expect_eq,  # noqa
-                        main, recv_all, run_porterd)
+from porter_e2e import (conf_service, exchange, expect, expect_eq,  # noqa
+                        main, run_porterd)
 
 
 def ask(addr, line, extra=b""):
-    s = connect(addr)
-    try:
-        s.sendall(line + extra)
-        s.shutdown(socket.SHUT_WR)
-        return recv_all(s)
-    finally:
-        s.close()
+    return exchange(addr, line + extra)
 
 
 def scenario(t):
