@@ -11,17 +11,30 @@ Asserts, through a real porterd with threads = 2 and the tid test plugins:
    meanwhile;
  - a cooperative handler that blocks outside libporter is reported as
    stalling its event loop;
+ - a fiber's recv with a timeout times out on time (not early, not
+   stuck), while the other fibers of the loops are served meanwhile;
+ - limits are exact with 2 loops accepting for one service: 40 clients at
+   once against max-connections = 5 get exactly 5 handlers, 30 clients of
+   one source against max-per-source = 3 exactly 3 (the rest refused);
+ - a reload with live fibers keeps them served, and serves the new config;
  - a reload that changes `threads` is refused with a clear error and the
-   running config keeps serving; threads out of range is a file:line error.
+   running config keeps serving; threads out of range is a file:line error;
+ - SIGTERM with live fibers stops accepting, lets the fibers finish (they
+   still answer), and exits 0 as soon as the last one ends.
 """
 import os
 import re
+import select
+import socket
 import sys
+import threading
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (conf_opts, conf_service, connect, expect,  # noqa
-                        expect_eq, main, run_porterd)
+from porter_e2e import (TIMEOUT_SCALE, conf_opts, conf_service,  # noqa
+                        connect, expect, expect_eq, main, run_porterd)
+from hardening_clients import connect_from  # noqa: E402
 
 COOP_IDLE = 300
 BLOCK_IDLE = 12
@@ -48,18 +61,141 @@ def ask(s, line=b"hi\n"):
     return int(m.group(1))
 
 
+def wait_answer(s, ms):
+    """Asks the handler for one recv with an ms timeout; its elapsed ms."""
+    s.sendall(b"wait %d\n" % ms)
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = s.recv(256)
+        if not chunk:
+            break
+        buf += chunk
+    m = re.match(rb"(timeout|data) ms=(\d+)\n$", buf)
+    expect(m is not None and m.group(1) == b"timeout", "answer %r" % buf)
+    return int(m.group(2))
+
+
+def answered(socks, secs):
+    """How many of socks (each sent a line) have an answer within secs;
+    the others got nothing or EOF (counted apart)."""
+    got, eof, pending = 0, 0, list(socks)
+    deadline = time.monotonic() + secs
+    while pending and time.monotonic() < deadline:
+        r, _, _ = select.select(pending, [], [], 0.1)
+        for s in r:
+            pending.remove(s)
+            try:
+                data = s.recv(256)
+            except OSError:
+                data = b""
+            if data.startswith(b"tid="):
+                got += 1
+            else:
+                eof += 1
+    return got, eof
+
+
+def burst(addr, n, src_of):
+    """n clients connecting at once from 8 threads, each sending a line."""
+    socks, lock = [], threading.Lock()
+
+    def one(i):
+        try:
+            s = connect_from(addr, src_of(i))
+            s.sendall(b"hi\n")
+        except OSError:
+            return
+        with lock:
+            socks.append(s)
+
+    ths = [threading.Thread(target=lambda k=k: [one(i) for i in
+                                                range(k, n, 8)])
+           for k in range(8)]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join(30 * TIMEOUT_SCALE)
+    return socks
+
+
+def fiber_timeouts(t, d):
+    waiter = connect(d.addr("coop"))
+    others = [connect(d.addr("coop")) for _ in range(20)]
+    try:
+        ask(waiter)
+        with t.case("a fiber's recv times out after its timeout, and other "
+                    "fibers are served meanwhile"):
+            waiter.sendall(b"wait 600\n")
+            t0 = time.monotonic()
+            for s in others:
+                ask(s)
+            spent = time.monotonic() - t0
+            if spent < 0.5:
+                r, _, _ = select.select([waiter], [], [], 0)
+                expect(not r, "the waiting fiber answered before its "
+                       "600 ms timeout")
+            else:
+                t.note("the other fibers took %.2f s (slow run): not "
+                       "checked against the timeout" % spent)
+            waiter.settimeout(10 * TIMEOUT_SCALE)
+            buf = waiter.recv(256)
+            m = re.match(rb"timeout ms=(\d+)\n$", buf)
+            expect(m is not None, "answer %r" % buf)
+            ms = int(m.group(1))
+            t.note("timed out after %d ms" % ms)
+            expect(600 <= ms <= 600 + 2000 * TIMEOUT_SCALE,
+                   "timed out after %d ms" % ms)
+        with t.case("the fiber still serves after its timeout"):
+            ask(waiter)
+            expect(wait_answer(waiter, 50) >= 50, "50 ms timeout")
+    finally:
+        for s in [waiter] + others:
+            s.close()
+
+
+def exact_limits(t, d):
+    held = []
+    try:
+        with t.case("40 clients at once, max-connections = 5, 2 loops: "
+                    "exactly 5 handlers"):
+            held = burst(d.addr("maxc"), 40,
+                         lambda i: "127.0.0.%d" % (10 + i))
+            expect_eq(len(held), 40, "connected clients")
+            got, eof = answered(held, 1.5 * TIMEOUT_SCALE)
+            expect_eq((got, eof), (5, 0), "(answered, closed)")
+    finally:
+        for s in held:
+            s.close()
+        held = []
+    try:
+        with t.case("30 clients of one source at once, max-per-source = 3: "
+                    "exactly 3 served, 27 refused"):
+            held = burst(d.addr("persrc"), 30, lambda i: "127.0.0.7")
+            expect_eq(len(held), 30, "connected clients")
+            got, eof = answered(held, 3 * TIMEOUT_SCALE)
+            expect_eq((got, eof), (3, 27), "(answered, closed)")
+    finally:
+        for s in held:
+            s.close()
+
+
 def scenario(t):
     tmp = t.tmpdir()
     plugins = t.plugindir(["tid_coop", "tid_block"], tmp)
-    opts = dict(threads=2, max_connections=0, max_per_source=0)
+    opts = dict(threads=2, max_connections=0, max_per_source=0,
+                shutdown_timeout=60)
     conf = conf_opts(**opts)
     conf += conf_service("coop", listen=["127.0.0.1:0"], plugin="tid_coop")
     conf += conf_service("block", listen=["127.0.0.1:0"], plugin="tid_block")
+    conf += conf_service("maxc", listen=["127.0.0.1:0"], plugin="tid_coop",
+                         max_connections=5)
+    conf += conf_service("persrc", listen=["127.0.0.1:0"], plugin="tid_coop",
+                         max_per_source=3)
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
 
     with t.case("the start names 2 event loops"):
-        d.wait_line(r"^ready: 2 services, 2 event loops")
+        d.wait_line(r"^ready: 4 services, 2 event loops")
     base = threads_of(d.pid)
     t.note("porterd threads at rest: %d" % base)
 
@@ -110,6 +246,32 @@ def scenario(t):
         d.wait_line(r"^service coop: a cooperative handler has run for "
                     r"\d+ ms without yielding, stalling event loop \d")
 
+    fiber_timeouts(t, d)
+    exact_limits(t, d)
+
+    live = [connect(d.addr("coop")) for _ in range(20)]
+    try:
+        for s in live:
+            ask(s)
+        with t.case("a reload with 20 live fibers keeps them served"):
+            mark = d.mark()
+            conf2 = conf + conf_service("extra", listen=["127.0.0.1:0"],
+                                        plugin="tid_coop")
+            t.write(path, conf2)
+            d.signal(1)
+            d.wait_line(r"^reloaded: 5 services", since=mark)
+            for s in live:
+                ask(s)
+        with t.case("the new config serves"):
+            s = connect(d.addr("extra", since=mark))
+            try:
+                ask(s)
+            finally:
+                s.close()
+    finally:
+        for s in live:
+            s.close()
+
     with t.case("a reload that changes threads is refused"):
         mark = d.mark()
         conf2 = conf_opts(threads=3, max_connections=0, max_per_source=0)
@@ -136,9 +298,31 @@ def scenario(t):
         expect(re.search(r"bad\.conf:1: threads 1000 out of range", err),
                "stderr %r" % err)
 
-    with t.case("SIGTERM exits 0"):
-        d.signal(15)
+    live = [connect(d.addr("coop")) for _ in range(20)]
+    try:
+        for s in live:
+            ask(s)
+        with t.case("SIGTERM with 20 live fibers: no new connection, the "
+                    "live ones still answer"):
+            mark = d.mark()
+            d.signal(15)
+            d.wait_line(r"^shutting down", since=mark)
+            try:
+                late = connect(d.addr("coop"))
+                late.close()
+                expect(False, "a connection after SIGTERM was accepted")
+            except OSError:
+                pass
+            for s in live:
+                ask(s)
+    finally:
+        for s in live:
+            s.close()
+    with t.case("SIGTERM: exits 0 once the last fiber ends, not at the "
+                "shutdown timeout"):
         expect_eq(d.wait_exit(), 0, "exit status")
+        expect(not d.find(r"^shutdown timeout", mark),
+               "porterd waited for the shutdown timeout")
 
 
 if __name__ == "__main__":
