@@ -14,6 +14,16 @@
  *
  * Timed pauses (rate, EMFILE) end on the control loop, which asks
  * gate_timeout_ms() how long it may sleep and calls gate_resume_due().
+ *
+ * Why one shared socket and not a SO_REUSEPORT socket per loop: reuseport
+ * splits a port's accept queue into one per socket, chosen by a hash of
+ * the client's address, so a connection can wait behind a loop that is
+ * busy while another loop idles; closing one loop's socket (a reload, a
+ * change of threads) resets the connections queued on it; and sockets
+ * passed by systemd or bound to a UNIX path cannot be multiplied anyway.
+ * One queue woken with EPOLLEXCLUSIVE is work-conserving, has one
+ * definition of the socket for reload, and in make bench reaches the
+ * reference server's rate with 1 and 2 loops alike.
  */
 #include "config.h"
 
