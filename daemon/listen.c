@@ -5,10 +5,19 @@
  * pt_sock_bind_addr, pt_sock_listen) so the daemon speaks the same API as
  * its plugins.  Stale AF_UNIX socket files are replaced only when nothing
  * answers on them, so a second porterd cannot steal a live socket.
+ *
+ * The probe that decides "stale" must never block porterd: it connects
+ * without blocking (a full backlog answers EAGAIN, which means alive),
+ * and it never probes a socket file that one of porterd's own listeners
+ * holds -- that probe would either wait on our own full queue or leave a
+ * phantom connection in it for a handler to serve.  listen.c remembers
+ * each socket file it bound or adopted (device and inode, so a file
+ * replaced behind our back is probed like any other) in `owned`.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +62,96 @@ listen_is_specific(const pt_addr *a)
 	return true;
 }
 
-/* Removes a socket file left behind by a dead process. */
+/*
+ * The socket files porterd's open listeners hold, by device and inode.
+ * Listeners are opened and closed on the control thread today; the lock
+ * keeps that true for any thread that closes one.
+ */
+struct listen_owned {
+	const struct listener *l;
+	dev_t dev;
+	ino_t ino;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct listen_owned *v;
+	size_t n, cap;
+} owned = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0 };
+
+/* Remembers l's socket file as ours (best effort: ENOMEM forgets it). */
 static void
+listen_own(const struct listener *l, const char *path)
+{
+	struct listen_owned *v;
+	struct stat st;
+
+	if (path == NULL || lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return;
+	pthread_mutex_lock(&owned.lock);
+	if (owned.n == owned.cap) {
+		size_t cap = owned.cap ? owned.cap * 2 : 16;
+
+		v = realloc(owned.v, cap * sizeof(*v));
+		if (v == NULL) {
+			pthread_mutex_unlock(&owned.lock);
+			return;
+		}
+		owned.v = v;
+		owned.cap = cap;
+	}
+	owned.v[owned.n].l = l;
+	owned.v[owned.n].dev = st.st_dev;
+	owned.v[owned.n].ino = st.st_ino;
+	owned.n++;
+	pthread_mutex_unlock(&owned.lock);
+}
+
+/* Forgets l's socket file (listen_close). */
+static void
+listen_disown(const struct listener *l)
+{
+	size_t i;
+
+	pthread_mutex_lock(&owned.lock);
+	for (i = 0; i < owned.n; i++) {
+		if (owned.v[i].l == l) {
+			owned.v[i] = owned.v[--owned.n];
+			break;
+		}
+	}
+	if (owned.n == 0) {
+		free(owned.v);
+		owned.v = NULL;
+		owned.cap = 0;
+	}
+	pthread_mutex_unlock(&owned.lock);
+}
+
+bool
+listen_path_is_ours(const char *path)
+{
+	struct stat st;
+	bool ours = false;
+	size_t i;
+
+	if (lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return false;
+	pthread_mutex_lock(&owned.lock);
+	for (i = 0; i < owned.n && !ours; i++)
+		ours = owned.v[i].dev == st.st_dev && owned.v[i].ino == st.st_ino;
+	pthread_mutex_unlock(&owned.lock);
+	return ours;
+}
+
+/*
+ * Removes a socket file left behind by a dead process.  The probe never
+ * blocks: connect() on a non-blocking socket answers at once -- refused
+ * (nobody listens: stale), EAGAIN (a full backlog: alive), success or
+ * EINPROGRESS (alive), or another error (a socket of another type, no
+ * permission: not ours to judge, left alone for bind to report).
+ */
+void
 listen_unlink_stale(const pt_addr *a, int socktype)
 {
 	const char *path = listen_unix_path(a);
@@ -64,11 +161,18 @@ listen_unlink_stale(const pt_addr *a, int socktype)
 
 	if (path == NULL || lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode))
 		return;
+	/* Ours and live: probing could wait on, or add to, our own queue. */
+	if (listen_path_is_ours(path))
+		return;
 	if ((probe = pt_socket(AF_UNIX, socktype, 0, NULL)) == NULL)
 		return;
-	r = pt_sock_connect_addr(probe, a, NULL);
+	if (pt_sock_setblocking(probe, 0, NULL) == -1) {
+		pt_sock_free(probe);
+		return;
+	}
+	r = pt_sock_connect_ex_addr(probe, a, NULL);
 	pt_sock_free(probe);
-	if (r == -1 && errno == ECONNREFUSED)
+	if (r == ECONNREFUSED)
 		unlink(path);
 }
 
@@ -157,9 +261,12 @@ listen_open(struct svc *svc, const struct listen_spec *spec, char *errbuf,
 	l->fd = pt_sock_fileno(l->sock);
 	l->specific = listen_is_specific(&l->addr);
 	pt_addr_format(&l->addr, l->text, sizeof(l->text));
+	/* Only now: the file, bound, is the one we keep. */
+	listen_own(l, listen_unix_path(&spec->addr));
 	return l;
 fail:
 	snprintf(errbuf, errlen, "service %s: %s", conf->name, err.msg);
+	listen_disown(l);
 	if (l->unlink_path)
 		unlink(listen_unix_path(&spec->addr));
 	pt_sock_free(l->sock);
@@ -174,6 +281,7 @@ listen_close(struct listener *l)
 
 	if (l == NULL)
 		return;
+	listen_disown(l);
 	if (l->unlink_path && (path = listen_unix_path(&l->addr)) != NULL)
 		unlink(path);
 	pt_sock_free(l->sock);
@@ -221,6 +329,7 @@ listen_adopt_one(int fd, const char *name, char *errbuf, size_t errlen)
 	l->fd = pt_sock_fileno(l->sock);
 	l->specific = listen_is_specific(&l->addr);
 	pt_addr_format(&l->addr, l->text, sizeof(l->text));
+	listen_own(l, listen_unix_path(&l->addr));
 	return l;
 fail:
 	if (fd >= 0)

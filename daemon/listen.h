@@ -5,6 +5,7 @@
 #ifndef PORTERD_LISTEN_H
 #define PORTERD_LISTEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "conn.h"
@@ -19,6 +20,17 @@
 struct listener *listen_open(struct svc *svc, const struct listen_spec *spec,
     char *errbuf, size_t errlen);
 
+/*
+ * Removes the AF_UNIX socket file of a (path only) if it is stale: a
+ * socket file nobody listens on.  Never blocks (a non-blocking connect
+ * probes it) and never probes a file one of porterd's own open listeners
+ * holds.  listen_open() calls it before bind.
+ */
+void listen_unlink_stale(const pt_addr *a, int socktype);
+
+/* True if path is the socket file of one of porterd's open listeners. */
+bool listen_path_is_ours(const char *path);
+
 /* Closes the socket (removing an AF_UNIX path we created) and frees l. */
 void listen_close(struct listener *l);
 
@@ -29,8 +41,6 @@ void listen_close(struct listener *l);
 int listen_matches(const struct listener *l, const struct service *lconf,
     const struct service *conf, const struct listen_spec *spec);
 
-#endif
-
 /*
  * Adopts the listening sockets systemd passed (LISTEN_FDS, names from
  * LISTEN_FDNAMES), each wrapped with pt_fromfd() detection; the passed
@@ -40,3 +50,5 @@ int listen_matches(const struct listener *l, const struct service *lconf,
  * -1 with errbuf set.
  */
 int listen_adopt(struct listener ***ret, char *errbuf, size_t errlen);
+
+#endif
