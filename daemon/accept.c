@@ -306,6 +306,7 @@ accept_one_locked(struct evloop *L, struct listener *l, struct svc *svc)
 	__atomic_store_n(&last_fd, fd, __ATOMIC_RELAXED);
 	memcpy(&peer.ss, &ss, sizeof(ss));
 	peer.len = len;
+	pt_addr_unmap(&peer);	/* hook (hard): a dual-stack IPv4 peer is IPv4 */
 	if (!reserved) {
 		snprintf(why, sizeof(why), "max-connections (%u) reached",
 		    spec->max_conns);

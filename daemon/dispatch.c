@@ -126,6 +126,7 @@ dispatch_local(struct conn *c, const struct listener *l, int fd)
 	} else if (getsockname(fd, (struct sockaddr *)&c->local.ss,
 	    &len) == 0) {
 		c->local.len = len;
+		pt_addr_unmap(&c->local);	/* hook (hard): as the peer */
 	}
 }
 

@@ -498,3 +498,24 @@ pt_addr_equal(const pt_addr *a, const pt_addr *b)
 	return a->len == b->len && a->len <= sizeof(a->ss) &&
 	    memcmp(&a->ss, &b->ss, a->len) == 0;
 }
+
+int
+pt_addr_unmap(pt_addr *addr)
+{
+	const struct sockaddr_in6 *sin6;
+	struct in_addr ia;
+	int port;
+
+	if (addr == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	sin6 = (const struct sockaddr_in6 *)&addr->ss;
+	if (addr->ss.ss_family != AF_INET6 || addr->len < sizeof(*sin6) ||
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return 0;
+	memcpy(&ia, sin6->sin6_addr.s6_addr + 12, sizeof(ia));
+	port = ntohs(sin6->sin6_port);
+	set_in4(addr, &ia, port);
+	return 1;
+}

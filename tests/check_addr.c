@@ -576,6 +576,49 @@ START_TEST(test_equal)
 }
 END_TEST
 
+/* One row of test_unmap: what goes in, what must come out. */
+static const struct {
+	const char *in;		/* pt_addr_parse() text */
+	const char *out;	/* pt_addr_format() afterwards */
+	int rewritten;		/* pt_addr_unmap()'s result */
+} unmap_rows[] = {
+	/* A dual-stack socket's IPv4 peer: plain IPv4, same port. */
+	{ "[::ffff:127.0.0.1]:5000", "127.0.0.1:5000", 1 },
+	{ "[::ffff:10.1.2.3]:0", "10.1.2.3:0", 1 },
+	/* Real IPv6, including the deprecated v4-compatible form: kept. */
+	{ "[::1]:7", "[::1]:7", 0 },
+	{ "[::127.0.0.1]:7", "[::127.0.0.1]:7", 0 },
+	{ "[2001:db8::ffff:1.2.3.4]:7", "[2001:db8::ffff:102:304]:7", 0 },
+	/* Already IPv4, or not internet at all: kept. */
+	{ "127.0.0.1:7", "127.0.0.1:7", 0 },
+	{ "/run/x.sock", "/run/x.sock", 0 },
+	{ "@abstract", "@abstract", 0 },
+};
+
+START_TEST(test_unmap)
+{
+	char text[PT_ADDRSTRLEN];
+	pt_addr a, want;
+
+	ck_assert_int_eq(pt_addr_parse(&a, unmap_rows[_i].in, -1, 0, NULL), 0);
+	ck_assert_int_eq(pt_addr_unmap(&a), unmap_rows[_i].rewritten);
+	ck_assert_str_eq(pt_addr_format(&a, text, sizeof(text)),
+	    unmap_rows[_i].out);
+	/* Byte for byte what parsing the plain form gives. */
+	ck_assert_int_eq(pt_addr_parse(&want, unmap_rows[_i].out, -1, 0,
+	    NULL), 0);
+	ck_assert(pt_addr_equal(&a, &want));
+}
+END_TEST
+
+START_TEST(test_unmap_null)
+{
+	errno = 0;
+	ck_assert_int_eq(pt_addr_unmap(NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
 /* ---------------------------------------------------------- byte order */
 
 START_TEST(test_byte_order)
@@ -631,6 +674,8 @@ addr_suite(void)
 	tcase_add_test(tc, test_host_errors);
 	tcase_add_test(tc, test_family_port);
 	tcase_add_test(tc, test_equal);
+	tcase_add_loop_test(tc, test_unmap, 0, NELEM(unmap_rows));
+	tcase_add_test(tc, test_unmap_null);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("byteorder");

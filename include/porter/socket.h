@@ -273,6 +273,15 @@ int pt_addr_port(const pt_addr *addr);
 /* Non-zero if both addresses have the same family, bytes and length. */
 int pt_addr_equal(const pt_addr *a, const pt_addr *b);
 
+/*
+ * Rewrites an IPv4-mapped IPv6 address (::ffff:a.b.c.d, how a dual-stack
+ * AF_INET6 socket reports an IPv4 peer) in place as the plain AF_INET
+ * address a.b.c.d with the same port, as systemd does for REMOTE_ADDR.
+ * Returns 1 if it rewrote *addr, 0 if it left it as it was (any other
+ * address), or -1 with errno EINVAL if addr is NULL.
+ */
+int pt_addr_unmap(pt_addr *addr);
+
 /* ------------------------------------------------------------------------
  * Module functions: resolution
  * ---------------------------------------------------------------------- */
