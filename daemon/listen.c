@@ -30,7 +30,9 @@
 #endif
 
 #include "conn.h"
+#include "gate.h"
 #include "listen.h"
+#include "log.h"
 
 /* The filesystem path of an AF_UNIX address, or NULL (abstract, inet). */
 static const char *
@@ -64,8 +66,9 @@ listen_is_specific(const pt_addr *a)
 
 /*
  * The socket files porterd's open listeners hold, by device and inode.
- * Listeners are opened and closed on the control thread today; the lock
- * keeps that true for any thread that closes one.
+ * Listeners are opened on the control thread and closed there or on an
+ * event loop (a doomed wait listener, gate_release_wait()): the lock
+ * keeps the set whole.
  */
 struct listen_owned {
 	const struct listener *l;
@@ -179,12 +182,16 @@ listen_unlink_stale(const pt_addr *a, int socktype)
 /*
  * socket-owner, socket-group and socket-mode on a socket file just bound
  * (chown first: it may clear set-id bits the mode asks for).  Returns 0,
- * or -1 with err filled in.
+ * or -1 with err (may be NULL) filled in.
  */
 static int
 listen_socket_file(const struct service *conf, const char *path,
     pt_error *err)
 {
+	pt_error scratch;
+
+	if (err == NULL)
+		err = &scratch;
 	if ((conf->socket_uid != (uid_t)-1 || conf->socket_gid != (gid_t)-1) &&
 	    chown(path, conf->socket_uid, conf->socket_gid) == -1) {
 		err->kind = PT_ERR_OS;
@@ -399,33 +406,180 @@ listen_adopt(struct listener ***ret, char *errbuf, size_t errlen)
 }
 #endif
 
-static int
-listen_same_opts(const struct service *a, const struct service *b)
-{
-	size_t i;
-
-	if (a->nopts != b->nopts)
-		return 0;
-	for (i = 0; i < a->nopts; i++) {
-		if (a->opts[i].level != b->opts[i].level ||
-		    a->opts[i].name != b->opts[i].name ||
-		    a->opts[i].value != b->opts[i].value)
-			return 0;
-	}
-	return 1;
-}
-
 int
 listen_matches(const struct listener *l, const struct service *lconf,
     const struct service *conf, const struct listen_spec *spec)
 {
 	if (l->spec == NULL || l->adopted || spec->fd_name != NULL)
 		return 0;
+	/* backlog, options, wait and the file's mode: listen_reconfigure. */
 	return pt_addr_equal(&l->spec->addr, &spec->addr) &&
 	    lconf->socktype == conf->socktype &&
 	    (pt_addr_family(&spec->addr) == AF_UNIX ||
-	    lconf->protocol == conf->protocol) &&
-	    lconf->backlog == conf->backlog &&
-	    lconf->wait == conf->wait &&
-	    listen_same_opts(lconf, conf);
+	    lconf->protocol == conf->protocol);
+}
+
+/* The entry of conf's options for (level, name), or NULL. */
+static const struct sockopt_spec *
+listen_find_opt(const struct service *conf, int level, int name)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nopts; i++)
+		if (conf->opts[i].level == level && conf->opts[i].name == name)
+			return &conf->opts[i];
+	return NULL;
+}
+
+/*
+ * The kernel's default of an option for a socket like l's, read from a
+ * fresh socket of the same family, type and protocol.  Returns 0, or -1
+ * with err set.
+ */
+static int
+listen_opt_default(const struct listener *l, int level, int name,
+    int *ret, pt_error *err)
+{
+	pt_sock *fresh;
+	int r;
+
+	fresh = pt_socket(pt_addr_family(&l->addr), l->socktype,
+	    pt_sock_proto(l->sock), err);
+	if (fresh == NULL)
+		return -1;
+	r = pt_sock_getsockopt(fresh, level, name, ret, err);
+	pt_sock_free(fresh);
+	return r;
+}
+
+/*
+ * The mode bind() gives a socket file: 0777 less the umask, which
+ * /proc/self/status tells without changing it (umask(2) cannot read it
+ * without setting it, under the other threads' feet).  -1 if unknown.
+ */
+static int
+listen_default_mode(void)
+{
+	char line[128];
+	unsigned mask;
+	FILE *f;
+	int mode = -1;
+
+	if ((f = fopen("/proc/self/status", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Umask: %o", &mask) == 1) {
+			mode = 0777 & ~(int)mask;
+			break;
+		}
+	fclose(f);
+	return mode;
+}
+
+/* Applies one direction of listen_reconfigure(); see there. */
+static int
+listen_apply(struct listener *l, const struct service *from,
+    const struct service *to, pt_error *err)
+{
+	const char *path = listen_unix_path(&l->addr);
+	struct service file;
+	size_t i;
+	int v;
+
+	if (to->backlog != from->backlog && l->socktype != SOCK_DGRAM &&
+	    pt_sock_listen(l->sock, to->backlog, err) == -1)
+		return -1;
+	/* Options dropped from the entry go back to the kernel's default. */
+	for (i = 0; i < from->nopts; i++) {
+		const struct sockopt_spec *o = &from->opts[i];
+
+		if (listen_find_opt(to, o->level, o->name) != NULL)
+			continue;
+		if (listen_opt_default(l, o->level, o->name, &v, err) == -1 ||
+		    pt_sock_setsockopt(l->sock, o->level, o->name, v,
+		    err) == -1)
+			return -1;
+	}
+	for (i = 0; i < to->nopts; i++) {
+		const struct sockopt_spec *o = &to->opts[i];
+		const struct sockopt_spec *was =
+		    listen_find_opt(from, o->level, o->name);
+
+		if (was != NULL && was->value == o->value)
+			continue;
+		if (pt_sock_setsockopt(l->sock, o->level, o->name, o->value,
+		    err) == -1)
+			return -1;
+	}
+	if (path == NULL || !l->unlink_path ||
+	    (from->socket_mode == to->socket_mode &&
+	    from->socket_uid == to->socket_uid &&
+	    from->socket_gid == to->socket_gid))
+		return 0;
+	/*
+	 * The file as `to` wants it; what `to` leaves unset goes back to
+	 * what bind() made: porterd's user and group, 0777 less the umask.
+	 */
+	memset(&file, 0, sizeof(file));
+	file.socket_uid = to->socket_uid;
+	file.socket_gid = to->socket_gid;
+	file.socket_mode = to->socket_mode;
+	if (file.socket_uid == (uid_t)-1 && from->socket_uid != (uid_t)-1)
+		file.socket_uid = geteuid();
+	if (file.socket_gid == (gid_t)-1 && from->socket_gid != (gid_t)-1)
+		file.socket_gid = getegid();
+	if (file.socket_mode < 0 && from->socket_mode >= 0)
+		file.socket_mode = listen_default_mode();
+	return listen_socket_file(&file, path, err);
+}
+
+int
+listen_reconfigure(struct listener *l, const struct service *from,
+    const struct service *to, char *errbuf, size_t errlen)
+{
+	bool mode = from->wait != to->wait;
+	pt_error err;
+
+	/*
+	 * A change of `wait` changes how the socket is used (handed to a
+	 * handler, or accepted from), so nobody may use it until the new
+	 * table is in: claimed here (disarmed in every loop), released by
+	 * listen_set_mode() at commit or by listen_reconfigure_undo().
+	 */
+	if (mode && !gate_claim_wait(l)) {
+		snprintf(errbuf, errlen, "service %s: %s: cannot change `wait` "
+		    "while a handler holds the socket; reload again when it "
+		    "is done", to->name, l->text);
+		return -1;
+	}
+	if (listen_apply(l, from, to, &err) == 0)
+		return 0;
+	snprintf(errbuf, errlen, "service %s: %s: %s", to->name, l->text,
+	    err.msg);
+	/* Best effort: put back what was changed before the failure. */
+	(void)listen_apply(l, to, from, NULL);
+	if (mode)
+		gate_release_wait(l);
+	return -1;
+}
+
+void
+listen_reconfigure_undo(struct listener *l, const struct service *from,
+    const struct service *to)
+{
+	(void)listen_apply(l, from, to, NULL);
+	if (from->wait != to->wait)
+		gate_release_wait(l);	/* claimed by listen_reconfigure */
+}
+
+void
+listen_set_mode(struct listener *l, const struct service *from,
+    const struct service *to)
+{
+	if (from->wait == to->wait)
+		return;
+	if (pt_sock_setblocking(l->sock, to->wait, NULL) == -1)
+		log_warn("service %s: %s: O_NONBLOCK", to->name, l->text);
+	/* Claimed by listen_reconfigure(); the caller arms it for `to`. */
+	l->busy = false;
 }

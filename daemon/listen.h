@@ -35,11 +35,45 @@ bool listen_path_is_ours(const char *path);
 void listen_close(struct listener *l);
 
 /*
- * True if listener l, opened for some service, is what `spec` of service
- * `conf` would open, so a reload can hand it over.
+ * True if listener l, opened for some service, can serve `spec` of
+ * service `conf`, so a reload can hand it over: the same address, type
+ * and protocol.  What else may differ is applied to the live socket by
+ * listen_reconfigure().
  */
 int listen_matches(const struct listener *l, const struct service *lconf,
     const struct service *conf, const struct listen_spec *spec);
+
+/*
+ * A reload hands l, opened (or last reconfigured) for service `from`,
+ * over to service `to`: applies to the live socket what differs -- listen()
+ * again with to's backlog; setsockopt for each option added or changed,
+ * and the kernel's default for each option dropped; chown/chmod of a
+ * socket file porterd created for socket-owner, socket-group and
+ * socket-mode (dropped ones go back to what bind made).  The blocking
+ * mode that `wait` implies is left to listen_set_mode() at commit.
+ * Returns 0, or -1 with "service NAME: ADDR: reason" in errbuf after
+ * putting back what it had changed; changing `wait` while a wait handler
+ * holds the socket is refused.
+ */
+int listen_reconfigure(struct listener *l, const struct service *from,
+    const struct service *to, char *errbuf, size_t errlen);
+
+/*
+ * Undoes a successful listen_reconfigure(l, to, from) when the rest of
+ * the reload fails: applies `from` -> `to` again, best effort.
+ */
+void listen_reconfigure_undo(struct listener *l, const struct service *from,
+    const struct service *to);
+
+/*
+ * When `wait` differs between from (l's service so far) and to, sets the
+ * blocking mode to wants on l (blocking for `wait` services, whose
+ * handlers get the socket itself; non-blocking for the accept loop).
+ * Called as the new table goes in, so that a reload that fails never
+ * changes it; logs a failure.
+ */
+void listen_set_mode(struct listener *l, const struct service *from,
+    const struct service *to);
 
 /*
  * Adopts the listening sockets systemd passed (LISTEN_FDS, names from

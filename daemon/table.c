@@ -191,9 +191,13 @@ table_build(struct config_ref *cref, struct table *nt, char *errbuf,
 
 			if (spec->fd_name != NULL)
 				continue;
-			if ((l = table_find_listener(conf, spec)) != NULL)
+			if ((l = table_find_listener(conf, spec)) != NULL) {
+				/* hook (hard): backlog, options, wait, file mode */
+				if (listen_reconfigure(l, l->svc->conf, conf,
+				    errbuf, errlen) == -1)
+					goto fail;
 				l->matched = true;
-			else if ((l = listen_open(svc, spec, errbuf,
+			} else if ((l = listen_open(svc, spec, errbuf,
 			    errlen)) == NULL)
 				goto fail;
 			svc->ls[svc->nls++] = l;
@@ -206,10 +210,16 @@ fail:
 		struct svc *svc = nt->svcs[i];
 
 		for (j = 0; j < svc->nls; j++) {
-			if (svc->ls[j]->svc == svc && !svc->ls[j]->adopted)
-				listen_close(svc->ls[j]);
-			else
-				svc->ls[j]->matched = false;
+			struct listener *l = svc->ls[j];
+
+			if (l->svc == svc && !l->adopted) {
+				listen_close(l);
+				continue;
+			}
+			l->matched = false;
+			if (!l->adopted)	/* hook (hard) */
+				listen_reconfigure_undo(l, svc->conf,
+				    l->svc->conf);
 		}
 		svc->nls = 0;
 	}
@@ -276,6 +286,8 @@ table_commit(struct table *nt)
 			} else if (l->svc != svc) {
 				log_info("service %s: keeping %s",
 				    svc->conf->name, l->text);
+				/* hook (hard): `wait` changed: blocking mode */
+				listen_set_mode(l, l->svc->conf, svc->conf);
 				l->svc = svc;
 				l->spec = table_spec_of(svc->conf, l);
 				l->matched = false;
