@@ -536,6 +536,7 @@ conf_parse(struct conf_load *ld, char *text, size_t len, bool main_file)
 		CFG_STR("log-level", "info", CFGF_NONE),
 		CFG_STR("pid-file", NULL, CFGF_NODEFAULT),
 		CFG_INT("shutdown-timeout", 10, CFGF_NONE),
+		CFG_BOOL("strict-start", cfg_false, CFGF_NONE),
 		CFG_STR_LIST("include", NULL, CFGF_NODEFAULT),
 		CFG_STR("run-as", NULL, CFGF_NODEFAULT),
 		CFG_INT("threads", 0, CFGF_NONE),
@@ -835,6 +836,7 @@ conf_globals(struct conf_load *ld, cfg_t *root)
 		return -1;
 	}
 	cfg->threads = (unsigned)t;
+	cfg->strict_start = cfg_getbool(root, "strict-start");
 
 	if (cfg_size(root, "user") > 0 && conf_id_user(ld, NULL,
 	    cfg_getstr(root, "user"), conf_line(&lines[ROOT_USER], 0, 0),

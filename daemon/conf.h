@@ -24,6 +24,8 @@
  *   shutdown-timeout = 10     # seconds SIGTERM waits for live connections
  *   threads = 0               # event loops [0: one per CPU]; fixed for
  *                             # porterd's life (a reload may not change it)
+ *   strict-start = no         # yes: a bind failure fails the start/reload
+ *                             # [no: retried with back-off, bindretry.h]
  *   run-as = "porter"         # user (and its primary group) porterd becomes
  *                             # after binding [unset]; no service's user
  *                             # may be it, and exec/process services need
@@ -243,6 +245,8 @@ struct config {
 	int log_level;		/* LOG_ERR .. LOG_DEBUG */
 	int shutdown_timeout;	/* seconds */
 	unsigned threads;	/* event loops; 0: one per CPU */
+	bool strict_start;	/* a listener that cannot be bound fails the
+				 * start (or reload) instead of being retried */
 	struct limits_spec limits;	/* defaults for services' limits */
 	char *run_as;		/* run-as: user porterd switches to after
 				 * binding (NULL: stay); services then run as

@@ -278,6 +278,7 @@ fail:
 		unlink(listen_unix_path(&spec->addr));
 	pt_sock_free(l->sock);
 	free(l);
+	errno = err.code;	/* bindretry_stage() judges it */
 	return NULL;
 }
 

@@ -15,7 +15,8 @@
  * socket options, bind, listen (stream and seqpacket).  Sockets of
  * non-wait services are non-blocking (the loop accepts until EAGAIN);
  * sockets of wait services stay blocking for the handler.  Returns a new
- * listener, or NULL with "service NAME: bind ADDR: reason" in errbuf.
+ * listener, or NULL with "service NAME: bind ADDR: reason" in errbuf and
+ * errno set to the failing call's error.
  */
 struct listener *listen_open(struct svc *svc, const struct listen_spec *spec,
     char *errbuf, size_t errlen);

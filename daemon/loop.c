@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "accept.h"
+#include "bindretry.h"
 #include "children.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -209,8 +210,12 @@ loop_errpipes_drain(void)
 static void
 loop_status(char *buf, size_t len)
 {
-	snprintf(buf, len, "%zu services, %u connections", loop.tab.n,
-	    evloop_live());
+	size_t unbound = bindretry_pending();	/* hook (hard) */
+
+	snprintf(buf, len, "%zu services, %u connections%s", loop.tab.n,
+	    evloop_live(), unbound > 0 ? ", listeners waiting to bind: " : "");
+	if (unbound > 0)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%zu", unbound);
 }
 
 static void
@@ -255,6 +260,7 @@ loop_stop(void)
 	notify_stopping();
 	log_info("shutting down");
 	table_stop_listening();
+	bindretry_clear();	/* hook (hard) */
 	clock_gettime(CLOCK_MONOTONIC, &loop.stop_deadline);
 	loop.stop_deadline.tv_sec += loop.cref->cfg->shutdown_timeout;
 }
@@ -310,6 +316,8 @@ loop_tick_ev(struct ev *ev, uint32_t events, struct evloop *L)
 	/* A lingering process group may have emptied without a SIGCHLD. */
 	children_reap();
 	evloop_check_stalls();
+	if (!loop.stopping)	/* hook (hard): binds whose retry is due */
+		bindretry_tick(loop.tab.svcs, loop.tab.n);
 	for (i = 0; i < loop.tab.n; i++)
 		limiter_summary(loop.tab.svcs[i]->lim,
 		    loop.tab.svcs[i]->conf->name);
@@ -563,6 +571,7 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 		}
 	}
 	log_info("exiting");
+	bindretry_clear();	/* hook (hard) */
 	if (evloop_live() == 0) {
 		evloop_quit();
 		table_free(&loop.tab);

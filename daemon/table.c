@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bindretry.h"
 #include "conn.h"
 #include "accept.h"
 #include "dgram_guard.h"
@@ -198,13 +199,19 @@ table_build(struct config_ref *cref, struct table *nt, char *errbuf,
 					goto fail;
 				l->matched = true;
 			} else if ((l = listen_open(svc, spec, errbuf,
-			    errlen)) == NULL)
+			    errlen)) == NULL) {
+				/* hook (hard): retried, unless strict-start */
+				if (!cfg->strict_start && bindretry_stage(svc,
+				    spec, errno, errbuf) == 0)
+					continue;
 				goto fail;
+			}
 			svc->ls[svc->nls++] = l;
 		}
 	}
 	return 0;
 fail:
+	bindretry_abort();	/* hook (hard) */
 	/* Undo: close what we opened, unmark what we borrowed. */
 	for (i = 0; i < nt->n; i++) {
 		struct svc *svc = nt->svcs[i];
@@ -322,6 +329,7 @@ table_commit(struct table *nt)
 		}
 		old->nls = 0;
 	}
+	bindretry_commit();	/* hook (hard): before the old svcs go */
 	old_tab = loop.tab;
 	loop.tab = *nt;
 	gate_unlock();

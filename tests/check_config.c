@@ -128,7 +128,7 @@ START_TEST(test_full)
 	    "pid-file = \"/run/porterd-test.pid\"\n"
 	    "shutdown-timeout = 3\n"
 	    "include = { \"conf.d/*.conf\" }\n"
-	    "\n"
+	    "strict-start = yes\n"
 	    "service full {\n"					/* 10 */
 	    "	listen = { \"127.0.0.1:7007\", \"[::1]\",\n"
 	    "	    \"/run/full.sock\", \"@full\", \"fd:full\" }\n"
@@ -162,6 +162,7 @@ START_TEST(test_full)
 	ck_assert_int_eq(cfg->log_target, LOG_TARGET_STDERR);
 	ck_assert_int_eq(cfg->log_level, LOG_DEBUG);
 	ck_assert_int_eq(cfg->shutdown_timeout, 3);
+	ck_assert(cfg->strict_start);
 	ck_assert_ptr_null(cfg->included[0]);
 	ck_assert_ptr_null(cfg->skipped[0]);
 	ck_assert_uint_eq(cfg->nservices, 2);
@@ -255,6 +256,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg->log_target, LOG_TARGET_SYSLOG);
 	ck_assert_int_eq(cfg->log_level, LOG_INFO);
 	ck_assert_int_eq(cfg->shutdown_timeout, 10);
+	ck_assert(!cfg->strict_start);	/* bind failures are retried */
 	ck_assert_ptr_nonnull(cfg->included);
 	ck_assert_ptr_null(cfg->included[0]);
 	ck_assert_ptr_nonnull(cfg->skipped);

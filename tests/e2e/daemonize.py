@@ -47,7 +47,7 @@ def scenario(t):
     port = busy.getsockname()[1]
     conf = t.write(os.path.join(d, "porterd.conf"),
                    conf_opts(pid_file=pidfile, log_target="stderr",
-                             shutdown_timeout=5) +
+                             shutdown_timeout=5, strict_start=True) +
                    conf_service("echo", plugin="echo",
                                 listen=["127.0.0.1:%d" % port]))
     try:

@@ -57,7 +57,8 @@ def fill_queue(path, kind=socket.SOCK_STREAM, limit=256):
 
 
 def hold_conf(path, dup=False):
-    conf = conf_opts(shutdown_timeout=3)
+    # strict-start: dup's bind failure fails the reload, not retried.
+    conf = conf_opts(shutdown_timeout=3, strict_start=True)
     conf += conf_service("hold", listen=[path], exec_="/bin/cat",
                          user="root", max_connections=1, backlog=1)
     conf += conf_service("echo", listen=["127.0.0.1:0"], plugin="echo")
