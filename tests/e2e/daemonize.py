@@ -23,7 +23,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (WAIT_TIMEOUT, Addr, conf_opts,  # noqa: E402
+from porter_e2e import (WAIT_TIMEOUT, Addr, conf_opts, connect,  # noqa: E402
                         conf_service, echo_roundtrip, expect, expect_eq,
                         main, porterd_command, run_porterd)
 
@@ -113,9 +113,14 @@ def relative(t, d, pdir):
                     conf_service("added", plugin="echo", listen=[sock]))
             os.kill(pid, signal.SIGHUP)
             deadline = time.monotonic() + WAIT_TIMEOUT
-            while not os.path.exists(sock) and \
-                    time.monotonic() < deadline:
-                time.sleep(0.05)
+            # The file appears at bind(), before listen(): until then a
+            # client is refused.
+            while time.monotonic() < deadline:
+                try:
+                    connect(Addr(sock)).close()
+                    break
+                except (FileNotFoundError, ConnectionRefusedError):
+                    time.sleep(0.05)
             expect_eq(echo_roundtrip(Addr(sock), b"reloaded"),
                       b"reloaded", "echo on the added service")
     finally:
