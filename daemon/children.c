@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,14 +89,16 @@ void
 children_reap(void)
 {
 	struct conn *done = NULL, *c, **pp;
+	struct rusage ru;
 	pid_t pid;
 	int status;
 
 	pthread_mutex_lock(&children_mtx);
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
 		if ((c = children_take(pid)) == NULL)
 			continue;	/* a grandchild, reparented to us */
 		c->status = status;
+		c->ru = ru;		/* for its line (spawn_rusage_text()) */
 		c->next = lingering;
 		lingering = c;
 	}

@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -118,6 +119,7 @@ struct conn {
 	pid_t pid;			/* child running it, 0 (in porterd), or
 					 * -1 (the child could not be started) */
 	int status;			/* waitpid status (child handlers) */
+	struct rusage ru;		/* the child's usage (wait4), spawner.h */
 	int rc;				/* handle() result (in-process) */
 	pt_plugin_stats stats;
 	struct source_key src;		/* counted against max-per-source */
