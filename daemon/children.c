@@ -19,6 +19,7 @@
 #include "children.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "pool.h"
 #include "spawn.h"
 
 #define PID_BUCKETS	256
@@ -95,8 +96,10 @@ children_reap(void)
 
 	pthread_mutex_lock(&children_mtx);
 	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
-		if ((c = children_take(pid)) == NULL)
-			continue;	/* a grandchild, reparented to us */
+		if ((c = children_take(pid)) == NULL) {
+			pool_reaped(pid, status);	/* or a grandchild */
+			continue;
+		}
 		c->status = status;
 		c->ru = ru;		/* for its line (spawn_rusage_text()) */
 		c->next = lingering;

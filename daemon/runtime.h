@@ -39,6 +39,7 @@ struct plugin;
 struct svc;
 struct evloop;
 struct fiber;
+struct pool;
 
 /*
  * What epoll's data.ptr points to, in every loop: the descriptor and the
@@ -100,6 +101,7 @@ struct svc {
 	unsigned refs;			/* 1 while in the table + 1 per conn */
 	unsigned live;			/* running handlers */
 	uint64_t served;		/* finished handlers */
+	struct pool *pool;		/* isolation = process: pool.h */
 };
 
 /* A refcounted config shared by the svcs built from it (atomic refs). */

@@ -230,6 +230,12 @@ sandbox_watch_start(void)
  * The child's side
  * ---------------------------------------------------------------------- */
 
+void
+sandbox_channel_adopt(int fd)
+{
+	watch_send_fd = fd;
+}
+
 int
 sandbox_apply_seccomp(const struct sandbox *sb, const char *service,
     const char **why)

@@ -446,3 +446,86 @@ spawn_rusage_text(const struct rusage *ru, char *buf, size_t len)
 	    ru->ru_maxrss);
 	return buf;
 }
+
+/*
+ * Moves a descriptor to `to` in the child: from a copy above the range
+ * 0..5 the shuffle writes, so no source is overwritten before it moves.
+ */
+static int
+spawn_high(int fd)
+{
+	return fd < 0 ? -1 : fcntl(fd, F_DUPFD, 10);
+}
+
+/*
+ * Under run-as, porterd's kept capabilities would not survive the exec of
+ * an unprivileged uid: make them ambient (inheritable first, as the
+ * kernel asks), so the pool process can still switch to its service's
+ * user and apply the sandbox; it drops them all before it serves.
+ */
+static int
+spawn_caps_ambient(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+	int cap;
+
+	if (syscall(SYS_capget, &h, d) == -1)
+		return -1;
+	d[0].inheritable = d[0].permitted;
+	d[1].inheritable = d[1].permitted;
+	if (syscall(SYS_capset, &h, d) == -1)
+		return -1;
+	for (cap = 0; cap < 64; cap++) {
+		if (!(d[cap / 32].permitted & (1U << (cap % 32))))
+			continue;
+		if (syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE,
+		    (unsigned long)cap, 0UL, 0UL) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+spawn_pool_child(void *arg)
+{
+	const struct spawn_pool_args *a = arg;
+	static char *const argv[] = { (char *)(uintptr_t)"porterd",
+	    (char *)(uintptr_t)"--pool-worker", NULL };
+	int ctl, ll, ch, err, exe, null;
+
+	spawn_signals_default();
+	(void)syscall(SYS_setsid);
+	if (a->keep_caps && spawn_caps_ambient() == -1)
+		_exit(126);
+	ctl = spawn_high(a->ctl);
+	ll = spawn_high(a->ll_fd);
+	ch = spawn_high(a->channel);
+	err = spawn_high(a->err_fd);
+	exe = spawn_high(a->exe);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (ctl < 0 || null < 0 || dup2(null, 0) == -1 || dup2(null, 1) == -1 ||
+	    dup2(err >= 0 ? err : null, 2) == -1 || dup2(ctl, 3) == -1)
+		_exit(126);
+	if (ll < 0)
+		close(4);
+	else if (dup2(ll, 4) == -1)
+		_exit(126);
+	if (ch < 0)
+		close(5);
+	else if (dup2(ch, 5) == -1)
+		_exit(126);
+	/*
+	 * The binary porterd opened at start: the very file it runs from
+	 * even if a package upgrade replaced it since, and (unlike an exec
+	 * of /proc/self/exe) porterd's own under valgrind, too.  Close on
+	 * exec: the pool process does not keep it.
+	 */
+	if (exe >= 0 && dup3(exe, 6, O_CLOEXEC) == -1)
+		_exit(126);
+	close_range(exe >= 0 ? 7 : 6, ~0U, 0);
+	spawn_unblock_all();
+	execve(exe >= 0 ? "/proc/self/fd/6" : "/proc/self/exe", argv, a->env);
+	_exit(127);
+}

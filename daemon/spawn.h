@@ -61,6 +61,27 @@ void spawn_exec_release(struct spawn_exec_args *a);
  */
 int spawn_exec_child(void *arg);
 
+/* What spawn_pool_child() needs (pool.c). */
+struct spawn_pool_args {
+	int ctl;			/* the pool's socket -> fd 3 */
+	int ll_fd;			/* Landlock ruleset -> fd 4, or -1 */
+	int channel;			/* seccomp watcher -> fd 5, or -1 */
+	int err_fd;			/* -> fd 2, or -1: /dev/null */
+	int exe;			/* porterd's own binary, opened at
+					 * start (-1: exec /proc/self/exe) */
+	char *const *env;		/* porterd's own environment */
+	bool keep_caps;			/* run-as: pass porterd's capabilities
+					 * on as ambient ones */
+};
+
+/*
+ * The clone() entry point of a pool process: signals reset, a session of
+ * its own, descriptors moved to 0..5 (see poolworker.c), everything else
+ * closed, then porterd itself is exec'd with --pool-worker.  Never
+ * returns.
+ */
+int spawn_pool_child(void *arg);
+
 /*
  * Starts c's program: spawn_exec_prepare(), spawner_clone() with
  * spawn_exec_child(), spawn_exec_release().  The spawner thread only

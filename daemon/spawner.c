@@ -31,7 +31,9 @@
 #define SPAWNER_STACK	(256 * 1024)
 
 struct spawner_req {
-	struct conn *c;
+	struct conn *c;			/* a child to start, or NULL: */
+	void (*fn)(void *);		/* a call (spawner_call()) */
+	void *arg;
 	int stderr_fd;
 	struct spawner_req *next;
 };
@@ -90,7 +92,10 @@ spawner_main(void *arg)
 		if ((sp.head = r->next) == NULL)
 			sp.tail = NULL;
 		pthread_mutex_unlock(&sp.lock);
-		spawner_start(r->c, r->stderr_fd);
+		if (r->c != NULL)
+			spawner_start(r->c, r->stderr_fd);
+		else
+			r->fn(r->arg);
 		free(r);
 	}
 	return NULL;
@@ -128,20 +133,16 @@ spawner_once(void)
 		sp.start_err = r;
 }
 
-int
-spawner_submit(struct conn *c, int stderr_fd)
+/* Queues r (filled by the caller).  Returns 0, or -1 with errno. */
+static int
+spawner_queue(struct spawner_req *r)
 {
-	struct spawner_req *r;
-
 	pthread_once(&sp.once, spawner_once);
 	if (sp.start_err != 0) {
+		free(r);
 		errno = sp.start_err;
 		return -1;
 	}
-	if ((r = malloc(sizeof(*r))) == NULL)
-		return -1;
-	r->c = c;
-	r->stderr_fd = stderr_fd;
 	r->next = NULL;
 	pthread_mutex_lock(&sp.lock);
 	if (sp.tail != NULL)
@@ -152,4 +153,28 @@ spawner_submit(struct conn *c, int stderr_fd)
 	pthread_cond_signal(&sp.cond);
 	pthread_mutex_unlock(&sp.lock);
 	return 0;
+}
+
+int
+spawner_submit(struct conn *c, int stderr_fd)
+{
+	struct spawner_req *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	r->c = c;
+	r->stderr_fd = stderr_fd;
+	return spawner_queue(r);
+}
+
+int
+spawner_call(void (*fn)(void *), void *arg)
+{
+	struct spawner_req *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	r->fn = fn;
+	r->arg = arg;
+	return spawner_queue(r);
 }

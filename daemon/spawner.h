@@ -40,6 +40,13 @@
 int spawner_submit(struct conn *c, int stderr_fd);
 
 /*
+ * Any thread: queues fn(arg), to be run on the spawner thread in turn
+ * with the children's starts (pool.c starts its pool processes so).
+ * Returns 0, or -1 with errno (nothing queued).
+ */
+int spawner_call(void (*fn)(void *), void *arg);
+
+/*
  * Spawner thread only: runs fn(arg) in a child started with vfork
  * semantics, clone(CLONE_VM | CLONE_VFORK | SIGCHLD) on the spawner's
  * stack.  Returns once the child has exec'd or exited: its pid, or -1
