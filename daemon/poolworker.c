@@ -558,6 +558,11 @@ pw_from_worker(struct pw_worker *w)
 	w->served++;
 	w->idle_since = pw_now();
 	pw_send_porterd(&d, sizeof(d));
+	/* Done with its share: it exits by itself, give it nothing more. */
+	if (pw.reuse > 0 && w->served >= pw.reuse) {
+		close(w->fd);
+		w->fd = -1;
+	}
 }
 
 /* Reaps w, which has exited; if it was serving, reports its connection. */
@@ -620,7 +625,13 @@ pw_tend(void)
 	}
 	while (!pw.draining && pw.alive < pw.min && pw_fork() != NULL)
 		;
-	(void)idle;
+	/*
+	 * reuse = 1 spends a worker per connection: keep one forked ahead,
+	 * so a connection does not wait for the fork.
+	 */
+	if (!pw.draining && pw.reuse == 1 && idle == 0 &&
+	    (pw.max == 0 || pw.alive < pw.max))
+		(void)pw_fork();
 }
 
 int
