@@ -12,12 +12,14 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "children.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "pool.h"
 #include "spawn.h"
 
 #define PID_BUCKETS	256
@@ -88,14 +90,18 @@ void
 children_reap(void)
 {
 	struct conn *done = NULL, *c, **pp;
+	struct rusage ru;
 	pid_t pid;
 	int status;
 
 	pthread_mutex_lock(&children_mtx);
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if ((c = children_take(pid)) == NULL)
-			continue;	/* a grandchild, reparented to us */
+	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
+		if ((c = children_take(pid)) == NULL) {
+			pool_reaped(pid, status);	/* or a grandchild */
+			continue;
+		}
 		c->status = status;
+		c->ru = ru;		/* for its line (spawn_rusage_text()) */
 		c->next = lingering;
 		lingering = c;
 	}

@@ -1,10 +1,10 @@
 /*
  * children.h -- the child processes running handlers, and their end.
  *
- * Event loops start children (children_start) and the control thread
- * reaps them (children_reap, on SIGCHLD).  One lock guards the pid table;
- * it is held across the fork, so a child that exits at once is never
- * reaped before it is in the table.
+ * The spawner thread starts children (children_start, spawner.h) and the
+ * control thread reaps them (children_reap, on SIGCHLD).  One lock guards
+ * the pid table; it is held across the fork (or clone), so a child that
+ * exits at once is never reaped before it is in the table.
  *
  * Every child leads a process group of its own (setsid), and a
  * connection's slot is held until the whole group is gone: when the

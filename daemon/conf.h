@@ -64,6 +64,10 @@
  *       backlog = 128         # [128], at least 1
  *       options = { "SO_KEEPALIVE", "TCP_NODELAY", "SO_RCVBUF=65536" }
  *       isolation = thread    # plugin only: thread | process [thread]
+ *       pool-min = 0          # isolation = process: pooled workers kept
+ *       pool-max = 0          # ready [0], at most [0: as many as the
+ *       reuse = 0             # connections need], connections per worker
+ *       pool-idle-timeout = 60  # [0: unlimited], idle seconds [60]
  *       disable = false       # true: checked, then left out of the table
  *       rate = 10             # any limit, for this service alone
  *       allow = { "127.0.0.0/8", "::1" }   # struct acl_rule; numeric only
@@ -204,6 +208,12 @@ struct service {
 	enum stderr_mode stderr_mode;
 	enum isolation isolation;
 	bool wait;
+	/* isolation = process, not wait: the worker pool (pool.h). */
+	unsigned pool_min;	/* workers kept ready [0] */
+	unsigned pool_max;	/* workers at most [0: as connections need] */
+	unsigned reuse;		/* connections per worker [0: unlimited] */
+	unsigned pool_idle;	/* seconds an idle worker above pool_min
+				 * lives [60] */
 
 	bool set_user;		/* change uid/gid for handlers */
 	char *user;

@@ -92,6 +92,10 @@ enum conf_svc_opt {
 	SVC_BANNER,
 	SVC_BANNER_SUCCESS,
 	SVC_BANNER_FAIL,
+	SVC_POOL_MIN,		/* isolation = process: the worker pool */
+	SVC_POOL_MAX,
+	SVC_REUSE,
+	SVC_POOL_IDLE,
 	SVC_SANDBOX,		/* SB_NOPTS slots: CONF_SANDBOX_OPTS */
 	SVC_NOPTS = SVC_SANDBOX + SB_NOPTS
 };

@@ -65,6 +65,10 @@ static cfg_opt_t svc_opts[] = {
 	CFG_STR("banner", NULL, CFGF_NODEFAULT),
 	CFG_STR("banner-success", NULL, CFGF_NODEFAULT),
 	CFG_STR("banner-fail", NULL, CFGF_NODEFAULT),
+	CFG_INT("pool-min", 0, CFGF_NODEFAULT),
+	CFG_INT("pool-max", 0, CFGF_NODEFAULT),
+	CFG_INT("reuse", 0, CFGF_NODEFAULT),
+	CFG_INT("pool-idle-timeout", 0, CFGF_NODEFAULT),
 	CONF_SANDBOX_OPTS,
 	CFG_END()
 };
@@ -341,6 +345,8 @@ svc_env_ok(const char *entry)
 }
 
 /* plugin or exec, and the options that belong to one kind only. */
+static int svc_pool(struct svc_build *b);
+
 static int
 svc_handler(struct svc_build *b)
 {
@@ -417,6 +423,56 @@ svc_handler(struct svc_build *b)
 			    word);
 		s->isolation = (enum isolation)v;
 	}
+	return svc_pool(b);
+}
+
+/*
+ * The worker pool of an isolation = process service (pool.h): pool-min,
+ * pool-max, reuse, pool-idle-timeout.  Accepted only where a pool runs.
+ */
+static int
+svc_pool(struct svc_build *b)
+{
+	static const struct {
+		const char *name;
+		int opt;
+		long max;
+	} opts[] = {
+		{ "pool-min", SVC_POOL_MIN, 4096 },
+		{ "pool-max", SVC_POOL_MAX, 4096 },
+		{ "reuse", SVC_REUSE, 1L << 30 },
+		{ "pool-idle-timeout", SVC_POOL_IDLE, 86400 },
+	};
+	struct service *s = b->s;
+	bool pooled = s->kind == HANDLER_PLUGIN &&
+	    s->isolation == ISOLATION_PROCESS && !s->wait;
+	unsigned vals[4];
+	size_t i;
+	long v;
+
+	s->pool_idle = 60;
+	for (i = 0; i < 4; i++) {
+		vals[i] = 0;
+		if (cfg_size(b->sec, opts[i].name) == 0)
+			continue;
+		if (!pooled)
+			return svc_fail(b, opts[i].opt, 0, "%s applies to "
+			    "plugins with isolation = process that do not "
+			    "wait (their worker pool)", opts[i].name);
+		v = cfg_getint(b->sec, opts[i].name);
+		if (v < 0 || v > opts[i].max)
+			return svc_fail(b, opts[i].opt, 0, "%s must be 0..%ld",
+			    opts[i].name, opts[i].max);
+		vals[i] = (unsigned)v;
+	}
+	s->pool_min = vals[0];
+	s->pool_max = vals[1];
+	s->reuse = vals[2];
+	if (cfg_size(b->sec, "pool-idle-timeout") > 0)
+		s->pool_idle = vals[3];
+	if (s->pool_max > 0 && s->pool_min > s->pool_max)
+		return svc_fail(b, SVC_POOL_MIN, 0, "pool-min %u is more than "
+		    "pool-max %u", s->pool_min, s->pool_max);
 	return 0;
 }
 

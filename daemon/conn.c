@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "log.h"
 #include "mono.h"
+#include "spawn.h"
 
 static uint64_t conn_ids;
 
@@ -78,7 +79,7 @@ void
 conn_finish(struct conn *c)
 {
 	const struct service *conf = c->svc->conf;
-	char buf[PT_ADDRSTRLEN], status[96];
+	char buf[PT_ADDRSTRLEN], status[96], usage[96], bytes[64] = "";
 	double secs = conn_elapsed(&c->start);
 	const char *peer = conn_peer_text(c, buf, sizeof(buf));
 	int failed;
@@ -90,10 +91,15 @@ conn_finish(struct conn *c)
 	} else if (c->pid > 0) {
 		conn_status_text(c->status, status, sizeof(status));
 		failed = !(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0);
+		if (conf->kind == HANDLER_PLUGIN)
+			snprintf(bytes, sizeof(bytes), "in %llu B, out %llu B, ",
+			    (unsigned long long)c->stats.bytes_in,
+			    (unsigned long long)c->stats.bytes_out);
 		log_msg(failed ? LOG_WARNING : LOG_INFO,
-		    "service %s: %s: %s %s pid %ld: %s in %.3fs", conf->name,
-		    peer, conf->kind == HANDLER_EXEC ? "exec" : "plugin",
-		    conf->handler, (long)c->pid, status, secs);
+		    "service %s: %s: %s %s pid %ld: %s in %.3fs (%s%s)",
+		    conf->name, peer, conf->kind == HANDLER_EXEC ? "exec" :
+		    "plugin", conf->handler, (long)c->pid, status, secs, bytes,
+		    spawn_rusage_text(&c->ru, usage, sizeof(usage)));
 	} else {
 		log_msg(c->rc == 0 ? LOG_INFO : LOG_WARNING,
 		    "service %s: %s: plugin %s %s in %.3fs (in %llu B, "

@@ -24,6 +24,8 @@
 #include "limiter.h"
 #include "log.h"
 #include "plugin.h"
+#include "pool.h"
+#include "spawner.h"
 
 static int dispatch_stderr = -1;
 
@@ -137,7 +139,6 @@ dispatch(struct evloop *L, struct listener *l, int fd, const pt_addr *peer,
 	struct svc *svc = l->svc;
 	const struct service *conf = svc->conf;
 	struct conn *c;
-	pid_t pid;
 
 	if ((c = conn_new(svc, fd)) == NULL) {
 		log_warnx("service %s: out of memory, dropping connection",
@@ -171,9 +172,13 @@ dispatch(struct evloop *L, struct listener *l, int fd, const pt_addr *peer,
 		evloop_run_blocking(L, c);
 		return;
 	}
-	pid = children_start(c, conf->kind == HANDLER_EXEC ?
-	    (svc->err_wr >= 0 ? svc->err_wr : dispatch_stderr) : -1);
-	if (pid == -1) {
+	/*
+	 * pool.h (isolated, not wait) or spawner.h: started off this loop,
+	 * ended by whoever sees the end (or the start fail).
+	 */
+	if ((pool_applies(conf) ? pool_submit(c) :
+	    spawner_submit(c, conf->kind == HANDLER_EXEC ? (svc->err_wr >= 0 ?
+	    svc->err_wr : dispatch_stderr) : -1)) == -1) {
 		log_warn("service %s: %s %s", conf->name,
 		    conf->kind == HANDLER_EXEC ? "exec" : "fork",
 		    conf->kind == HANDLER_EXEC ? conf->handler : "handler");

@@ -333,3 +333,9 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+enum log_target
+log_gettarget(void)
+{
+	return (enum log_target)__atomic_load_n(&log_target, __ATOMIC_RELAXED);
+}

@@ -24,6 +24,8 @@ void log_init(enum log_target target, int level, const char *ident);
 /* Changes the level (e.g. after a reload); the target stays. */
 void log_setlevel(int level);
 int log_getlevel(void);
+/* Where lines go (log_init()). */
+enum log_target log_gettarget(void);
 /* Parses "err", "warning", "notice", "info", "debug"; -1 if unknown. */
 int log_level_parse(const char *name);
 

@@ -43,6 +43,7 @@
 #include "mono.h"
 #include "loop_priv.h"
 #include "notify.h"
+#include "pool.h"
 #include "privs.h"
 #include "spawn.h"
 #include "svc.h"
@@ -365,6 +366,7 @@ static int
 loop_setup(void)
 {
 	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
+	struct ev *pev;
 	uint64_t wd;
 
 	if ((loop.sig_ev.fd = loop_signalfd()) == -1 ||
@@ -382,6 +384,11 @@ loop_setup(void)
 	loop_watch(&loop.sig_ev);
 	loop_watch(&loop.wake_ev);
 	loop_watch(&loop.tick_ev);
+	if ((pev = pool_init()) == NULL) {	/* pool.h: the pools' sockets */
+		log_warn("worker pools");
+		return -1;
+	}
+	loop_watch(pev);
 	accept_tick();
 	spawn_init();
 	dispatch_set_stderr(loop.opts->stderr_fd);

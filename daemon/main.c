@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "pool.h"
 #include "loop.h"
 
 #ifndef SYSCONFDIR
@@ -202,6 +203,9 @@ main(int argc, char *argv[])
 	char errbuf[1024], start[PATH_MAX];
 	struct config *cfg;
 
+	/* A worker pool's process (pool.h): porterd re-exec'd by itself. */
+	if (argc == 2 && strcmp(argv[1], "--pool-worker") == 0)
+		return poolworker_main();
 	while ((ch = getopt_long(argc, argv, "f:ndtP:Vh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {

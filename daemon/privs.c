@@ -219,3 +219,9 @@ privs_child_drop(void)
 		return 0;	/* no run-as: setuid() from root cleared them */
 	return cap_set_proc(privs_none);
 }
+
+bool
+privs_active(void)
+{
+	return privs_none != NULL;
+}

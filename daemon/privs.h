@@ -7,6 +7,8 @@
 #ifndef PORTERD_PRIVS_H
 #define PORTERD_PRIVS_H
 
+#include <stdbool.h>
+
 #include "conf.h"
 
 /*
@@ -28,5 +30,12 @@ int privs_drop(const struct config *cfg);
  * Returns 0, or -1 with errno.
  */
 int privs_child_drop(void);
+
+/*
+ * True once privs_drop() switched to run-as: children then have
+ * capabilities to drop (spawn.c drops them with a raw capset(2), safe in
+ * a vfork child).
+ */
+bool privs_active(void);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -38,6 +39,7 @@ struct plugin;
 struct svc;
 struct evloop;
 struct fiber;
+struct pool;
 
 /*
  * What epoll's data.ptr points to, in every loop: the descriptor and the
@@ -99,6 +101,7 @@ struct svc {
 	unsigned refs;			/* 1 while in the table + 1 per conn */
 	unsigned live;			/* running handlers */
 	uint64_t served;		/* finished handlers */
+	struct pool *pool;		/* isolation = process: pool.h */
 };
 
 /* A refcounted config shared by the svcs built from it (atomic refs). */
@@ -118,6 +121,7 @@ struct conn {
 	pid_t pid;			/* child running it, 0 (in porterd), or
 					 * -1 (the child could not be started) */
 	int status;			/* waitpid status (child handlers) */
+	struct rusage ru;		/* the child's usage (wait4), spawner.h */
 	int rc;				/* handle() result (in-process) */
 	pt_plugin_stats stats;
 	struct source_key src;		/* counted against max-per-source */

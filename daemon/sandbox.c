@@ -98,6 +98,14 @@ static const char *const profile_basic_exec[] = {
 	"vhangup", "personality", NULL
 };
 
+/*
+ * What a pooled worker (pool.h) needs between connections, after its
+ * filter is on: the next connection, and its CPU time for the log.
+ */
+static const char *const seccomp_pool_needed[] = {
+	"recvmsg", "getrusage", NULL
+};
+
 /* What porterd's own start of a handler needs after the filter is on. */
 static const char *const seccomp_needed[] = {
 	"execve", "sendmsg", "close", "exit", "exit_group", "rt_sigreturn",
@@ -303,6 +311,12 @@ seccomp_prepare(struct sandbox *sb, bool exec, char *err, size_t errlen)
 			    "'%s' to start the handler", sb->deny[i]);
 			return -1;
 		}
+		if (!exec && strv_has((char *const *)(uintptr_t)
+		    seccomp_pool_needed, sb->deny[i])) {
+			snprintf(err, errlen, "syscall-deny: a pooled worker "
+			    "needs '%s' between connections", sb->deny[i]);
+			return -1;
+		}
 	}
 
 	if ((ctx = seccomp_init(allowlist ? viol : SCMP_ACT_ALLOW)) == NULL) {
@@ -334,6 +348,14 @@ seccomp_prepare(struct sandbox *sb, bool exec, char *err, size_t errlen)
 		    __NR_SCMP_ERROR || strv_has((char *const *)(uintptr_t)
 		    profile_io_only, seccomp_needed[i]) ||
 		    strcmp(seccomp_needed[i], "execve") == 0)
+			continue;
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) < 0)
+			goto fail;
+	}
+	for (i = 0; allowlist && seccomp_pool_needed[i] != NULL; i++) {
+		if ((nr = seccomp_syscall_resolve_name(seccomp_pool_needed[i]))
+		    == __NR_SCMP_ERROR || strv_has((char *const *)(uintptr_t)
+		    profile_io_only, seccomp_pool_needed[i]))
 			continue;
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) < 0)
 			goto fail;

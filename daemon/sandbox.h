@@ -129,6 +129,12 @@ int sandbox_watch_start(void);
 int sandbox_channel_fd(void);
 
 /*
+ * In a worker pool's process (porterd re-exec'd, pool.h): the inherited
+ * descriptor its workers send their seccomp listeners on.
+ */
+void sandbox_channel_adopt(int fd);
+
+/*
  * The child's steps (see the top of this file).  Each returns 0, or -1
  * with errno set and a short reason in *why.  Only system calls: safe
  * between fork() and exec in a multi-threaded process.

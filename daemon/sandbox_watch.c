@@ -230,6 +230,12 @@ sandbox_watch_start(void)
  * The child's side
  * ---------------------------------------------------------------------- */
 
+void
+sandbox_channel_adopt(int fd)
+{
+	watch_send_fd = fd;
+}
+
 int
 sandbox_apply_seccomp(const struct sandbox *sb, const char *service,
     const char **why)
@@ -243,6 +249,7 @@ sandbox_apply_seccomp(const struct sandbox *sb, const char *service,
 	struct cmsghdr *cm;
 	struct msghdr mh;
 	struct iovec iov;
+	size_t i;
 	int lfd;
 
 	if (sb == NULL || !sb->seccomp)
@@ -265,7 +272,9 @@ sandbox_apply_seccomp(const struct sandbox *sb, const char *service,
 	/* Everything but the send is done before the filter is on. */
 	memset(&msg, 0, sizeof(msg));
 	msg.leader = getpid();
-	snprintf(msg.service, sizeof(msg.service), "%s", service);
+	/* Not snprintf(): this may run in a vfork child (spawn.h). */
+	for (i = 0; service[i] != '\0' && i + 1 < sizeof(msg.service); i++)
+		msg.service[i] = service[i];
 	lfd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
 	    (unsigned)SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 	if (lfd == -1) {

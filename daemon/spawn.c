@@ -1,12 +1,14 @@
 /*
- * spawn.c -- forking handlers: exec services and process isolation.
+ * spawn.c -- the child's side of handlers: exec services (started with
+ * vfork semantics by spawner.c) and process isolation.
  *
  * Everything a child needs (argv, environment, groups) is prepared in the
- * parent before fork(), so the child between fork() and exec() only makes
- * system calls.  The child never inherits the daemon's environment, its
- * signal mask (the main thread blocks the signals it reads through a
- * signalfd), ignored signals, or any descriptor other than the ones it is
- * given: listening sockets stay in the daemon.
+ * parent, so the child between clone() and exec() only makes system
+ * calls, most of them raw: it shares porterd's memory until it execs.
+ * The child never inherits the daemon's environment, its signal mask
+ * (the spawner thread blocks every signal), ignored or caught signals,
+ * or any descriptor other than the ones it is given: listening sockets
+ * stay in the daemon.
  */
 #include "config.h"
 
@@ -18,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -29,27 +33,16 @@
 #include "privs.h"
 #include "sandbox.h"
 #include "spawn.h"
+#include "spawner.h"
 #include "dispatch.h"
 
 #define SPAWN_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* Room for the connection variables spawn_conn_env() adds. */
 #define SPAWN_CONN_VARS 16
 
-/*
- * Signals whose disposition is SIG_IGN in porterd (see spawn_init()).  A
- * plain array, not a sigset_t: glibc's sigaddset() refuses its reserved
- * signals, and those are exactly the ones a parent like make leaves
- * ignored.
- */
-static unsigned char spawn_ignored[NSIG];
-
 void
 spawn_init(void)
 {
-	uint64_t ksa[4];
-	struct sigaction sa;
-	int sig;
-
 	/*
 	 * Whatever a handler leaves behind (a daemonised grandchild) is
 	 * re-parented to porterd, not to init: porterd reaps it and can
@@ -58,18 +51,6 @@ spawn_init(void)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1)
 		log_warn("PR_SET_CHILD_SUBREAPER");
 	(void)sandbox_init();
-	for (sig = 1; sig < NSIG; sig++) {
-		spawn_ignored[sig] = 0;
-		if (sigaction(sig, NULL, &sa) == 0) {
-			if (sa.sa_handler == SIG_IGN)
-				spawn_ignored[sig] = 1;
-			continue;
-		}
-		/* glibc's reserved signals: ask the kernel (handler first). */
-		if (syscall(SYS_rt_sigaction, sig, NULL, ksa, (size_t)8) == 0 &&
-		    ksa[0] == (uint64_t)(uintptr_t)SIG_IGN)
-			spawn_ignored[sig] = 1;
-	}
 }
 
 /* Appends "NAME=value" to env, carving the string out of *buf. */
@@ -135,44 +116,69 @@ spawn_conn_env(const struct conn *c, char **env, size_t max, char *buf,
 }
 
 /*
- * The child's side of both kinds: signals back to defaults, the
- * connection on `keep` (or on 0/1/2 for exec), every other descriptor
- * closed, privileges dropped.  Returns 0, or -1 with a reason in why.
+ * Sets every signal a child could inherit as handled or ignored back to
+ * SIG_DFL, through the kernel directly: glibc's sigaction() refuses its
+ * reserved signals (32, 33), and dispositions there survive exec too.
+ * An all-zero kernel sigaction is SIG_DFL on every layout.  Handlers
+ * would not survive exec anyway, but in a vfork child (shared memory) one
+ * must never run, and a plugin's init may have installed one.
  */
-static int
-spawn_child_setup(const struct svc *svc, const char **why)
+static void
+spawn_signals_default(void)
 {
-	const struct service *conf = svc->conf;
-	struct sigaction sa;
-	sigset_t all;
+	uint64_t ksa[4], dfl[4] = { 0, 0, 0, 0 };
 	int sig;
 
-	/*
-	 * Handlers do not survive exec, and porterd installs none (it reads
-	 * signals through a signalfd); ignored dispositions do survive, so
-	 * only those, recorded by spawn_init(), need resetting.
-	 */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++) {
-		if (!spawn_ignored[sig])
+		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		/*
-		 * glibc refuses sigaction() on the signals it reserves for
-		 * itself (32, 33), but an ignored disposition there still
-		 * survives exec; reset those through the kernel directly.
-		 * An all-zero kernel sigaction is SIG_DFL on every layout.
-		 */
-		if (sigaction(sig, &sa, NULL) == -1) {
-			uint64_t ksa[4] = { 0, 0, 0, 0 };
-
-			(void)syscall(SYS_rt_sigaction, sig, ksa, NULL,
-			    (size_t)8);
-		}
+		if (syscall(SYS_rt_sigaction, sig, NULL, ksa, (size_t)8) == 0 &&
+		    ksa[0] == (uint64_t)(uintptr_t)SIG_DFL)
+			continue;
+		(void)syscall(SYS_rt_sigaction, sig, dfl, NULL, (size_t)8);
 	}
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	(void)setsid();
+}
+
+/* The empty signal mask, set through the kernel (glibc keeps 32, 33). */
+static void
+spawn_unblock_all(void)
+{
+	uint64_t none = 0;
+
+	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL,
+	    (size_t)8);
+}
+
+/*
+ * Drops every capability: under run-as porterd kept some across its own
+ * setuid() (privs.c).  A raw capset(2), not libcap: the vfork child must
+ * take no lock and touch no shared state.
+ */
+static int
+spawn_caps_drop(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+/*
+ * The child's side of both kinds: signals back to defaults, its own
+ * session, the sandbox's privileged steps, the service's user.  Only raw
+ * system calls: in a vfork child, glibc's setuid() would broadcast the
+ * change to porterd's other threads.  Returns 0, or -1 with a reason in
+ * why.
+ */
+static int
+spawn_child_setup(const struct svc *svc, bool drop_caps, const char **why)
+{
+	const struct service *conf = svc->conf;
+
+	spawn_signals_default();
+	(void)syscall(SYS_setsid);
 
 	/* Namespaces, chroot, limits: while porterd's privileges last. */
 	if (sandbox_apply_root(conf->sandbox, why) == -1)
@@ -185,21 +191,24 @@ spawn_child_setup(const struct svc *svc, const char **why)
 	 */
 	if (geteuid() == 0 || conf->uid != geteuid() ||
 	    conf->gid != getegid()) {
-		if (setgroups((size_t)svc->ngroups, svc->groups) == -1) {
+		if (syscall(SYS_setgroups, (size_t)svc->ngroups,
+		    svc->groups) == -1) {
 			*why = "setgroups";
 			return -1;
 		}
-		if (setgid(conf->gid) == -1) {
+		if (syscall(SYS_setresgid, conf->gid, conf->gid,
+		    conf->gid) == -1) {
 			*why = "setgid";
 			return -1;
 		}
-		if (setuid(conf->uid) == -1) {
+		if (syscall(SYS_setresuid, conf->uid, conf->uid,
+		    conf->uid) == -1) {
 			*why = "setuid";
 			return -1;
 		}
 	}
 	/* What porterd kept under run-as is not the handler's. */
-	if (privs_child_drop() == -1) {
+	if (drop_caps && spawn_caps_drop() == -1) {
 		*why = "dropping capabilities";
 		return -1;
 	}
@@ -237,19 +246,38 @@ spawn_close_from3(const int *keep, size_t n)
 	close_range(from, ~0U, 0);
 }
 
-/* Writes "porterd: service X: <what>: <strerror>" with one write(2). */
+/* Appends s to buf at *n (bounded); no locale, no allocation. */
+static void
+spawn_cat(char *buf, size_t len, size_t *n, const char *s)
+{
+	while (*s != '\0' && *n + 1 < len)
+		buf[(*n)++] = *s++;
+	buf[*n] = '\0';
+}
+
+/*
+ * Writes "porterd: service X: <what>: <description>" with one write(2).
+ * strerrordesc_np(), not strerror(): no locale, no lock.
+ */
 static void
 spawn_child_fail(int fd, const struct svc *svc, const char *what, int err)
 {
+	const char *desc = strerrordesc_np(err);
 	char line[512];
-	int n;
+	size_t n = 0;
+	ssize_t w;
 
-	n = snprintf(line, sizeof(line), "porterd: service %s: %s: %s\n",
-	    svc->conf->name, what, strerror(err));
-	if (fd >= 0 && n > 0)
-		n = (int)write(fd, line, (size_t)n < sizeof(line) ?
-		    (size_t)n : sizeof(line) - 1);
-	(void)n;
+	spawn_cat(line, sizeof(line), &n, "porterd: service ");
+	spawn_cat(line, sizeof(line), &n, svc->conf->name);
+	spawn_cat(line, sizeof(line), &n, ": ");
+	spawn_cat(line, sizeof(line), &n, what);
+	spawn_cat(line, sizeof(line), &n, ": ");
+	spawn_cat(line, sizeof(line), &n, desc != NULL ? desc : "error");
+	spawn_cat(line, sizeof(line), &n, "\n");
+	if (fd >= 0) {
+		w = write(fd, line, n);
+		(void)w;
+	}
 }
 
 /* Seccomp violations are reported by porterd's watcher: start it once. */
@@ -262,65 +290,90 @@ spawn_watch(const struct service *conf)
 	return sandbox_watch_start();
 }
 
-pid_t
-spawn_exec(struct conn *c, int stderr_fd)
+int
+spawn_exec_prepare(struct spawn_exec_args *a, struct conn *c, int stderr_fd)
 {
 	const struct service *conf = c->svc->conf;
 	size_t max = conf->nenv + SPAWN_CONN_VARS + 2, n = 0, i;
-	const char *why = NULL;
-	char **env, envbuf[2048];
-	int errfd, devnull;
-	pid_t pid;
 
+	memset(a, 0, sizeof(*a));
 	if (spawn_watch(conf) == -1)
 		return -1;
-	/* Built before fork(): the child must not allocate. */
-	if ((env = calloc(max, sizeof(*env))) == NULL)
+	/* Built before the child exists: it must not allocate. */
+	if ((a->env = calloc(max, sizeof(*a->env))) == NULL)
 		return -1;
-	env[n++] = (char *)(uintptr_t)SPAWN_PATH;
+	a->env[n++] = (char *)(uintptr_t)SPAWN_PATH;
 	for (i = 0; i < conf->nenv; i++)
-		env[n++] = conf->env[i];
-	n += spawn_conn_env(c, env + n, max - n, envbuf, sizeof(envbuf));
-	env[n] = NULL;
+		a->env[n++] = conf->env[i];
+	n += spawn_conn_env(c, a->env + n, max - n, a->envbuf,
+	    sizeof(a->envbuf));
+	a->env[n] = NULL;
+	a->svc = c->svc;
+	a->fd = c->fd;
+	a->stderr_fd = stderr_fd;
+	a->drop_caps = privs_active();
+	a->channel = sandbox_channel_fd();
+	return 0;
+}
 
-	if ((pid = fork()) != 0) {
-		free(env);
-		return pid;
-	}
+void
+spawn_exec_release(struct spawn_exec_args *a)
+{
+	free(a->env);
+	a->env = NULL;
+}
 
-	/* Child: from here on only system calls, then exec. */
-	errfd = stderr_fd;
+int
+spawn_exec_child(void *arg)
+{
+	const struct spawn_exec_args *a = arg;
+	const struct service *conf = a->svc->conf;
+	const char *why = NULL;
+	int errfd;
+
+	/* From here on only system calls, then exec (see spawn.h). */
+	errfd = a->stderr_fd;
 	if (conf->stderr_mode == STDERR_SOCKET)
-		errfd = c->fd;
-	if (errfd < 0 || conf->stderr_mode == STDERR_NULL) {
-		devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		errfd = devnull;
-	}
-	if (spawn_child_setup(c->svc, &why) == -1) {
-		spawn_child_fail(errfd, c->svc, why, errno);
+		errfd = a->fd;
+	if (errfd < 0 || conf->stderr_mode == STDERR_NULL)
+		errfd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (spawn_child_setup(a->svc, a->drop_caps, &why) == -1) {
+		spawn_child_fail(errfd, a->svc, why, errno);
 		_exit(126);
 	}
 	/* dup2 clears close-on-exec on the copies 0, 1 and 2. */
-	if (dup2(c->fd, 0) == -1 || dup2(c->fd, 1) == -1 ||
+	if (dup2(a->fd, 0) == -1 || dup2(a->fd, 1) == -1 ||
 	    dup2(errfd, 2) == -1)
 		_exit(126);
 	if (sandbox_apply_user(conf->sandbox, &why) == -1) {
-		spawn_child_fail(2, c->svc, why, errno);
+		spawn_child_fail(2, a->svc, why, errno);
 		_exit(126);
 	}
-	{
-		int keep = sandbox_channel_fd();
-
-		spawn_close_from3(&keep, 1);
-	}
+	spawn_close_from3(&a->channel, 1);
 	/* Last: from here on the filter judges every call, execve too. */
 	if (sandbox_apply_seccomp(conf->sandbox, conf->name, &why) == -1) {
-		spawn_child_fail(2, c->svc, why, errno);
+		spawn_child_fail(2, a->svc, why, errno);
 		_exit(126);
 	}
-	execve(conf->handler, c->svc->argv, env);
-	spawn_child_fail(2, c->svc, conf->handler, errno);
+	spawn_unblock_all();
+	execve(conf->handler, a->svc->argv, a->env);
+	spawn_child_fail(2, a->svc, conf->handler, errno);
 	_exit(127);
+}
+
+pid_t
+spawn_exec(struct conn *c, int stderr_fd)
+{
+	struct spawn_exec_args a;
+	pid_t pid = -1;
+	int err;
+
+	if (spawn_exec_prepare(&a, c, stderr_fd) == 0)
+		pid = spawner_clone(spawn_exec_child, &a);
+	err = errno;
+	spawn_exec_release(&a);
+	errno = err;
+	return pid;
 }
 
 pid_t
@@ -344,7 +397,7 @@ spawn_plugin(struct conn *c)
 	 */
 	log_child();
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (spawn_child_setup(c->svc, &why) == -1) {
+	if (spawn_child_setup(c->svc, privs_active(), &why) == -1) {
 		log_warn("service %s: %s", conf->name, why);
 		_exit(126);
 	}
@@ -365,6 +418,7 @@ spawn_plugin(struct conn *c)
 		log_warn("service %s: %s", conf->name, why);
 		_exit(126);
 	}
+	spawn_unblock_all();
 	dispatch_run_plugin(c);
 	_exit(c->rc == 0 ? 0 : 1);
 }
@@ -381,4 +435,97 @@ spawn_kill(const struct conn *c, int sig)
 		return 0;
 	/* Before its setsid() the child is still in porterd's group. */
 	return kill(c->pid, sig);
+}
+
+const char *
+spawn_rusage_text(const struct rusage *ru, char *buf, size_t len)
+{
+	snprintf(buf, len, "user %ld.%03lds, sys %ld.%03lds, maxrss %ld KiB",
+	    (long)ru->ru_utime.tv_sec, (long)ru->ru_utime.tv_usec / 1000,
+	    (long)ru->ru_stime.tv_sec, (long)ru->ru_stime.tv_usec / 1000,
+	    ru->ru_maxrss);
+	return buf;
+}
+
+/*
+ * Moves a descriptor to `to` in the child: from a copy above the range
+ * 0..5 the shuffle writes, so no source is overwritten before it moves.
+ */
+static int
+spawn_high(int fd)
+{
+	return fd < 0 ? -1 : fcntl(fd, F_DUPFD, 10);
+}
+
+/*
+ * Under run-as, porterd's kept capabilities would not survive the exec of
+ * an unprivileged uid: make them ambient (inheritable first, as the
+ * kernel asks), so the pool process can still switch to its service's
+ * user and apply the sandbox; it drops them all before it serves.
+ */
+static int
+spawn_caps_ambient(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+	int cap;
+
+	if (syscall(SYS_capget, &h, d) == -1)
+		return -1;
+	d[0].inheritable = d[0].permitted;
+	d[1].inheritable = d[1].permitted;
+	if (syscall(SYS_capset, &h, d) == -1)
+		return -1;
+	for (cap = 0; cap < 64; cap++) {
+		if (!(d[cap / 32].permitted & (1U << (cap % 32))))
+			continue;
+		if (syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE,
+		    (unsigned long)cap, 0UL, 0UL) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+spawn_pool_child(void *arg)
+{
+	const struct spawn_pool_args *a = arg;
+	static char *const argv[] = { (char *)(uintptr_t)"porterd",
+	    (char *)(uintptr_t)"--pool-worker", NULL };
+	int ctl, ll, ch, err, exe, null;
+
+	spawn_signals_default();
+	(void)syscall(SYS_setsid);
+	if (a->keep_caps && spawn_caps_ambient() == -1)
+		_exit(126);
+	ctl = spawn_high(a->ctl);
+	ll = spawn_high(a->ll_fd);
+	ch = spawn_high(a->channel);
+	err = spawn_high(a->err_fd);
+	exe = spawn_high(a->exe);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (ctl < 0 || null < 0 || dup2(null, 0) == -1 || dup2(null, 1) == -1 ||
+	    dup2(err >= 0 ? err : null, 2) == -1 || dup2(ctl, 3) == -1)
+		_exit(126);
+	if (ll < 0)
+		close(4);
+	else if (dup2(ll, 4) == -1)
+		_exit(126);
+	if (ch < 0)
+		close(5);
+	else if (dup2(ch, 5) == -1)
+		_exit(126);
+	/*
+	 * The binary porterd opened at start: the very file it runs from
+	 * even if a package upgrade replaced it since, and (unlike an exec
+	 * of /proc/self/exe) porterd's own under valgrind, too.  Close on
+	 * exec: the pool process does not keep it.
+	 */
+	if (exe >= 0 && dup3(exe, 6, O_CLOEXEC) == -1)
+		_exit(126);
+	close_range(exe >= 0 ? 7 : 6, ~0U, 0);
+	spawn_unblock_all();
+	execve(exe >= 0 ? "/proc/self/fd/6" : "/proc/self/exe", argv, a->env);
+	_exit(127);
 }

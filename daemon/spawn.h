@@ -1,38 +1,100 @@
 /*
  * spawn.h -- child processes: exec services and isolated plugin handlers.
  *
- * Both fork from the main thread.  The child starts a session of its own
- * (setsid(): its process group is what spawn_kill() signals), applies the
- * service's sandbox (sandbox.h), drops to the service's user
- * (supplementary groups, gid, uid), resets signal dispositions and mask,
- * keeps only the descriptors it is meant to have, and then either execs
- * the service's program with the connection on fd 0 and 1 (the inetd way)
- * or calls the plugin's handle() and exits with its result.  The parent
- * records the pid in c->pid; the main loop reaps it and calls
- * conn_finish().
+ * Exec services are started by spawner.c, off the event loop, with vfork
+ * semantics: clone(CLONE_VM | CLONE_VFORK) on a stack of the spawner's
+ * own, so no copy of porterd's address space is made.  The child shares
+ * porterd's memory until it execs, so everything it needs is prepared
+ * here first (spawn_exec_prepare()) and spawn_exec_child() only makes
+ * system calls: every signal disposition back to SIG_DFL and the mask
+ * emptied (raw rt_sigaction/rt_sigprocmask, glibc's reserved signals
+ * too), a session of its own (setsid(): its process group is what
+ * spawn_kill() signals), the service's sandbox (sandbox.h), the service's
+ * user (raw setgroups/setresgid/setresuid: glibc's wrappers would signal
+ * porterd's other threads), capabilities dropped (raw capset), only the
+ * descriptors it is meant to have, then exec with the connection on fd 0
+ * and 1 (the inetd way).  Isolated plugin runs (spawn_plugin()) fork, on
+ * the spawner thread too.  The control thread reaps both (children.c).
  */
 #ifndef PORTERD_SPAWN_H
 #define PORTERD_SPAWN_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "conn.h"
 
 /*
- * Records which signals porterd ignores (SIGPIPE, and any it inherited
- * ignored), so children reset exactly those; makes porterd the child
- * subreaper of what it starts; starts the sandbox's seccomp watcher
- * (sandbox_init()).  Call once at start-up, after porterd has set its
- * own dispositions.
+ * Makes porterd the child subreaper of what it starts; starts the
+ * sandbox's seccomp watcher (sandbox_init()).  Call once at start-up.
  */
 void spawn_init(void);
 
+/* What spawn_exec_child() needs, all of it built before the clone. */
+struct spawn_exec_args {
+	const struct svc *svc;
+	char **env;			/* owned; spawn_exec_release() */
+	char envbuf[2048];		/* the connection variables' strings */
+	int fd;				/* the connection */
+	int stderr_fd;			/* stderr = log target, or -1 */
+	int channel;			/* the seccomp watcher's socket, or -1 */
+	bool drop_caps;			/* run-as: drop what porterd kept */
+};
+
 /*
- * Starts the service's program for c.  stderr_fd is the descriptor the
+ * Fills a for starting c's program; stderr_fd is the descriptor the
  * child's fd 2 becomes when the service's stderr mode is "log" (-1: use
- * /dev/null).  Returns the pid, or -1 with errno.
+ * /dev/null).  Reads c (svc, fd, peer, local) but keeps no pointer to it.
+ * Returns 0, or -1 with errno; release a with spawn_exec_release() either
+ * way.
+ */
+int spawn_exec_prepare(struct spawn_exec_args *a, struct conn *c,
+    int stderr_fd);
+void spawn_exec_release(struct spawn_exec_args *a);
+
+/*
+ * The child: the clone() entry point (arg: a struct spawn_exec_args).
+ * Never returns: execs the program, or _exit()s 126 (setup failed, the
+ * reason written to its stderr) or 127 (exec failed).
+ */
+int spawn_exec_child(void *arg);
+
+/* What spawn_pool_child() needs (pool.c). */
+struct spawn_pool_args {
+	int ctl;			/* the pool's socket -> fd 3 */
+	int ll_fd;			/* Landlock ruleset -> fd 4, or -1 */
+	int channel;			/* seccomp watcher -> fd 5, or -1 */
+	int err_fd;			/* -> fd 2, or -1: /dev/null */
+	int exe;			/* porterd's own binary, opened at
+					 * start (-1: exec /proc/self/exe) */
+	char *const *env;		/* porterd's own environment */
+	bool keep_caps;			/* run-as: pass porterd's capabilities
+					 * on as ambient ones */
+};
+
+/*
+ * The clone() entry point of a pool process: signals reset, a session of
+ * its own, descriptors moved to 0..5 (see poolworker.c), everything else
+ * closed, then porterd itself is exec'd with --pool-worker.  Never
+ * returns.
+ */
+int spawn_pool_child(void *arg);
+
+/*
+ * Starts c's program: spawn_exec_prepare(), spawner_clone() with
+ * spawn_exec_child(), spawn_exec_release().  The spawner thread only
+ * (children_start() run by spawner.c).  Returns the pid, or -1 with errno.
  */
 pid_t spawn_exec(struct conn *c, int stderr_fd);
+
+/*
+ * Formats a child's resource usage for its connection line:
+ * "user 0.001s, sys 0.002s, maxrss 1234 KiB".  Returns buf.
+ */
+const char *spawn_rusage_text(const struct rusage *ru, char *buf,
+    size_t len);
 
 /*
  * Runs the plugin's handle() for c in a child, with 0, 1 and 2 on

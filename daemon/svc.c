@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "log.h"
 #include "plugin.h"
+#include "pool.h"
 #include "svc.h"
 #include "dispatch.h"
 #include "gate.h"
@@ -210,6 +211,7 @@ svc_unref(struct svc *svc)
 		plugin_unref(svc_registry, svc->plugin);
 		pthread_mutex_unlock(&svc_registry_lock);
 	}
+	pool_free(svc->pool);
 	limiter_unref(svc->lim);
 	if (svc->err_ev.fd >= 0) {
 		/*

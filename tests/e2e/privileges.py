@@ -166,31 +166,45 @@ def isolated_child(t, d):
             expect_eq(len(kids), 1, "children of porterd %s" % kids)
         if len(kids) != 1:
             return
-        st = proc_status(kids[0])
-        with t.case("the child runs as nobody with nobody's groups"):
-            uid, gid, groups = ids_of("nobody")
-            expect_eq(st["Uid"].split(), [str(uid)] * 4, "Uid")
-            expect_eq(st["Gid"].split(), [str(gid)] * 4, "Gid")
-            expect_eq({int(x) for x in st["Groups"].split()}, groups,
-                      "Groups")
-        # Under valgrind this child, which never execs, is still run by
-        # valgrind, whose kernel signal mask is its own (the mask porterd
-        # set is emulated); only the dispositions are the child's.
-        under_vg = "valgrind" in os.environ.get("PORTERD_WRAPPER", "")
-        with t.case("the child blocks and ignores no signal" +
-                    (" (SigIgn only: valgrind)" if under_vg else "")):
-            for k in ("SigIgn",) if under_vg else ("SigBlk", "SigIgn"):
-                expect(not signals_set(st[k]), "%s: signals %s"
-                       % (k, signals_set(st[k])))
-        with t.case("the child holds none of porterd's listening sockets"):
-            fd_dir = "/proc/%d/fd" % kids[0]
-            links = [os.readlink(os.path.join(fd_dir, x))
-                     for x in os.listdir(fd_dir)]
-            socks = {x[8:-1] for x in links if x.startswith("socket:[")}
-            leaked = socks & listening_inodes()
-            expect(not leaked, "listening sockets: %s" % leaked)
+        # Pooled (pool.h): porterd's child is the pool's process, and the
+        # connection runs in one of its workers.  Check both.
+        workers = children(kids[0])
+        with t.case("the pool process has one worker, serving"):
+            expect_eq(len(workers), 1, "workers %s" % workers)
+        if len(workers) != 1:
+            return
+        check_isolated(t, kids[0], "the pool process")
+        check_isolated(t, workers[0], "the worker")
     finally:
         s.close()
+
+
+def check_isolated(t, pid, what):
+    """A process serving (or ready to serve) the isolated service."""
+    st = proc_status(pid)
+    with t.case("%s runs as nobody with nobody's groups" % what):
+        uid, gid, groups = ids_of("nobody")
+        expect_eq(st["Uid"].split(), [str(uid)] * 4, "Uid")
+        expect_eq(st["Gid"].split(), [str(gid)] * 4, "Gid")
+        expect_eq({int(x) for x in st["Groups"].split()}, groups,
+                  "Groups")
+    # Under valgrind a process that never execs is still run by valgrind,
+    # whose kernel signal mask is its own (the mask porterd set is
+    # emulated); only the dispositions are the process's.
+    under_vg = "valgrind" in os.environ.get("PORTERD_WRAPPER", "")
+    with t.case("%s blocks and ignores no signal" % what +
+                (" (SigIgn only: valgrind)" if under_vg else "")):
+        for k in ("SigIgn",) if under_vg else ("SigBlk", "SigIgn"):
+            expect(not signals_set(st[k]), "%s: signals %s"
+                   % (k, signals_set(st[k])))
+    with t.case("%s holds none of porterd's listening sockets"
+                % what):
+        fd_dir = "/proc/%d/fd" % pid
+        links = [os.readlink(os.path.join(fd_dir, x))
+                 for x in os.listdir(fd_dir)]
+        socks = {x[8:-1] for x in links if x.startswith("socket:[")}
+        leaked = socks & listening_inodes()
+        expect(not leaked, "listening sockets: %s" % leaked)
 
 
 def run_as(t, tmp, plugins):

@@ -1,0 +1,547 @@
+/*
+ * pool.c -- porterd's side of worker pools (see pool.h; the pool
+ * process is poolworker.c).
+ *
+ * A pool is STARTING from the moment its process is spawned until it
+ * says READY (connections submitted meanwhile wait in a FIFO), READY
+ * while it serves, and DOWN after it failed or exited: its connections
+ * are finished as not started, and the next connection starts a new pool
+ * process -- unless the pool went down 3 times within 10 s, in which
+ * case connections are refused for 10 s, logged once per episode.
+ *
+ * Connections in the pool are kept in a list per pool, found by their
+ * connection id (c->id).  The pools' sockets are watched by an epoll of
+ * this file's own; the control loop watches that one descriptor
+ * (pool_init()) and reads the pools' messages on its thread.
+ *
+ * Threads: event loops submit (pool_submit()), the spawner thread starts
+ * pool processes (pool_start(), off the loops), the control thread reads
+ * the pools and learns of their exits (pool_reaped()), and the last
+ * reference to a svc, on any thread, frees its pool.  One mutex guards
+ * every pool.  Connections are never ended under it: whatever ends is
+ * gathered on a list and given to dispatch_done() after the unlock (that
+ * can drop the svc's last reference, and so call pool_free()).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "log.h"
+#include "plugin.h"
+#include "pool.h"
+#include "pool_proto.h"
+#include "privs.h"
+#include "sandbox.h"
+#include "spawn.h"
+#include "spawner.h"
+
+#define POOL_CRASH_WINDOW	10	/* seconds */
+#define POOL_CRASH_MAX		3	/* downs within the window */
+#define POOL_BACKOFF		10	/* seconds refused after that */
+
+extern char **environ;
+
+enum pool_state { POOL_STARTING, POOL_UP, POOL_DOWN };
+
+struct pool {
+	struct svc *svc;		/* the owner (borrowed) */
+	enum pool_state state;
+	pid_t pid;
+	int fd;				/* -1 when down */
+	struct conn *waiting, *wtail;	/* submitted before READY */
+	struct conn *running;		/* in the pool, through ->next */
+	time_t downs[POOL_CRASH_MAX];	/* when it went down, newest first */
+	time_t refuse_until;
+	bool episode;			/* the crash loop is logged */
+	struct pool *next;		/* every pool, for pool_reaped() */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct ev ev;			/* ev.fd: the pools' epoll */
+	int exe;			/* porterd's binary (spawn.h), or -1 */
+	struct pool *all;
+} pools = { .lock = PTHREAD_MUTEX_INITIALIZER, .ev = { -1, NULL },
+    .exe = -1 };
+
+static time_t
+pool_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void pool_events(struct ev *ev, uint32_t events, struct evloop *L);
+
+struct ev *
+pool_init(void)
+{
+	if ((pools.ev.fd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return NULL;
+	/* Failing that, pool processes exec /proc/self/exe. */
+	pools.exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	pools.ev.fn = pool_events;
+	return &pools.ev;
+}
+
+/* Ends the gathered conns (lock not held), oldest first. */
+static void
+pool_finish(struct conn *done)
+{
+	struct conn *c, *rev = NULL;
+
+	for (; done != NULL; done = c) {
+		c = done->next;
+		done->next = rev;
+		rev = done;
+	}
+	for (; rev != NULL; rev = c) {
+		c = rev->next;
+		dispatch_done(rev);
+	}
+}
+
+bool
+pool_applies(const struct service *conf)
+{
+	return conf->kind == HANDLER_PLUGIN &&
+	    conf->isolation == ISOLATION_PROCESS && !conf->wait;
+}
+
+/* The SETUP message: everything the pool process needs to know. */
+static int
+pool_setup_msg(const struct svc *svc, struct pool_tlv_buf *b)
+{
+	const struct service *conf = svc->conf;
+	struct pool_hdr h = { POOL_MAGIC, POOL_SETUP };
+	uint32_t u[4];
+	uint32_t *ids;
+	size_t i;
+
+	pool_tlv_start(b, &h, sizeof(h));
+	pool_tlv_put_str(b, POOL_T_NAME, conf->name);
+	pool_tlv_put_str(b, POOL_T_PLUGIN, svc->plugin->path);
+	for (i = 0; i < conf->nargs; i++)
+		pool_tlv_put_str(b, POOL_T_ARG, conf->args[i]);
+	u[0] = (uint32_t)conf->socktype;
+	pool_tlv_put(b, POOL_T_SOCKTYPE, u, 4);
+	u[0] = (uint32_t)log_gettarget();
+	u[1] = (uint32_t)log_getlevel();
+	pool_tlv_put(b, POOL_T_LOG, u, 8);
+	if (conf->set_user) {
+		if ((ids = calloc((size_t)svc->ngroups + 2, 4)) == NULL)
+			return -1;
+		ids[0] = (uint32_t)conf->uid;
+		ids[1] = (uint32_t)conf->gid;
+		for (i = 0; i < (size_t)svc->ngroups; i++)
+			ids[i + 2] = (uint32_t)svc->groups[i];
+		pool_tlv_put(b, POOL_T_USER, ids,
+		    ((size_t)svc->ngroups + 2) * 4);
+		free(ids);
+	}
+	u[0] = privs_active();
+	pool_tlv_put(b, POOL_T_DROPCAPS, u, 4);
+	u[0] = conf->pool_min;
+	u[1] = conf->pool_max;
+	u[2] = conf->reuse;
+	u[3] = conf->pool_idle;
+	pool_tlv_put(b, POOL_T_POOL, u, 16);
+	if (conf->sandbox != NULL) {
+		const struct sandbox *sb = conf->sandbox;
+
+		pool_tlv_put(b, POOL_T_SANDBOX, sb, sizeof(*sb));
+		if (sb->chroot != NULL)
+			pool_tlv_put_str(b, POOL_T_CHROOT, sb->chroot);
+		if (sb->workdir != NULL)
+			pool_tlv_put_str(b, POOL_T_WORKDIR, sb->workdir);
+		if (sb->seccomp && sb->bpf != NULL)
+			pool_tlv_put(b, POOL_T_BPF, sb->bpf, sb->bpf_len * 8);
+	}
+	return b->failed || b->len > POOL_MSG_MAX ? -1 : 0;
+}
+
+/*
+ * Starts the pool's process (spawner thread, lock held: the pid is known
+ * before the control thread can reap it).  Returns 0, or -1 (logged).
+ */
+static int
+pool_start(struct pool *p)
+{
+	const struct service *conf = p->svc->conf;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = p };
+	struct pool_tlv_buf b = { NULL, 0, 0, 0 };
+	struct spawn_pool_args a;
+	int sv[2];
+
+	if (conf->sandbox != NULL && conf->sandbox->seccomp &&
+	    conf->sandbox->seccomp_action == SB_SECCOMP_KILL &&
+	    sandbox_watch_start() == -1)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("service %s: worker pool socketpair", conf->name);
+		return -1;
+	}
+	memset(&a, 0, sizeof(a));
+	a.ctl = sv[1];
+	a.ll_fd = conf->sandbox != NULL ? conf->sandbox->ll_fd : -1;
+	a.channel = sandbox_channel_fd();
+	a.err_fd = log_gettarget() == LOG_TARGET_STDERR ? 2 : -1;
+	a.exe = pools.exe;
+	a.env = environ;
+	a.keep_caps = privs_active();
+	p->pid = spawner_clone(spawn_pool_child, &a);
+	close(sv[1]);
+	if (p->pid == -1) {
+		log_warn("service %s: starting the worker pool", conf->name);
+		close(sv[0]);
+		return -1;
+	}
+	/* The pool reads SETUP once it runs; the socket buffers it. */
+	if (pool_setup_msg(p->svc, &b) == -1 ||
+	    pool_send(sv[0], b.data, b.len, -1) == -1) {
+		log_warn("service %s: worker pool setup", conf->name);
+		free(b.data);
+		close(sv[0]);
+		kill(p->pid, SIGKILL);
+		return -1;
+	}
+	free(b.data);
+	/* Non-blocking from here: the loop must never wait on a pool. */
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1 ||
+	    epoll_ctl(pools.ev.fd, EPOLL_CTL_ADD, sv[0], &ev) == -1) {
+		log_warn("service %s: worker pool socket", conf->name);
+		close(sv[0]);
+		kill(p->pid, SIGKILL);
+		return -1;
+	}
+	p->fd = sv[0];
+	log_debug("service %s: worker pool started, pid %ld", conf->name,
+	    (long)p->pid);
+	return 0;
+}
+
+/* Copies an address's len bytes only: the rest was never written. */
+static void
+pool_addr_copy(pt_addr *to, const pt_addr *from)
+{
+	size_t len = from->len <= sizeof(to->ss) ? from->len : 0;
+
+	memcpy(&to->ss, &from->ss, len);
+	to->len = (socklen_t)len;
+}
+
+/* Sends c into the pool.  Returns 0, or -1 with errno. */
+static int
+pool_send_conn(struct pool *p, struct conn *c)
+{
+	struct pool_conn_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.h.magic = POOL_MAGIC;
+	m.h.type = POOL_CONN;
+	m.id = c->id;
+	pool_addr_copy(&m.peer, &c->peer);
+	pool_addr_copy(&m.local, &c->local);
+	if (pool_send(p->fd, &m, sizeof(m), c->fd) == -1)
+		return -1;
+	c->next = p->running;
+	p->running = c;
+	return 0;
+}
+
+/* Gathers c on *done, as "could not be started". */
+static void
+pool_fail_conn(struct conn *c, struct conn **done)
+{
+	c->pid = -1;
+	c->next = *done;
+	*done = c;
+}
+
+/*
+ * The pool is gone: gather everything it had on *done, remember the
+ * crash.
+ */
+static void
+pool_down(struct pool *p, const char *why, struct conn **done)
+{
+	struct conn *c, *next;
+	unsigned n = 0;
+	time_t now = pool_now();
+	size_t i;
+
+	if (p->fd >= 0) {
+		epoll_ctl(pools.ev.fd, EPOLL_CTL_DEL, p->fd, NULL);
+		close(p->fd);
+		p->fd = -1;
+	}
+	p->state = POOL_DOWN;
+	for (c = p->running; c != NULL; c = next, n++) {
+		next = c->next;
+		c->cut = "worker pool lost";
+		pool_fail_conn(c, done);
+	}
+	p->running = NULL;
+	for (c = p->waiting; c != NULL; c = next) {
+		next = c->next;
+		pool_fail_conn(c, done);
+	}
+	p->waiting = p->wtail = NULL;
+	log_warnx("service %s: worker pool pid %ld: %s%s", p->svc->conf->name,
+	    (long)p->pid, why, n > 0 ? ", its connections are lost" : "");
+	for (i = POOL_CRASH_MAX - 1; i > 0; i--)
+		p->downs[i] = p->downs[i - 1];
+	p->downs[0] = now;
+	if (p->downs[POOL_CRASH_MAX - 1] != 0 &&
+	    now - p->downs[POOL_CRASH_MAX - 1] < POOL_CRASH_WINDOW) {
+		p->refuse_until = now + POOL_BACKOFF;
+		if (!p->episode)
+			log_warnx("service %s: worker pool failed %d times in "
+			    "%d s, refusing connections for %d s",
+			    p->svc->conf->name, POOL_CRASH_MAX,
+			    POOL_CRASH_WINDOW, POOL_BACKOFF);
+		p->episode = true;
+	}
+}
+
+/* Spawner thread: starts p's process for the connections waiting. */
+static void
+pool_start_job(void *arg)
+{
+	struct pool *p = arg;
+	struct svc *svc = p->svc;
+	struct conn *done = NULL;
+
+	pthread_mutex_lock(&pools.lock);
+	if (pool_start(p) == -1)
+		pool_down(p, "could not be started", &done);
+	pthread_mutex_unlock(&pools.lock);
+	pool_finish(done);
+	svc_unref(svc);		/* pool_submit()'s: p may go with it */
+}
+
+int
+pool_submit(struct conn *c)
+{
+	struct svc *svc = c->svc;
+	struct pool *p;
+	int r = 0;
+
+	pthread_mutex_lock(&pools.lock);
+	if ((p = svc->pool) == NULL) {
+		if ((p = calloc(1, sizeof(*p))) == NULL) {
+			r = -1;
+			goto out;
+		}
+		p->svc = svc;
+		p->fd = -1;
+		p->state = POOL_DOWN;
+		p->next = pools.all;
+		pools.all = p;
+		svc->pool = p;
+	}
+	if (p->state == POOL_DOWN) {
+		if (p->refuse_until > pool_now()) {
+			errno = EAGAIN;
+			r = -1;
+			goto out;
+		}
+		/* Not on this loop: the spawner starts the process. */
+		svc_ref(svc);
+		if (spawner_call(pool_start_job, p) == -1) {
+			svc_unref(svc);	/* c holds one too: not the last */
+			r = -1;
+			goto out;
+		}
+		if (p->episode) {
+			log_info("service %s: starting the worker pool again",
+			    svc->conf->name);
+			p->episode = false;
+		}
+		p->state = POOL_STARTING;
+	}
+	if (p->state == POOL_STARTING) {
+		c->next = NULL;
+		if (p->wtail != NULL)
+			p->wtail->next = c;
+		else
+			p->waiting = c;
+		p->wtail = c;
+	} else {
+		r = pool_send_conn(p, c);
+	}
+out:
+	pthread_mutex_unlock(&pools.lock);
+	return r;
+}
+
+/* Takes the running conn with this id off p's list, or NULL. */
+static struct conn *
+pool_take(struct pool *p, uint64_t id, bool remove)
+{
+	struct conn **cp, *c;
+
+	for (cp = &p->running; (c = *cp) != NULL; cp = &c->next) {
+		if (c->id != id)
+			continue;
+		if (remove)
+			*cp = c->next;
+		return c;
+	}
+	return NULL;
+}
+
+static void
+pool_up(struct pool *p, struct conn **done)
+{
+	struct conn *c, *next;
+
+	p->state = POOL_UP;
+	c = p->waiting;
+	p->waiting = p->wtail = NULL;
+	for (; c != NULL; c = next) {
+		next = c->next;
+		if (pool_send_conn(p, c) == -1) {
+			log_warn("service %s: handing a connection to the "
+			    "worker pool", p->svc->conf->name);
+			pool_fail_conn(c, done);
+		}
+	}
+}
+
+/* Every message p has for us (lock held); ended conns go on *done. */
+static void
+pool_read(struct pool *p, struct conn **done)
+{
+	union {
+		struct pool_hdr h;
+		struct pool_started_msg st;
+		struct pool_done_msg d;
+		struct pool_text_msg t;
+	} m;
+	struct conn *c;
+	ssize_t n;
+	int fd;
+
+	while (p->fd >= 0) {
+		n = pool_recv(p->fd, &m, sizeof(m), &fd);
+		if (fd >= 0)
+			close(fd);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			pool_down(p, n == 0 ? "exited" : "sent garbage", done);
+			return;
+		}
+		switch (m.h.type) {
+		case POOL_READY:
+			if ((size_t)n == sizeof(m.t))
+				pool_up(p, done);
+			break;
+		case POOL_FAIL:
+			if ((size_t)n == sizeof(m.t)) {
+				m.t.text[sizeof(m.t.text) - 1] = '\0';
+				pool_down(p, m.t.text, done);
+				return;
+			}
+			break;
+		case POOL_STARTED:
+			if ((size_t)n == sizeof(m.st) &&
+			    (c = pool_take(p, m.st.id, false)) != NULL)
+				c->pid = m.st.pid;
+			break;
+		case POOL_DONE:
+			if ((size_t)n != sizeof(m.d) ||
+			    (c = pool_take(p, m.d.id, true)) == NULL)
+				break;
+			c->pid = m.d.pid;
+			c->status = m.d.status;
+			c->stats.bytes_in = m.d.bytes_in;
+			c->stats.bytes_out = m.d.bytes_out;
+			memset(&c->ru, 0, sizeof(c->ru));
+			c->ru.ru_utime = m.d.utime;
+			c->ru.ru_stime = m.d.stime;
+			c->ru.ru_maxrss = (long)m.d.maxrss;
+			c->next = *done;
+			*done = c;
+			break;
+		}
+	}
+}
+
+/* Control thread: the pools' epoll is readable. */
+static void
+pool_events(struct ev *ev, uint32_t events, struct evloop *L)
+{
+	struct epoll_event evs[16];
+	struct conn *done = NULL;
+	int i, n;
+
+	(void)events;
+	(void)L;
+	/* Under the lock: no pool in evs can be freed meanwhile. */
+	pthread_mutex_lock(&pools.lock);
+	n = epoll_wait(ev->fd, evs, 16, 0);
+	for (i = 0; i < n; i++)
+		pool_read(evs[i].data.ptr, &done);
+	pthread_mutex_unlock(&pools.lock);
+	pool_finish(done);
+}
+
+void
+pool_reaped(pid_t pid, int status)
+{
+	struct pool *p;
+
+	pthread_mutex_lock(&pools.lock);
+	for (p = pools.all; p != NULL; p = p->next) {
+		if (p->pid != pid)
+			continue;
+		/* Its socket's end tells pool_events() the pool is down. */
+		if (status != 0)
+			log_warnx("service %s: worker pool pid %ld ended with "
+			    "status 0x%x", p->svc->conf->name, (long)pid,
+			    (unsigned)status);
+		p->pid = 0;
+		break;
+	}
+	pthread_mutex_unlock(&pools.lock);
+}
+
+void
+pool_free(struct pool *p)
+{
+	struct pool **pp;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&pools.lock);
+	/* No conn holds the svc any more: nothing is waiting or running. */
+	if (p->fd >= 0) {
+		epoll_ctl(pools.ev.fd, EPOLL_CTL_DEL, p->fd, NULL);
+		close(p->fd);	/* the pool drains and exits */
+	}
+	for (pp = &pools.all; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pools.lock);
+	free(p);
+}

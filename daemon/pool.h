@@ -1,0 +1,79 @@
+/*
+ * pool.h -- worker pools: isolation = process plugins served by
+ * pre-forked processes instead of a fork of porterd per connection.
+ *
+ * Per service, porterd starts one pool process on the service's first
+ * connection: porterd itself re-exec'd (`porterd --pool-worker`, a clean
+ * single-threaded image, started with vfork semantics), which loads the
+ * plugin with the same trust checks, calls its init, applies the
+ * service's sandbox and user, and forks workers (poolworker.c).  porterd
+ * hands each connection over a SOCK_SEQPACKET socketpair with
+ * SCM_RIGHTS and a small header (pool_proto.h) and keeps its own copy of
+ * the descriptor, so idle-timeout and max-lifetime still shut it down;
+ * the pool says which worker runs it (c->pid: a timeout's SIGTERM and
+ * SIGKILL go to that worker alone) and reports it DONE with the status,
+ * the bytes and the CPU time spent on it.
+ *
+ * Options (porterd.conf(5)): pool-min, pool-max, reuse,
+ * pool-idle-timeout.  max-connections and the other limits are applied by
+ * porterd before a connection reaches the pool, so they stay exact.
+ *
+ * What workers of one service share: the plugin's init state (a copy per
+ * pool process, made once), the process's memory between connections
+ * when reuse != 1, a private /tmp or network namespace.  reuse = 1 gives
+ * each connection a fresh worker forked from the pool process.
+ *
+ * Datagram (wait) services with isolation = process still fork a child of
+ * porterd per turn (spawn.h, on the spawner thread).
+ *
+ * Threads: event loops call pool_submit(); the spawner thread starts pool
+ * processes (spawner.h), so a loop never forks or waits for one; the
+ * control thread reads the pools' messages (the ev pool_init() returns,
+ * in its epoll) and ends their connections with dispatch_done(); the
+ * control thread's reaper reports pool processes' exits
+ * (pool_reaped()); pool_free() runs where a svc's last reference goes.
+ */
+#ifndef PORTERD_POOL_H
+#define PORTERD_POOL_H
+
+#include <stdbool.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "conn.h"
+
+struct pool;
+
+/*
+ * Once at start-up, on the control thread: the event the control loop
+ * watches (an epoll of the pools' sockets; its fn reads them and ends
+ * the connections they finished).  NULL with errno on failure.
+ */
+struct ev *pool_init(void);
+
+/* True if conf is served by a pool (isolation = process, no wait). */
+bool pool_applies(const struct service *conf);
+
+/*
+ * Event loop: hands c to its service's pool (started on first use, by
+ * the spawner thread).  c->fd stays c's: dispatch_done() closes it, so
+ * idle-timeout and max-lifetime can still shut it down.  Returns 0 (c
+ * will be ended by dispatch_done() on another thread), or -1 with errno
+ * (the caller still owns c).
+ */
+int pool_submit(struct conn *c);
+
+/*
+ * Control thread, for the reaper (children_reap()): pid has exited; if it
+ * was a pool process, its abnormal status is logged here (the pool's
+ * connections end when its socket closes).
+ */
+void pool_reaped(pid_t pid, int status);
+
+/* svc is being freed: closes its pool's socket (the pool drains). */
+void pool_free(struct pool *p);
+
+/* In porterd --pool-worker (main.c): the pool process.  Returns rc. */
+int poolworker_main(void);
+
+#endif

@@ -1,0 +1,710 @@
+/*
+ * poolworker.c -- the process side of a service's worker pool (pool.h).
+ *
+ * porterd starts `porterd --pool-worker` (itself, re-exec'd: a clean,
+ * single-threaded image) with the pool's socket on fd 3, and fd 4 / fd 5
+ * the prepared Landlock ruleset / the seccomp watcher's socket when the
+ * sandbox asks for them.  This process, the pool's master:
+ *
+ *   1. reads SETUP, loads the plugin with porterd's trust checks
+ *      (plugin_load()) and calls its init, as porterd does in-process;
+ *   2. applies the sandbox's root steps (namespaces, chroot, limits),
+ *      switches to the service's user and drops every capability, then
+ *      no_new_privs and Landlock -- everything but seccomp;
+ *   3. says READY and forks workers: each a session of its own, with its
+ *      own socketpair to the master; each loads the seccomp filter and
+ *      serves connections one at a time until `reuse` is reached (0:
+ *      forever) or the master closes its socket.
+ *
+ * The master hands every CONN from porterd to an idle worker (forking one
+ * when none is idle and pool-max allows; queueing otherwise), tells
+ * porterd which worker runs it (STARTED: porterd can then signal it on a
+ * timeout), and forwards the worker's DONE.  A worker that dies while it
+ * serves a connection is reaped here and its connection reported DONE
+ * with the signal or status -- only that connection is lost.  Idle
+ * workers above pool-min exit after pool-idle-timeout.  When porterd
+ * closes the pool's socket (reload, shutdown, porterd gone), the master
+ * lets busy workers finish, then exits.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "plugin.h"
+#include "pool.h"
+#include "pool_proto.h"
+#include "sandbox.h"
+#include "dispatch.h"
+
+#define PW_CTL		3	/* the socket to porterd */
+#define PW_LLFD		4	/* the Landlock ruleset, if any */
+#define PW_CHANNEL	5	/* the seccomp watcher's socket, if any */
+
+struct pw_worker {
+	pid_t pid;		/* 0: free slot */
+	int pidfd;		/* readable once it has exited */
+	int fd;			/* the master's end, -1 once closed */
+	uint64_t id;		/* the connection it serves, 0: idle */
+	unsigned served;
+	time_t idle_since;
+};
+
+struct pw_pending {
+	struct pool_conn_msg m;
+	int fd;
+	struct pw_pending *next;
+};
+
+static struct {
+	struct service conf;
+	struct svc svc;
+	struct sandbox sb;
+	bool has_sb;
+	bool drop_caps;
+	struct plugin_registry reg;
+	unsigned min, max, reuse, idle;
+	struct pw_worker *w;	/* slots */
+	size_t nw;
+	unsigned alive;
+	struct pw_pending *qhead, *qtail;
+	bool draining;		/* porterd closed the pool's socket */
+} pw;
+
+static time_t
+pw_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void
+pw_fail(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
+
+/* Tells porterd why this pool cannot serve, and exits. */
+static void
+pw_fail(const char *fmt, ...)
+{
+	struct pool_text_msg m;
+	va_list ap;
+
+	memset(&m, 0, sizeof(m));
+	m.h.magic = POOL_MAGIC;
+	m.h.type = POOL_FAIL;
+	m.pid = (int32_t)getpid();
+	va_start(ap, fmt);
+	vsnprintf(m.text, sizeof(m.text), fmt, ap);
+	va_end(ap);
+	(void)pool_send(PW_CTL, &m, sizeof(m), -1);
+	_exit(1);
+}
+
+static uint32_t
+pw_u32(const unsigned char *v, size_t vlen, size_t i)
+{
+	uint32_t x = 0;
+
+	if ((i + 1) * 4 <= vlen)
+		memcpy(&x, v + i * 4, 4);
+	return x;
+}
+
+static char *
+pw_str(const unsigned char *v, size_t vlen)
+{
+	if (vlen == 0 || v[vlen - 1] != '\0')
+		pw_fail("setup: malformed string");
+	return strdup((const char *)v);
+}
+
+/* Reads SETUP into pw.conf, pw.svc and pw.sb. */
+static void
+pw_setup(char **plugin)
+{
+	unsigned char *buf;
+	const unsigned char *v;
+	struct pool_hdr h;
+	size_t off = sizeof(h), vlen, nargs = 0, i;
+	uint16_t type;
+	ssize_t n;
+	int fd, r, target = LOG_TARGET_STDERR, level = LOG_INFO;
+
+	if ((buf = malloc(POOL_MSG_MAX)) == NULL)
+		pw_fail("out of memory");
+	n = pool_recv(PW_CTL, buf, POOL_MSG_MAX, &fd);
+	if (n <= 0)
+		_exit(n == 0 ? 0 : 1);
+	if (fd >= 0)
+		close(fd);
+	memcpy(&h, buf, sizeof(h));
+	if (h.type != POOL_SETUP)
+		pw_fail("setup: unexpected message %u", h.type);
+	pw.conf.args = calloc(1, sizeof(char *));
+	sandbox_init_spec(&pw.sb);
+	pw.conf.kind = HANDLER_PLUGIN;
+	pw.conf.isolation = ISOLATION_PROCESS;
+	while ((r = pool_tlv_next(buf, (size_t)n, &off, &type, &v,
+	    &vlen)) == 1) {
+		switch (type) {
+		case POOL_T_NAME:
+			pw.conf.name = pw_str(v, vlen);
+			break;
+		case POOL_T_PLUGIN:
+			*plugin = pw_str(v, vlen);
+			pw.conf.handler = *plugin;
+			break;
+		case POOL_T_ARG:
+			pw.conf.args = realloc(pw.conf.args,
+			    (nargs + 2) * sizeof(char *));
+			if (pw.conf.args == NULL)
+				pw_fail("out of memory");
+			pw.conf.args[nargs++] = pw_str(v, vlen);
+			pw.conf.args[nargs] = NULL;
+			break;
+		case POOL_T_SOCKTYPE:
+			pw.conf.socktype = (int)pw_u32(v, vlen, 0);
+			break;
+		case POOL_T_LOG:
+			target = (int)pw_u32(v, vlen, 0);
+			level = (int)pw_u32(v, vlen, 1);
+			break;
+		case POOL_T_USER:
+			pw.conf.set_user = true;
+			pw.conf.uid = (uid_t)pw_u32(v, vlen, 0);
+			pw.conf.gid = (gid_t)pw_u32(v, vlen, 1);
+			pw.svc.ngroups = (int)(vlen / 4 - 2);
+			pw.svc.groups = calloc((size_t)pw.svc.ngroups + 1,
+			    sizeof(gid_t));
+			if (pw.svc.groups == NULL)
+				pw_fail("out of memory");
+			for (i = 0; i < (size_t)pw.svc.ngroups; i++)
+				pw.svc.groups[i] = (gid_t)pw_u32(v, vlen, i + 2);
+			break;
+		case POOL_T_DROPCAPS:
+			pw.drop_caps = pw_u32(v, vlen, 0) != 0;
+			break;
+		case POOL_T_POOL:
+			pw.min = pw_u32(v, vlen, 0);
+			pw.max = pw_u32(v, vlen, 1);
+			pw.reuse = pw_u32(v, vlen, 2);
+			pw.idle = pw_u32(v, vlen, 3);
+			break;
+		case POOL_T_SANDBOX:
+			if (vlen != sizeof(pw.sb))
+				pw_fail("setup: sandbox of %zu bytes", vlen);
+			memcpy(&pw.sb, v, sizeof(pw.sb));
+			/* Pointers from porterd's memory: not ours. */
+			pw.sb.chroot = pw.sb.workdir = NULL;
+			pw.sb.seccomp_profile = NULL;
+			pw.sb.deny = NULL;
+			pw.sb.bpf = NULL;
+			for (i = 0; i < SB_LL_NKINDS; i++)
+				pw.sb.ll_paths[i] = NULL;
+			pw.sb.ll_fd = pw.sb.ll_fd >= 0 ? PW_LLFD : -1;
+			pw.has_sb = true;
+			break;
+		case POOL_T_CHROOT:
+			pw.sb.chroot = pw_str(v, vlen);
+			break;
+		case POOL_T_WORKDIR:
+			pw.sb.workdir = pw_str(v, vlen);
+			break;
+		case POOL_T_BPF:
+			if ((pw.sb.bpf = malloc(vlen + 1)) == NULL)
+				pw_fail("out of memory");
+			memcpy(pw.sb.bpf, v, vlen);
+			pw.sb.bpf_len = vlen / 8;	/* struct sock_filter */
+			break;
+		default:
+			break;	/* a newer porterd's record: not needed */
+		}
+	}
+	if (r == -1 || pw.conf.name == NULL || *plugin == NULL)
+		pw_fail("setup: malformed");
+	pw.conf.nargs = nargs;
+	pw.svc.conf = &pw.conf;
+	log_init((enum log_target)target, level, "porterd");
+	free(buf);
+}
+
+/* Loads the plugin and calls its init, as svc.c does in porterd. */
+static void
+pw_plugin(const char *path)
+{
+	char why[512];
+	pt_plugin_ctx ctx;
+	pt_error err;
+
+	pw.svc.plugin = plugin_load(&pw.reg, path, why, sizeof(why));
+	if (pw.svc.plugin == NULL)
+		pw_fail("%s", why);
+	if (pw.svc.plugin->desc->init == NULL)
+		return;
+	dispatch_ctx(&ctx, &pw.svc, NULL);
+	pt_error_clear(&err);
+	if (pw.svc.plugin->desc->init(&ctx, &pw.svc.state, &err) != 0)
+		pw_fail("plugin %s refused its configuration: %s",
+		    pw.svc.plugin->desc->name,
+		    err.msg[0] != '\0' ? err.msg : "no reason given");
+	pw.svc.inited = true;
+}
+
+/* Everything but seccomp, which each worker loads for itself. */
+static void
+pw_confine(void)
+{
+	struct __user_cap_header_struct ch = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct cd[2];
+	const struct sandbox *sb = pw.has_sb ? &pw.sb : NULL;
+	const char *why = NULL;
+
+	if (sandbox_apply_root(sb, &why) == -1)
+		pw_fail("%s: %s", why, strerror(errno));
+	if (pw.conf.set_user && (geteuid() == 0 ||
+	    pw.conf.uid != geteuid() || pw.conf.gid != getegid())) {
+		if (setgroups((size_t)pw.svc.ngroups, pw.svc.groups) == -1)
+			pw_fail("setgroups: %s", strerror(errno));
+		if (setresgid(pw.conf.gid, pw.conf.gid, pw.conf.gid) == -1)
+			pw_fail("setgid: %s", strerror(errno));
+		if (setresuid(pw.conf.uid, pw.conf.uid, pw.conf.uid) == -1)
+			pw_fail("setuid: %s", strerror(errno));
+	}
+	memset(cd, 0, sizeof(cd));
+	if (pw.drop_caps && syscall(SYS_capset, &ch, cd) == -1)
+		pw_fail("dropping capabilities: %s", strerror(errno));
+	if (sandbox_apply_user(sb, &why) == -1)
+		pw_fail("%s: %s", why, strerror(errno));
+}
+
+/* ------------------------------------------------------------ a worker */
+
+/* Closes every descriptor from 3 on but a, b and c (-1: none). */
+static void
+pw_close_except(int a, int b, int c)
+{
+	int k[3] = { a, b, c }, t;
+	unsigned from = 3;
+	size_t i, j;
+
+	for (i = 1; i < 3; i++) {
+		for (j = i; j > 0 && k[j - 1] > k[j]; j--) {
+			t = k[j];
+			k[j] = k[j - 1];
+			k[j - 1] = t;
+		}
+	}
+	for (i = 0; i < 3; i++) {
+		if (k[i] < (int)from)
+			continue;
+		if ((unsigned)k[i] > from)
+			close_range(from, (unsigned)k[i] - 1, 0);
+		from = (unsigned)k[i] + 1;
+	}
+	close_range(from, ~0U, 0);
+}
+
+static void __attribute__((noreturn))
+pw_worker_main(int sock)
+{
+	const struct sandbox *sb = pw.has_sb ? &pw.sb : NULL;
+	struct pool_conn_msg m;
+	struct pool_done_msg d;
+	struct rusage before, after;
+	struct conn c;
+	const char *why = NULL;
+	unsigned served = 0;
+	sigset_t none;
+	ssize_t n;
+	int fd;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Its own group: a seccomp kill or a timeout hits this worker only. */
+	(void)setsid();
+	if (sandbox_apply_seccomp(sb, pw.conf.name, &why) == -1) {
+		log_warn("service %s: %s", pw.conf.name, why);
+		_exit(126);
+	}
+	for (;;) {
+		n = pool_recv(sock, &m, sizeof(m), &fd);
+		if (n == -1)
+			log_warn("service %s: worker %ld: receiving a "
+			    "connection", pw.conf.name, (long)getpid());
+		if (n <= 0)
+			_exit(n == 0 ? 0 : 1);	/* 0: the master is done */
+		if ((size_t)n != sizeof(m) || m.h.type != POOL_CONN || fd < 0) {
+			if (fd >= 0)
+				close(fd);
+			_exit(1);
+		}
+		memset(&c, 0, sizeof(c));
+		c.svc = &pw.svc;
+		c.fd = fd;
+		c.peer = m.peer;
+		c.local = m.local;
+		(void)getrusage(RUSAGE_SELF, &before);
+		dispatch_run_plugin(&c);
+		close(fd);
+		(void)getrusage(RUSAGE_SELF, &after);
+		memset(&d, 0, sizeof(d));
+		d.h.magic = POOL_MAGIC;
+		d.h.type = POOL_DONE;
+		d.id = m.id;
+		d.pid = (int32_t)getpid();
+		d.status = c.rc == 0 ? 0 : 1 << 8;	/* "exit 1" */
+		d.bytes_in = c.stats.bytes_in;
+		d.bytes_out = c.stats.bytes_out;
+		timersub(&after.ru_utime, &before.ru_utime, &d.utime);
+		timersub(&after.ru_stime, &before.ru_stime, &d.stime);
+		d.maxrss = after.ru_maxrss;
+		if (pool_send(sock, &d, sizeof(d), -1) == -1)
+			_exit(1);
+		if (pw.reuse > 0 && ++served >= pw.reuse)
+			_exit(0);
+	}
+}
+
+/* Forks a worker into a free slot.  Returns the slot, or NULL. */
+static struct pw_worker *
+pw_fork(void)
+{
+	struct pw_worker *w = NULL;
+	size_t i;
+	pid_t pid;
+	int sv[2];
+
+	for (i = 0; i < pw.nw; i++) {
+		if (pw.w[i].pid == 0) {
+			w = &pw.w[i];
+			break;
+		}
+	}
+	if (w == NULL) {
+		struct pw_worker *nw = realloc(pw.w,
+		    (pw.nw * 2 + 4) * sizeof(*nw));
+
+		if (nw == NULL)
+			return NULL;
+		pw.w = nw;
+		for (i = pw.nw; i < pw.nw * 2 + 4; i++)
+			memset(&pw.w[i], 0, sizeof(pw.w[i]));
+		w = &pw.w[pw.nw];
+		pw.nw = pw.nw * 2 + 4;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("service %s: worker socketpair", pw.conf.name);
+		return NULL;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("service %s: fork worker", pw.conf.name);
+		close(sv[0]);
+		close(sv[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		/*
+		 * Nothing of the master's: not porterd's socket, no
+		 * sibling's, no queued connection.  Only its own socket, the
+		 * log's and the seccomp watcher's stay.
+		 */
+		pw_close_except(sv[1], log_child_fd_get(), PW_CHANNEL);
+		pw_worker_main(sv[1]);
+	}
+	close(sv[1]);
+	/* A pidfd, not SIGCHLD: the master's signal mask stays empty. */
+	if ((w->pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1) {
+		log_warn("service %s: pidfd_open", pw.conf.name);
+		kill(pid, SIGKILL);
+		close(sv[0]);
+		(void)waitpid(pid, NULL, 0);
+		return NULL;
+	}
+	w->pid = pid;
+	w->fd = sv[0];
+	w->id = 0;
+	w->served = 0;
+	w->idle_since = pw_now();
+	pw.alive++;
+	return w;
+}
+
+static void
+pw_send_porterd(const void *msg, size_t len)
+{
+	/* porterd gone: drain as if it had closed the socket. */
+	if (pool_send(PW_CTL, msg, len, -1) == -1)
+		pw.draining = true;
+}
+
+/* Hands queued connections to idle workers, forking as allowed. */
+static void
+pw_dispatch(void)
+{
+	struct pool_started_msg st;
+	struct pw_pending *p;
+	struct pw_worker *w;
+	size_t i;
+
+	while ((p = pw.qhead) != NULL) {
+		w = NULL;
+		for (i = 0; i < pw.nw; i++) {
+			if (pw.w[i].pid != 0 && pw.w[i].fd >= 0 &&
+			    pw.w[i].id == 0) {
+				w = &pw.w[i];
+				break;
+			}
+		}
+		if (w == NULL && (pw.max == 0 || pw.alive < pw.max))
+			w = pw_fork();
+		if (w == NULL)
+			return;	/* at pool-max: wait for a DONE */
+		pw.qhead = p->next;
+		if (pw.qhead == NULL)
+			pw.qtail = NULL;
+		if (pool_send(w->fd, &p->m, sizeof(p->m), p->fd) == -1) {
+			/* The worker is dying; its reap frees the slot. */
+			close(w->fd);
+			w->fd = -1;
+			p->next = pw.qhead;
+			pw.qhead = p;
+			if (pw.qtail == NULL)
+				pw.qtail = p;
+			continue;
+		}
+		close(p->fd);
+		w->id = p->m.id;
+		memset(&st, 0, sizeof(st));
+		st.h.magic = POOL_MAGIC;
+		st.h.type = POOL_STARTED;
+		st.id = w->id;
+		st.pid = (int32_t)w->pid;
+		pw_send_porterd(&st, sizeof(st));
+		free(p);
+	}
+}
+
+/* A message from porterd (or its end). */
+static void
+pw_ctl(void)
+{
+	struct pw_pending *p;
+	struct pool_conn_msg m;
+	ssize_t n;
+	int fd;
+
+	n = pool_recv(PW_CTL, &m, sizeof(m), &fd);
+	if (n <= 0) {
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		pw.draining = true;
+		return;
+	}
+	if ((size_t)n != sizeof(m) || m.h.type != POOL_CONN || fd < 0 ||
+	    (p = calloc(1, sizeof(*p))) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	p->m = m;
+	p->fd = fd;
+	if (pw.qtail != NULL)
+		pw.qtail->next = p;
+	else
+		pw.qhead = p;
+	pw.qtail = p;
+}
+
+/* A worker's DONE, or its end. */
+static void
+pw_from_worker(struct pw_worker *w)
+{
+	struct pool_done_msg d;
+	ssize_t n;
+	int fd;
+
+	n = pool_recv(w->fd, &d, sizeof(d), &fd);
+	if (fd >= 0)
+		close(fd);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0 || (size_t)n != sizeof(d) || d.h.type != POOL_DONE ||
+	    d.id != w->id) {
+		/* Gone (or babbling): the reap reports its connection. */
+		close(w->fd);
+		w->fd = -1;
+		return;
+	}
+	w->id = 0;
+	w->served++;
+	w->idle_since = pw_now();
+	pw_send_porterd(&d, sizeof(d));
+	/* Done with its share: it exits by itself, give it nothing more. */
+	if (pw.reuse > 0 && w->served >= pw.reuse) {
+		close(w->fd);
+		w->fd = -1;
+	}
+}
+
+/* Reaps w, which has exited; if it was serving, reports its connection. */
+static void
+pw_reap(struct pw_worker *w)
+{
+	struct pool_done_msg d;
+	struct rusage ru;
+	int status;
+
+	if (wait4(w->pid, &status, WNOHANG, &ru) <= 0)
+		return;
+	/* A DONE it sent before exiting (reuse reached) wins. */
+	if (w->id != 0 && w->fd >= 0) {
+		struct pollfd one = { .fd = w->fd, .events = POLLIN };
+
+		if (poll(&one, 1, 0) == 1 && (one.revents & POLLIN))
+			pw_from_worker(w);
+	}
+	if (w->id != 0) {
+		memset(&d, 0, sizeof(d));
+		d.h.magic = POOL_MAGIC;
+		d.h.type = POOL_DONE;
+		d.id = w->id;
+		d.pid = (int32_t)w->pid;
+		d.status = status;
+		d.utime = ru.ru_utime;
+		d.stime = ru.ru_stime;
+		d.maxrss = ru.ru_maxrss;
+		pw_send_porterd(&d, sizeof(d));
+	}
+	if (w->fd >= 0)
+		close(w->fd);
+	close(w->pidfd);
+	memset(w, 0, sizeof(*w));
+	w->fd = w->pidfd = -1;
+	pw.alive--;
+}
+
+/* Idle workers above pool-min past pool-idle-timeout; pool-min kept. */
+static void
+pw_tend(void)
+{
+	time_t now = pw_now();
+	unsigned idle = 0;
+	size_t i;
+
+	for (i = 0; i < pw.nw; i++) {
+		struct pw_worker *w = &pw.w[i];
+
+		if (w->pid == 0 || w->fd < 0 || w->id != 0)
+			continue;
+		if (pw.draining || (pw.idle > 0 && pw.alive > pw.min &&
+		    now - w->idle_since >= (time_t)pw.idle)) {
+			close(w->fd);	/* it exits on EOF */
+			w->fd = -1;
+			continue;
+		}
+		idle++;
+	}
+	while (!pw.draining && pw.alive < pw.min && pw_fork() != NULL)
+		;
+	/*
+	 * reuse = 1 spends a worker per connection: keep one forked ahead,
+	 * so a connection does not wait for the fork.
+	 */
+	if (!pw.draining && pw.reuse == 1 && idle == 0 &&
+	    (pw.max == 0 || pw.alive < pw.max))
+		(void)pw_fork();
+}
+
+int
+poolworker_main(void)
+{
+	struct pool_text_msg ready;
+	struct pollfd *pfd = NULL;
+	char *plugin = NULL;
+	size_t i, n, cap = 0;
+	int null;
+
+	pw_setup(&plugin);
+	if (fcntl(PW_CHANNEL, F_GETFD) != -1)
+		sandbox_channel_adopt(PW_CHANNEL);
+	/* Logs go through a copy (or /dev/log); 0, 1, 2 are /dev/null. */
+	log_child();
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
+	    dup2(null, 2) == -1)
+		pw_fail("/dev/null: %s", strerror(errno));
+	close(null);
+	pw_plugin(plugin);
+	pw_confine();
+	memset(&ready, 0, sizeof(ready));
+	ready.h.magic = POOL_MAGIC;
+	ready.h.type = POOL_READY;
+	ready.pid = (int32_t)getpid();
+	pw_send_porterd(&ready, sizeof(ready));
+	pw_tend();
+
+	while (!pw.draining || pw.alive > 0) {
+		if (cap < 2 * pw.nw + 1) {
+			cap = 2 * pw.nw + 1;
+			if ((pfd = realloc(pfd, cap * sizeof(*pfd))) == NULL)
+				_exit(1);
+		}
+		n = 0;
+		pfd[n].fd = pw.draining ? -1 : PW_CTL;
+		pfd[n++].events = POLLIN;
+		for (i = 0; i < pw.nw; i++) {
+			bool live = pw.w[i].pid != 0;
+
+			pfd[n].fd = live ? pw.w[i].fd : -1;
+			pfd[n++].events = POLLIN;
+			pfd[n].fd = live ? pw.w[i].pidfd : -1;
+			pfd[n++].events = POLLIN;
+		}
+		if (poll(pfd, n, 1000) == -1 && errno != EINTR)
+			_exit(1);
+		/* Workers' DONEs before their exits: see pw_reap(). */
+		for (i = 0; i < pw.nw && 2 * i + 2 < n; i++) {
+			if (pfd[2 * i + 1].revents != 0 && pw.w[i].fd >= 0 &&
+			    pw.w[i].fd == pfd[2 * i + 1].fd)
+				pw_from_worker(&pw.w[i]);
+			if (pfd[2 * i + 2].revents != 0 && pw.w[i].pid != 0 &&
+			    pw.w[i].pidfd == pfd[2 * i + 2].fd)
+				pw_reap(&pw.w[i]);
+		}
+		if (pfd[0].revents != 0)
+			pw_ctl();
+		if (pw.draining) {
+			struct pw_pending *p;
+
+			while ((p = pw.qhead) != NULL) {
+				pw.qhead = p->next;
+				close(p->fd);
+				free(p);
+			}
+			pw.qtail = NULL;
+		}
+		pw_dispatch();
+		pw_tend();
+	}
+	if (pw.svc.inited && pw.svc.plugin->desc->fini != NULL)
+		pw.svc.plugin->desc->fini(pw.svc.state);
+	return 0;
+}

@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""process_pool -- isolation = process plugins are served by a pool of
+pre-forked worker processes (pool.h).
+
+Asserts: with reuse = 1 every connection gets a worker of its own (a new
+pid each time); with reuse unlimited one worker serves one connection
+after another (the same pid); workers run as the service's user with its
+groups, block and ignore no signal, and are not porterd's children but
+its pool process's; the pool grows to pool-max and no further -- a
+connection beyond it waits, and is served once a worker is free; a
+worker that crashes costs only its own connection (logged "killed by
+signal 11" with its pid; a held connection of the same pool still
+finishes "exit 0"; the pool is not restarted); a pool grown to pool-max
+by held connections shrinks back to pool-min once they end and
+pool-idle-timeout passes; a hung worker is cut by
+max-lifetime; pool options on a service without a pool are refused
+with file:line.
+"""
+import os
+import pwd
+import re
+import socket
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from porter_e2e import (Skip, connect, conf_opts, conf_service,  # noqa
+                        expect, expect_eq, main, run_porterd)
+
+LINE_RE = (r"^service %s: 127\.0\.0\.1:%d: plugin whoami pid (\d+): "
+           r"(.*) in [0-9.]+s \(in \d+ B, out \d+ B, user")
+
+
+def ask(addr, what, hold=False):
+    """Sends one line; returns (answer, socket if hold else None)."""
+    s = connect(addr)
+    s.sendall(what + b"\n")
+    data = b""
+    while not data.endswith(b"\n"):
+        x = s.recv(4096)
+        if not x:
+            break
+        data += x
+    if hold:
+        return data, s
+    s.close()
+    return data, None
+
+
+def who(addr):
+    data, _ = ask(addr, b"who")
+    return dict(kv.split("=", 1) for kv in data.decode().split())
+
+
+def children(pid):
+    kids = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                kids += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return kids
+
+
+def scenario(t):
+    if os.geteuid() != 0:
+        raise Skip("needs root to switch users")
+    nobody = pwd.getpwnam("nobody")
+    tmp = t.tmpdir()
+    plugins = t.plugindir(["whoami"], tmp)
+    conf = conf_opts(shutdown_timeout=5, max_per_source=0)
+    conf += conf_service("fresh", listen=["127.0.0.1:0"], plugin="whoami",
+                         isolation="process", user="nobody", reuse=1)
+    conf += conf_service("pooled", listen=["127.0.0.1:0"], plugin="whoami",
+                         isolation="process", user="nobody", pool_max=2)
+    conf += conf_service("hang", listen=["127.0.0.1:0"], plugin="whoami",
+                         isolation="process", user="nobody",
+                         max_lifetime=1)
+    conf += conf_service("shrink", listen=["127.0.0.1:0"], plugin="whoami",
+                         isolation="process", user="nobody", pool_min=1,
+                         pool_max=3, pool_idle_timeout=1)
+    path = t.write(os.path.join(tmp, "porterd.conf"), conf)
+    d = t.porterd(path, plugins)
+    d.wait_line(r"^ready: 4 services")
+    fresh, pooled = d.addr("fresh"), d.addr("pooled")
+
+    with t.case("reuse = 1: a new worker for every connection"):
+        pids = [who(fresh)["pid"] for _ in range(4)]
+        expect_eq(len(set(pids)), 4, "distinct pids in %s" % pids)
+
+    with t.case("reuse unlimited: one worker serves them one by one"):
+        pids = []
+        for _ in range(4):
+            # One after another: each is over (logged) before the next.
+            mark = d.mark()
+            pids.append(who(pooled)["pid"])
+            d.wait_line(r"^service pooled: .* pid %s: exit 0" % pids[-1],
+                        since=mark)
+        expect_eq(len(set(pids)), 1, "distinct pids in %s" % pids)
+
+    with t.case("a worker runs as the service's user, signals clean"):
+        w = who(pooled)
+        expect_eq(int(w["uid"]), nobody.pw_uid, "uid")
+        expect_eq(int(w["gid"]), nobody.pw_gid, "gid")
+        expect_eq(int(w["sigblk"], 16), 0, "SigBlk")
+        expect_eq(int(w["sigign"], 16), 0, "SigIgn")
+        pid = int(w["pid"])
+        expect(pid not in children(d.pid), "a worker is porterd's child")
+        pools = children(d.pid)
+        expect(any(pid in children(p) for p in pools),
+               "the worker is not a child of a pool process %s" % pools)
+
+    with t.case("the pool grows to pool-max (2) and no further"):
+        a, sa = ask(pooled, b"who", hold=True)
+        b, sb = ask(pooled, b"who", hold=True)
+        pa = a.decode().split()[0]
+        pb = b.decode().split()[0]
+        expect(pa != pb, "two held connections share worker %s" % pa)
+        sc = connect(pooled)
+        sc.sendall(b"third\n")
+        sc.settimeout(1.0)
+        try:
+            early = sc.recv(100)
+        except socket.timeout:
+            early = None
+        expect(early is None, "a third worker answered: %r" % early)
+        sa.close()
+        sc.settimeout(10)
+        expect_eq(sc.recv(100), b"third\n", "the queued connection")
+        sc.close()
+
+    with t.case("pool-idle-timeout: grown to 3, the pool shrinks back to "
+                "pool-min (1)"):
+        shrink = d.addr("shrink")
+        held = [ask(shrink, b"who", hold=True) for _ in range(3)]
+        wpids = {a.decode().split()[0] for a, _ in held}
+        expect_eq(len(wpids), 3, "workers serving 3 held connections")
+        pool = [p for p in children(d.pid)
+                if {"pid=%d" % k for k in children(p)} & wpids]
+        expect_eq(len(pool), 1, "the pool process of 'shrink'")
+        for _, s in held:
+            s.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and pool:
+            if len(children(pool[0])) == 1:
+                break
+            time.sleep(0.2)
+        expect_eq(len(children(pool[0])) if pool else -1, 1,
+                  "workers left after the idle timeout")
+        expect_eq(who(shrink)["uid"], str(nobody.pw_uid), "still served")
+
+    with t.case("a crashing worker costs only its connection"):
+        mark = d.mark()
+        s = connect(pooled)
+        port = s.getsockname()[1]
+        s.sendall(b"crash\n")
+        s.settimeout(10)
+        try:
+            got = s.recv(100)
+        except ConnectionResetError:
+            got = b""
+        s.close()
+        expect_eq(got, b"", "the crashing connection's answer")
+        d.wait_line(LINE_RE % ("pooled", port) + "", since=mark)
+        m = [re.match(LINE_RE % ("pooled", port), x)
+             for x in d.lines[mark:]]
+        m = [x for x in m if x][0]
+        expect(m.group(2).startswith("killed by signal 11"),
+               "status %r" % m.group(2))
+        # The held connection (b) finishes normally.
+        bport = sb.getsockname()[1]
+        sb.close()
+        m2 = d.wait_line(LINE_RE % ("pooled", bport), since=mark)
+        expect_eq(m2.group(2), "exit 0", "the held connection")
+        expect_eq(who(pooled)["uid"], str(nobody.pw_uid), "still served")
+        expect_eq(len(d.find(r"^service pooled: worker pool started")), 1,
+                  "pool starts")
+        expect(len(d.find(r"^service pooled: worker pool pid")) == 0,
+               "the pool went down")
+
+    with t.case("a hung worker is cut by max-lifetime"):
+        mark = d.mark()
+        s = connect(d.addr("hang"))
+        port = s.getsockname()[1]
+        s.sendall(b"hang\n")
+        s.settimeout(10)
+        t0 = time.monotonic()
+        try:
+            got = s.recv(100)
+        except ConnectionResetError:
+            got = b""
+        s.close()
+        expect_eq(got, b"", "answer from the hung worker")
+        expect(time.monotonic() - t0 < 8, "not cut in time")
+        m = d.wait_line(LINE_RE % ("hang", port), since=mark)
+        expect(m.group(2).startswith("killed by signal"),
+               "status %r" % m.group(2))
+
+    with t.case("pool options where no pool runs are refused"):
+        bad = conf_service("x", listen=["127.0.0.1:0"], exec_="/bin/cat",
+                           reuse=1)
+        p2 = t.write(os.path.join(tmp, "bad.conf"), bad)
+        rc, out, err = run_porterd(["-t", "-f", p2])
+        expect(rc != 0, "accepted")
+        expect(re.search(r"bad\.conf:\d+: service 'x': reuse applies to "
+                         r"plugins with isolation = process", err),
+               "message: %r" % err)
+
+
+if __name__ == "__main__":
+    main(scenario)
