@@ -89,6 +89,9 @@
 
 #include <porter/socket.h>
 
+/* porterctl's socket when the config names none. */
+#define CONTROL_SOCKET_DEFAULT	"/run/porter/control"
+
 enum handler_kind {
 	HANDLER_PLUGIN,
 	HANDLER_EXEC
@@ -251,6 +254,9 @@ struct config {
 	gid_t run_gid;
 	char *hosts_allow;	/* hosts-allow, absolute */
 	char *hosts_deny;
+	char *control_socket;	/* control-socket; NULL: none */
+	bool control_socket_set;	/* given in the file (not the default) */
+	gid_t control_gid;	/* control-group, or (gid_t)-1 */
 	char **included;	/* drop-in files read, in order, NULL-terminated */
 	char **skipped;		/* files in an include pattern's directory that
 				 * the pattern does not match (dotfiles, "x~",

@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "log.h"
 #include "mono.h"
+#include "stats.h"
 
 static uint64_t conn_ids;
 
@@ -34,6 +35,7 @@ conn_new(struct svc *svc, int fd)
 	c->fev.fd = -1;
 	c->id = __atomic_add_fetch(&conn_ids, 1, __ATOMIC_RELAXED);
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
+	stats_accepted(svc->stats);
 	svc_ref(svc);
 	__atomic_add_fetch(&svc->live, 1, __ATOMIC_RELAXED);
 	return c;
@@ -102,6 +104,9 @@ conn_finish(struct conn *c)
 		    (unsigned long long)c->stats.bytes_in,
 		    (unsigned long long)c->stats.bytes_out);
 	}
+	stats_finished(c->svc->stats, (uint64_t)(secs * 1e6),
+	    c->stats.bytes_in, c->stats.bytes_out, c->pid > 0 ? c->status :
+	    c->pid < 0 ? -1 : c->rc == 0 ? 0 : 1 << 8);
 	__atomic_sub_fetch(&c->svc->live, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&c->svc->served, 1, __ATOMIC_RELAXED);
 	svc_unref(c->svc);

@@ -33,6 +33,7 @@
 #include "accept.h"
 #include "children.h"
 #include "conn.h"
+#include "control_rt.h"
 #include "dispatch.h"
 #include "evloop.h"
 #include "gate.h"
@@ -44,6 +45,7 @@
 #include "notify.h"
 #include "privs.h"
 #include "spawn.h"
+#include "stats.h"
 #include "svc.h"
 #include "timeouts.h"
 
@@ -213,7 +215,7 @@ loop_status(char *buf, size_t len)
 	    evloop_live());
 }
 
-static void
+void
 loop_reload(void)
 {
 	char errbuf[1024], status[128];
@@ -234,10 +236,12 @@ loop_reload(void)
 	if (cfg == NULL || table_apply(cfg, errbuf, sizeof(errbuf)) == -1) {
 		log_warnx("reload failed: %s; keeping the running config",
 		    errbuf);
+		stats_reloaded(false, errbuf);
 		loop_status(status, sizeof(status));
 		notify_ready(status);
 		return;
 	}
+	stats_reloaded(true, NULL);
 	for (i = 0; cfg->skipped != NULL && cfg->skipped[i] != NULL; i++)
 		log_info("%s: not included (does not match an include "
 		    "pattern)", cfg->skipped[i]);
@@ -310,6 +314,7 @@ loop_tick_ev(struct ev *ev, uint32_t events, struct evloop *L)
 	/* A lingering process group may have emptied without a SIGCHLD. */
 	children_reap();
 	evloop_check_stalls();
+	control_rt_tick();
 	for (i = 0; i < loop.tab.n; i++)
 		limiter_summary(loop.tab.svcs[i]->lim,
 		    loop.tab.svcs[i]->conf->name);
@@ -493,6 +498,8 @@ loop_start(struct config *cfg)
 		return -1;
 	}
 	table_drop_passed(true);
+	if (control_rt_open(loop.cref->cfg, loop.epfd) == -1)
+		return -1;
 	if (loop.opts->on_bound != NULL) {
 		if (loop.opts->on_bound(loop.opts->on_bound_arg) == -1 ||
 		    loop_renew_signalfd() == -1)
@@ -520,6 +527,7 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 
 	memset(&loop, 0, sizeof(loop));
 	loop.opts = opts;
+	stats_init();
 	loop.epfd = loop.sig_ev.fd = loop.wake_ev.fd = loop.tick_ev.fd = -1;
 	svc_set_registry(&loop.plugins);
 	svc_set_unwatch(loop_unwatch);
@@ -549,6 +557,7 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 
 			ev->fn(ev, evs[i].events, NULL);
 		}
+		control_rt_pending();
 		gate_resume_due(loop.tab.svcs, loop.tab.n);
 		if (!loop.stopping)
 			continue;
@@ -563,6 +572,7 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 		}
 	}
 	log_info("exiting");
+	control_rt_close();
 	if (evloop_live() == 0) {
 		evloop_quit();
 		table_free(&loop.tab);

@@ -38,6 +38,7 @@ struct plugin;
 struct svc;
 struct evloop;
 struct fiber;
+struct stats_svc;
 
 /*
  * What epoll's data.ptr points to, in every loop: the descriptor and the
@@ -99,6 +100,7 @@ struct svc {
 	unsigned refs;			/* 1 while in the table + 1 per conn */
 	unsigned live;			/* running handlers */
 	uint64_t served;		/* finished handlers */
+	struct stats_svc *stats;	/* counters, shared by name (stats.h) */
 };
 
 /* A refcounted config shared by the svcs built from it (atomic refs). */
