@@ -87,22 +87,25 @@ conn_finish(struct conn *c)
 
 	if (c->pid < 0) {
 		log_msg(LOG_WARNING, "service %s: %s: %s %s: could not be "
-		    "started", conf->name, peer, conf->kind == HANDLER_EXEC ?
-		    "exec" : "plugin", conf->handler);
+		    "started, conn %llu", conf->name, peer,
+		    conf->kind == HANDLER_EXEC ? "exec" : "plugin",
+		    conf->handler, (unsigned long long)c->id);
 	} else if (c->pid > 0) {
 		conn_status_text(c->status, status, sizeof(status));
 		failed = !(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0);
 		log_msg(failed ? LOG_WARNING : LOG_INFO,
-		    "service %s: %s: %s %s pid %ld: %s in %.3fs", conf->name,
-		    peer, conf->kind == HANDLER_EXEC ? "exec" : "plugin",
-		    conf->handler, (long)c->pid, status, secs);
+		    "service %s: %s: %s %s pid %ld: %s in %.3fs, conn %llu",
+		    conf->name, peer, conf->kind == HANDLER_EXEC ? "exec" :
+		    "plugin", conf->handler, (long)c->pid, status, secs,
+		    (unsigned long long)c->id);
 	} else {
 		log_msg(c->rc == 0 ? LOG_INFO : LOG_WARNING,
 		    "service %s: %s: plugin %s %s in %.3fs (in %llu B, "
-		    "out %llu B)", conf->name, peer, conf->handler,
+		    "out %llu B), conn %llu", conf->name, peer, conf->handler,
 		    c->rc == 0 ? "done" : "failed", secs,
 		    (unsigned long long)c->stats.bytes_in,
-		    (unsigned long long)c->stats.bytes_out);
+		    (unsigned long long)c->stats.bytes_out,
+		    (unsigned long long)c->id);
 	}
 	stats_finished(c->svc->stats, (uint64_t)(secs * 1e6),
 	    c->stats.bytes_in, c->stats.bytes_out, c->pid > 0 ? c->status :
