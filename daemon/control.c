@@ -70,7 +70,6 @@ struct control {
 	struct control_client *clients;
 	unsigned nclients;
 	uint64_t next_token;
-	uid_t own_uid;
 };
 
 /* For the reload callback, which names a client by token only. */
@@ -568,10 +567,11 @@ control_run(struct control_client *cl, const struct control_req *req)
 	char err[512];
 	json_t *arr;
 
-	if (!control_authorized(req->cmd, cl->uid, cl->ctl->own_uid)) {
+	/* geteuid() now, not at open: run-as may have switched since. */
+	if (!control_authorized(req->cmd, cl->uid, geteuid())) {
 		snprintf(err, sizeof(err), "permission denied: '%s' needs "
 		    "root or porterd's user (uid %ld); you are uid %ld",
-		    control_cmd_name(req->cmd), (long)cl->ctl->own_uid,
+		    control_cmd_name(req->cmd), (long)geteuid(),
 		    (long)cl->uid);
 		log_info("control: uid %ld (pid %ld): %s refused",
 		    (long)cl->uid, (long)cl->pid, control_cmd_name(req->cmd));
@@ -875,7 +875,6 @@ control_open(const char *path, gid_t gid, int epfd,
 	ctl->fd = fd;
 	ctl->epfd = epfd;
 	ctl->ops = ops;
-	ctl->own_uid = geteuid();
 	ev.data.ptr = &ctl->ev;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
 		snprintf(err, errlen, "control socket %s: epoll: %s", path,

@@ -349,17 +349,82 @@ print_status(json_t *st)
 	    refusals(json_object_get(st, "refused"), b3, sizeof(b3)));
 }
 
+/*
+ * A table sized to its contents: columns as wide as their widest cell,
+ * two spaces apart; right-aligned where right[] says so (numbers).
+ */
+#define TABLE_COLS	11
+
+struct table {
+	size_t ncols, nrows;
+	const char *right;		/* "lrr...", one letter a column */
+	char **cells;			/* nrows x ncols, owned */
+};
+
+static void
+table_add(struct table *t, const char *const *row)
+{
+	char **c = realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(*c));
+	size_t i;
+
+	if (c == NULL) {
+		warnx_("out of memory");
+		exit(EXIT_UNREACHABLE);
+	}
+	t->cells = c;
+	for (i = 0; i < t->ncols; i++)
+		if ((c[t->nrows * t->ncols + i] = strdup(row[i])) == NULL) {
+			warnx_("out of memory");
+			exit(EXIT_UNREACHABLE);
+		}
+	t->nrows++;
+}
+
+static void
+table_print(struct table *t)
+{
+	size_t w[TABLE_COLS] = { 0 }, r, i, len;
+
+	for (r = 0; r < t->nrows; r++)
+		for (i = 0; i < t->ncols; i++)
+			if ((len = strlen(t->cells[r * t->ncols + i])) > w[i])
+				w[i] = len;
+	for (r = 0; r < t->nrows; r++) {
+		for (i = 0; i < t->ncols; i++) {
+			const char *c = t->cells[r * t->ncols + i];
+			int last = i + 1 == t->ncols;
+
+			if (t->right[i] == 'r')
+				printf("%*s%s", (int)w[i], c, last ? "" : "  ");
+			else if (last)
+				printf("%s", c);
+			else
+				printf("%-*s  ", (int)w[i], c);
+			free(t->cells[r * t->ncols + i]);
+		}
+		putchar('\n');
+	}
+	free(t->cells);
+	t->cells = NULL;
+	t->nrows = 0;
+}
+
 static void
 print_services(json_t *arr)
 {
-	char ls[256], hd[128], ref[256], in[32], out[32];
+	static const char *const head[] = { "SERVICE", "STATE", "LISTEN",
+	    "HANDLER", "LIVE", "ACCEPTED", "REFUSED", "FAILED", "IN", "OUT",
+	    "REFUSED BY" };
+	char ls[256], hd[128], ref[256], in[32], out[32], live[24], acc[24],
+	    nref[24], fail[24];
+	struct table t = { 11, 0, "llllrrrrrrl", NULL };
 	size_t i, j, off;
 	json_t *s, *l;
 
-	printf("%-14s %-24s %-22s %-16s %5s %9s %7s %7s %10s %10s  %s\n",
-	    "SERVICE", "STATE", "LISTEN", "HANDLER", "LIVE", "ACCEPTED",
-	    "REFUSED", "FAILED", "IN", "OUT", "REFUSED BY REASON");
+	table_add(&t, head);
 	json_array_foreach(arr, i, s) {
+		const char *row[11];
+
 		off = 0;
 		ls[0] = '\0';
 		json_array_foreach(json_object_get(s, "listeners"), j, l)
@@ -367,53 +432,76 @@ print_services(json_t *arr)
 				off += (size_t)snprintf(ls + off,
 				    sizeof(ls) - off, "%s%s", j > 0 ? "," : "",
 				    json_string_value(l));
-		snprintf(hd, sizeof(hd), "%s %s%s%s", jstr(s, "kind"),
+		snprintf(hd, sizeof(hd), "%s %s%s", jstr(s, "kind"),
 		    jstr(s, "handler"),
 		    json_is_string(json_object_get(s, "isolation")) &&
 		    strcmp(jstr(s, "isolation"), "process") == 0 ?
-		    " (process)" : "", "");
-		printf("%-14s %-24s %-22s %-16s %5" JSON_INTEGER_FORMAT " %9"
-		    JSON_INTEGER_FORMAT " %7" JSON_INTEGER_FORMAT " %7"
-		    JSON_INTEGER_FORMAT " %10s %10s  %s\n",
-		    jstr(s, "name"), jstr(s, "state"), ls[0] ? ls : "-", hd,
-		    jint(s, "live"), jint(s, "accepted"),
-		    refused_total(json_object_get(s, "refused")),
-		    jint(s, "failures"),
-		    human_bytes(json_object_get(s, "bytes_in"), in, sizeof(in)),
-		    human_bytes(json_object_get(s, "bytes_out"), out,
-		    sizeof(out)),
-		    refusals(json_object_get(s, "refused"), ref, sizeof(ref)));
+		    " (process)" : "");
+		snprintf(live, sizeof(live), "%" JSON_INTEGER_FORMAT,
+		    jint(s, "live"));
+		snprintf(acc, sizeof(acc), "%" JSON_INTEGER_FORMAT,
+		    jint(s, "accepted"));
+		snprintf(nref, sizeof(nref), "%" JSON_INTEGER_FORMAT,
+		    refused_total(json_object_get(s, "refused")));
+		snprintf(fail, sizeof(fail), "%" JSON_INTEGER_FORMAT,
+		    jint(s, "failures"));
+		row[0] = jstr(s, "name");
+		row[1] = jstr(s, "state");
+		row[2] = ls[0] != '\0' ? ls : "-";
+		row[3] = hd;
+		row[4] = live;
+		row[5] = acc;
+		row[6] = nref;
+		row[7] = fail;
+		row[8] = human_bytes(json_object_get(s, "bytes_in"), in,
+		    sizeof(in));
+		row[9] = human_bytes(json_object_get(s, "bytes_out"), out,
+		    sizeof(out));
+		row[10] = refusals(json_object_get(s, "refused"), ref,
+		    sizeof(ref));
+		table_add(&t, row);
 	}
+	table_print(&t);
 }
 
 static void
 print_connections(json_t *arr)
 {
-	char age[32], idle[32], in[32], out[32], pid[24];
+	static const char *const head[] = { "ID", "SERVICE", "PEER", "LOCAL",
+	    "AGE", "IDLE", "IN", "OUT", "KIND", "PID" };
+	char id[24], age[32], idle[32], in[32], out[32], pid[24];
+	struct table t = { 10, 0, "rlllrrrrlr", NULL };
 	json_t *c, *v;
 	size_t i;
 
-	printf("%-8s %-14s %-40s %-40s %8s %8s %10s %10s %-8s %s\n", "ID",
-	    "SERVICE", "PEER", "LOCAL", "AGE", "IDLE", "IN", "OUT", "KIND",
-	    "PID");
+	table_add(&t, head);
 	json_array_foreach(arr, i, c) {
+		const char *row[10];
+
 		v = json_object_get(c, "idle");
+		snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, jint(c, "id"));
 		if (jint(c, "pid") > 0)
 			snprintf(pid, sizeof(pid), "%" JSON_INTEGER_FORMAT,
 			    jint(c, "pid"));
 		else
 			snprintf(pid, sizeof(pid), "-");
-		printf("%-8" JSON_INTEGER_FORMAT " %-14s %-40s %-40s %8s %8s "
-		    "%10s %10s %-8s %s\n", jint(c, "id"), jstr(c, "service"),
-		    jstr(c, "peer"), jstr(c, "local"),
-		    human_secs(json_number_value(json_object_get(c, "age")),
-		    age, sizeof(age)),
-		    human_secs(json_is_number(v) ? json_number_value(v) : -1,
-		    idle, sizeof(idle)),
-		    human_bytes(json_object_get(c, "bytes_in"), in, sizeof(in)),
-		    human_bytes(json_object_get(c, "bytes_out"), out,
-		    sizeof(out)), jstr(c, "kind"), pid);
+		row[0] = id;
+		row[1] = jstr(c, "service");
+		row[2] = jstr(c, "peer");
+		row[3] = jstr(c, "local");
+		row[4] = human_secs(json_number_value(json_object_get(c,
+		    "age")), age, sizeof(age));
+		row[5] = human_secs(json_is_number(v) ? json_number_value(v) :
+		    -1, idle, sizeof(idle));
+		row[6] = human_bytes(json_object_get(c, "bytes_in"), in,
+		    sizeof(in));
+		row[7] = human_bytes(json_object_get(c, "bytes_out"), out,
+		    sizeof(out));
+		row[8] = jstr(c, "kind");
+		row[9] = pid;
+		table_add(&t, row);
 	}
+	table_print(&t);
 }
 
 /* ------------------------------------------------------------ commands */
