@@ -38,6 +38,7 @@
 #include "gate.h"
 #include "limiter.h"
 #include "log.h"
+#include "logpeer.h"
 #include "stats.h"
 
 #define ACCEPT_BATCH	64	/* accepts per listener per wakeup */
@@ -187,7 +188,7 @@ accept_refuse(struct svc *svc, int fd, const pt_addr *peer, enum refusal why,
 	stats_refused(svc->stats, (enum stats_refusal)why);
 	if (limiter_refused(svc->lim, why))
 		log_warnx("service %s: refused %s: %s", svc->conf->name,
-		    pt_addr_format(peer, text, sizeof(text)), reason);
+		    logpeer_format(peer, text, sizeof(text)), reason);
 }
 
 /* True if one more descriptor can be had now (the handler's duplicate). */

@@ -39,6 +39,7 @@
 #include "conf_priv.h"
 #include "log.h"
 #include "strv.h"
+#include "logpeer.h"
 
 #ifndef PLUGINDIR
 #define PLUGINDIR "/usr/local/lib/porter/plugins"
@@ -66,6 +67,7 @@ static const char *const conf_root_names[ROOT_LIMITS] = {
 	[ROOT_HOSTS_DENY] = "hosts-deny",
 	[ROOT_CONTROL_SOCKET] = "control-socket",
 	[ROOT_CONTROL_GROUP] = "control-group",
+	[ROOT_LOG_PEER] = "log-peer",
 };
 
 /* The enum conf_root_opt of a global option's name, or -1. */
@@ -547,6 +549,7 @@ conf_parse(struct conf_load *ld, char *text, size_t len, bool main_file)
 		CFG_STR("hosts-deny", "/etc/hosts.deny", CFGF_NONE),
 		CFG_STR("control-socket", NULL, CFGF_NODEFAULT),
 		CFG_STR("control-group", NULL, CFGF_NODEFAULT),
+		CFG_STR("log-peer", "full", CFGF_NONE),
 		CONF_LIMIT_OPTS,
 		CFG_SEC("service", conf_service_schema(), CFGF_MULTI |
 		    CFGF_TITLE),
@@ -872,6 +875,16 @@ conf_globals(struct conf_load *ld, cfg_t *root)
 		conf_error(ld, conf_line(&lines[ROOT_LOG_LEVEL], 0, 0),
 		    "unknown log-level '%s' (err, warning, notice, info or "
 		    "debug)", v);
+		return -1;
+	}
+	v = cfg_getstr(root, "log-peer");
+	/* Parsed here, not by logpeer.c: the config stays free of it. */
+	cfg->log_peer = strcmp(v, "full") == 0 ? LOGPEER_FULL :
+	    strcmp(v, "truncate") == 0 ? LOGPEER_TRUNCATE :
+	    strcmp(v, "none") == 0 ? LOGPEER_NONE : -1;
+	if (cfg->log_peer < 0) {
+		conf_error(ld, conf_line(&lines[ROOT_LOG_PEER], 0, 0),
+		    "unknown log-peer '%s' (full, truncate or none)", v);
 		return -1;
 	}
 	t = cfg_getint(root, "shutdown-timeout");

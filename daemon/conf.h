@@ -20,6 +20,9 @@
  *   group = "nogroup"         # default group [the user's primary group]
  *   log-target = stderr|syslog                  # [syslog]
  *   log-level = err|warning|notice|info|debug   # [info]
+ *   log-peer = full|truncate|none  # client addresses in the log [full]
+ *   control-socket = "/run/porter/control"  # porterctl's; "" for none
+ *   control-group = "adm"     # may read through it [porterd's group]
  *   pid-file = "/run/porterd.pid"             # [none]; as plugin-dir
  *   shutdown-timeout = 10     # seconds SIGTERM waits for live connections
  *   threads = 0               # event loops [0: one per CPU]; fixed for
@@ -244,6 +247,7 @@ struct config {
 	char *pid_file;		/* NULL: none */
 	int log_target;		/* enum log_target */
 	int log_level;		/* LOG_ERR .. LOG_DEBUG */
+	int log_peer;		/* enum logpeer_mode: log-peer */
 	int shutdown_timeout;	/* seconds */
 	unsigned threads;	/* event loops; 0: one per CPU */
 	struct limits_spec limits;	/* defaults for services' limits */

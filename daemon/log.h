@@ -24,6 +24,11 @@ void log_init(enum log_target target, int level, const char *ident);
 /* Changes the level (e.g. after a reload); the target stays. */
 void log_setlevel(int level);
 int log_getlevel(void);
+/*
+ * True when porterd's stderr is the systemd journal's stream (checked by
+ * log_init()): structured entries may then go to the journal directly.
+ */
+int log_under_journal(void);
 /* Parses "err", "warning", "notice", "info", "debug"; -1 if unknown. */
 int log_level_parse(const char *name);
 
