@@ -16,6 +16,11 @@
  * right to connect (run it as porterd's user or a member of
  * control-group; it uses read-only commands).
  *
+ * All its I/O, the client's and the control socket's, goes through
+ * libporter (PT_PLUGIN_COOPERATIVE): a scrape runs as a fiber of the event
+ * loop that accepted it, and while porterd's control thread answers, the
+ * loop serves other connections.
+ *
  * Arguments: the control socket's path [/run/porter/control].
  * One request per connection (Connection: close); GET and HEAD of
  * /metrics only (404 elsewhere, 405 for other methods); a request must
@@ -24,14 +29,12 @@
  */
 #define _GNU_SOURCE	/* strcasestr */
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,51 +123,33 @@ metrics_fini(void *state)
 	free(state);
 }
 
-/* Waits until fd is ready for events, at most until *deadline. */
+/*
+ * Gives s what is left of the time until *deadline as its timeout, so a
+ * whole exchange, not each call, is bounded.  Returns 0, or -1 with a
+ * PT_ERR_TIMEOUT in err when the time is up.
+ */
 static int
-metrics_wait(int fd, short events, const struct timespec *deadline)
+metrics_timeout(pt_sock *s, const struct timespec *deadline, pt_error *err)
 {
-	struct pollfd pfd = { .fd = fd, .events = events };
 	struct timespec now;
-	long ms;
-	int r;
+	double left;
 
-	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		ms = (deadline->tv_sec - now.tv_sec) * 1000 +
-		    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-		if (ms <= 0)
-			return -1;
-		r = poll(&pfd, 1, (int)ms);
-		if (r > 0)
-			return 0;
-		if (r == -1 && errno != EINTR)
-			return -1;
-		if (r == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left = (double)(deadline->tv_sec - now.tv_sec) +
+	    (double)(deadline->tv_nsec - now.tv_nsec) / 1e9;
+	if (left <= 0)
+		return pt_error_set(err, PT_ERR_TIMEOUT, ETIMEDOUT,
+		    "timed out");
+	return pt_sock_settimeout(s, left, err);
 }
 
 static int
-metrics_send_all(int fd, const char *p, size_t len,
-    const struct timespec *deadline)
+metrics_send_all(pt_sock *s, const char *p, size_t len,
+    const struct timespec *deadline, pt_error *err)
 {
-	ssize_t n;
-
-	while (len > 0) {
-		if (metrics_wait(fd, POLLOUT, deadline) == -1)
-			return -1;
-		n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	if (metrics_timeout(s, deadline, err) == -1)
+		return -1;
+	return pt_sock_sendall(s, p, len, 0, NULL, err);
 }
 
 /*
@@ -177,41 +162,49 @@ metrics_ask(const char *path, json_t **ret_status, json_t **ret_services,
 {
 	static const char req[] = "{\"command\":\"status\"}\n"
 	    "{\"command\":\"services\"}\n";
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct timespec deadline;
 	struct mbuf in = { NULL, 0, 0, 0 };
 	json_t *ans[2] = { NULL, NULL };
+	pt_sock *s = NULL;
+	pt_addr addr;
+	pt_error err;
 	char *line, *nl;
-	int fd, i, r = -1;
+	int i, r = -1;
 	ssize_t n;
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += METRICS_TIMEOUT_MS / 1000;
-	memcpy(sun.sun_path, path, strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		snprintf(why, whylen, "control socket %s: %s", path,
-		    strerror(errno));
+	if (pt_addr_unix(&addr, path, &err) == -1 ||
+	    (s = pt_socket(AF_UNIX, SOCK_STREAM, 0, &err)) == NULL ||
+	    metrics_timeout(s, &deadline, &err) == -1 ||
+	    pt_sock_connect_addr(s, &addr, &err) == -1) {
+		snprintf(why, whylen, "control socket %s: %s", path, err.msg);
 		goto out;
 	}
-	if (metrics_send_all(fd, req, sizeof(req) - 1, &deadline) == -1) {
+	if (metrics_send_all(s, req, sizeof(req) - 1, &deadline, &err) == -1) {
 		snprintf(why, whylen, "control socket %s: send: %s", path,
-		    strerror(errno));
+		    err.msg);
 		goto out;
 	}
-	shutdown(fd, SHUT_WR);
+	pt_sock_shutdown(s, SHUT_WR, NULL);
 	for (;;) {
-		char chunk[65536];
+		char chunk[16384];
 
-		if (metrics_wait(fd, POLLIN, &deadline) == -1) {
+		if (metrics_timeout(s, &deadline, &err) == 0)
+			n = pt_sock_recv_into(s, chunk, sizeof(chunk), 0, &err);
+		else
+			n = -1;
+		if (n == -1 && err.kind == PT_ERR_TIMEOUT) {
 			snprintf(why, whylen, "control socket %s: no answer "
 			    "within %d s", path, METRICS_TIMEOUT_MS / 1000);
 			goto out;
 		}
-		n = recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
+		if (n == -1) {
+			snprintf(why, whylen, "control socket %s: %s", path,
+			    err.msg);
+			goto out;
+		}
+		if (n == 0)
 			break;
 		if (in.len + (size_t)n > METRICS_ANSWER_MAX) {
 			snprintf(why, whylen, "control socket %s: answer too "
@@ -251,8 +244,7 @@ out:
 	json_decref(ans[0]);
 	json_decref(ans[1]);
 	free(in.p);
-	if (fd >= 0)
-		close(fd);
+	pt_sock_free(s);
 	return r;
 }
 
@@ -452,11 +444,12 @@ metrics_render(struct mbuf *b, int om, json_t *st, json_t *svcs)
 /* ------------------------------------------------------------ HTTP */
 
 static int
-metrics_reply(int fd, int code, const char *reason, const char *type,
+metrics_reply(pt_sock *s, int code, const char *reason, const char *type,
     const char *body, size_t len, int head, pt_plugin_stats *stats)
 {
 	struct timespec deadline;
 	char hdr[512];
+	pt_error err;
 	int n;
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -464,15 +457,16 @@ metrics_reply(int fd, int code, const char *reason, const char *type,
 	n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", code, reason,
 	    type, len);
-	if (metrics_send_all(fd, hdr, (size_t)n, &deadline) == -1 ||
-	    (!head && metrics_send_all(fd, body, len, &deadline) == -1))
+	if (metrics_send_all(s, hdr, (size_t)n, &deadline, &err) == -1 ||
+	    (!head && metrics_send_all(s, body, len, &deadline, &err) == -1))
 		return -1;
 	stats->bytes_out += (uint64_t)n + (head ? 0 : len);
 	return 0;
 }
 
+/* Serves one request on s. */
 static int
-metrics_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
+metrics_serve(pt_sock *s, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 {
 	const struct metrics_state *mst = ctx->state;
 	char req[METRICS_REQUEST_MAX + 1], why[512], *sp, *path, *end;
@@ -481,51 +475,51 @@ metrics_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	json_t *st = NULL, *svcs = NULL;
 	size_t len = 0;
 	int head, om, r = 0;
+	pt_error err;
 	ssize_t n;
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += METRICS_TIMEOUT_MS / 1000;
+	req[0] = '\0';
 	/* The request head; its body (there should be none) is ignored. */
 	while ((end = len >= 4 ? strstr(req, "\r\n\r\n") : NULL) == NULL) {
 		if (len == METRICS_REQUEST_MAX) {
 			static const char msg[] = "request head too large\n";
 
-			return metrics_reply(fd, 431, "Request Header Fields "
+			return metrics_reply(s, 431, "Request Header Fields "
 			    "Too Large", "text/plain", msg, sizeof(msg) - 1,
 			    0, stats);
 		}
-		if (metrics_wait(fd, POLLIN, &deadline) == -1)
+		if (metrics_timeout(s, &deadline, &err) == -1)
 			return 0;	/* a client that never asked */
-		n = recv(fd, req + len, METRICS_REQUEST_MAX - len,
-		    MSG_DONTWAIT);
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
-			continue;
+		n = pt_sock_recv_into(s, req + len, METRICS_REQUEST_MAX - len,
+		    0, &err);
 		if (n <= 0)
-			return 0;
+			return 0;	/* gone, or too slow to ask */
 		len += (size_t)n;
 		stats->bytes_in += (uint64_t)n;
 		req[len] = '\0';
 		if (memchr(req, '\0', len) != NULL)
-			return metrics_reply(fd, 400, "Bad Request",
+			return metrics_reply(s, 400, "Bad Request",
 			    "text/plain", "bad request\n", 12, 0, stats);
 	}
 	*end = '\0';
 	head = strncmp(req, "HEAD ", 5) == 0;
 	if (strncmp(req, "GET ", 4) != 0 && !head)
-		return metrics_reply(fd, 405, "Method Not Allowed",
+		return metrics_reply(s, 405, "Method Not Allowed",
 		    "text/plain", "GET /metrics\n", 13, 0, stats);
 	path = strchr(req, ' ') + 1;
 	if ((sp = strpbrk(path, " ?\r")) == NULL)
 		sp = path + strlen(path);
 	if ((size_t)(sp - path) != 8 || strncmp(path, "/metrics", 8) != 0)
-		return metrics_reply(fd, 404, "Not Found", "text/plain",
+		return metrics_reply(s, 404, "Not Found", "text/plain",
 		    "try /metrics\n", 13, head, stats);
 	/* Accept: what Prometheus sends when it can read OpenMetrics. */
 	om = strcasestr(req, "application/openmetrics-text") != NULL;
 	if (metrics_ask(mst->path, &st, &svcs, why, sizeof(why)) == -1) {
 		ctx->log(ctx, LOG_WARNING, "scrape failed: %s", why);
 		mbuf_printf(&body, "porterd did not answer: %s\n", why);
-		r = metrics_reply(fd, 503, "Service Unavailable", "text/plain",
+		r = metrics_reply(s, 503, "Service Unavailable", "text/plain",
 		    body.p != NULL ? body.p : "", body.len, head, stats);
 		free(body.p);
 		return r == 0 ? 1 : -1;
@@ -536,16 +530,33 @@ metrics_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	json_decref(svcs);
 	if (body.failed) {
 		free(body.p);
-		return metrics_reply(fd, 500, "Internal Server Error",
+		return metrics_reply(s, 500, "Internal Server Error",
 		    "text/plain", "out of memory\n", 14, head, stats);
 	}
-	r = metrics_reply(fd, 200, "OK", om ? "application/openmetrics-text; "
+	r = metrics_reply(s, 200, "OK", om ? "application/openmetrics-text; "
 	    "version=1.0.0; charset=utf-8" : "text/plain; version=0.0.4; "
 	    "charset=utf-8", body.p, body.len, head, stats);
 	free(body.p);
 	return r;
 }
 
+static int
+metrics_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
+{
+	pt_error err;
+	pt_sock *s;
+	int r;
+
+	if ((s = pt_fromfd(fd, 0, 0, 0, &err)) == NULL) {
+		ctx->log(ctx, LOG_WARNING, "%s", err.msg);
+		return -1;
+	}
+	r = metrics_serve(s, ctx, stats);
+	pt_sock_free(s);
+	return r;
+}
+
 PT_PLUGIN(.name = "metrics",
     .description = "porterd's counters over HTTP for Prometheus (OpenMetrics)",
-    .init = metrics_init, .handle = metrics_handle, .fini = metrics_fini);
+    .init = metrics_init, .handle = metrics_handle, .fini = metrics_fini,
+    .flags = PT_PLUGIN_COOPERATIVE);

@@ -15,7 +15,9 @@ with the strict OpenMetrics parser and ends in "# EOF", the plain answer
 with the 0.0.4 parser; porter_service_paused follows porterctl pause and
 resume; a refused reload shows in porter_reloads_total{result="failed"}
 and porter_last_reload_success 0; process gauges are positive; the
-isolated service answers the same; 404 off /metrics, 405 for POST, 503
+isolated service answers the same; a silent client waits as a fiber
+(porterctl connections says so) while other scrapes are answered; 404 off
+/metrics, 405 for POST, 503
 with the reason when porterd cannot be asked.
 """
 import json
@@ -284,6 +286,33 @@ def scenario(t):
         expect_eq(value(f, "porter_connections_accepted",
                         "porter_connections_accepted_total",
                         service="echo"), ops, "accepted")
+
+    with t.case("a scrape is a fiber; a silent client holds no thread"):
+        # metrics is cooperative: a client that connects and says nothing
+        # waits as a fiber of its event loop, and other scrapes go on.
+        held = connect(mx)
+        try:
+            port = held.getsockname()[1]
+            deadline = time.monotonic() + 10
+            mine = []
+            while not mine and time.monotonic() < deadline:
+                p = subprocess.run([PORTERCTL, "-s", sock, "--json",
+                                    "connections", "metrics"],
+                                   capture_output=True, text=True,
+                                   timeout=10)
+                conns = json.loads(p.stdout)["connections"]
+                mine = [c for c in conns
+                        if c["peer"].endswith(":%d" % port)]
+                if not mine:
+                    time.sleep(0.05)
+            expect_eq(len(mine), 1, "rows for port %d" % port)
+            expect_eq(mine[0]["kind"], "fiber", "kind")
+            f = scrape(py, mx)
+            expect_eq(value(f, "porter_connections_accepted",
+                            "porter_connections_accepted_total",
+                            service="echo"), ops, "accepted, while held")
+        finally:
+            held.close()
 
     with t.case("404 off /metrics, 405 for POST, 503 without porterd"):
         expect_eq(curl(mx, path="/")[0], 404, "GET /")
