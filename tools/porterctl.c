@@ -337,8 +337,9 @@ print_status(json_t *st)
 	    JSON_INTEGER_FORMAT " refused\n",
 	    jint(json_object_get(st, "reloads"), "ok"),
 	    jint(json_object_get(st, "reloads"), "failed"));
-	printf("process      %" JSON_INTEGER_FORMAT " threads, %"
-	    JSON_INTEGER_FORMAT " fds, %s resident\n", jint(st, "threads"),
+	printf("process      %" JSON_INTEGER_FORMAT " event loops, %"
+	    JSON_INTEGER_FORMAT " threads, %" JSON_INTEGER_FORMAT " fds, %s "
+	    "resident\n", jint(st, "event_loops"), jint(st, "threads"),
 	    jint(st, "fds"), human_bytes(json_object_get(st, "rss_bytes"), b2,
 	    sizeof(b2)));
 	printf("services     %" JSON_INTEGER_FORMAT "\n", jint(st, "services"));

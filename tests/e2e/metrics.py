@@ -158,8 +158,9 @@ def scenario(t):
     tmp = t.tmpdir()
     plugins = t.plugindir(["echo", "metrics"], tmp)
     sock = os.path.join(tmp, "control")
+    # Two event loops count at once; the counters must still be exact.
     conf = conf_opts(control_socket=sock, control_group="nogroup",
-                     max_per_source=0)
+                     max_per_source=0, threads=2)
     conf += conf_service("echo", listen=["127.0.0.1:0"], plugin="echo")
     conf += conf_service("fail", listen=["127.0.0.1:0"], exec_="/bin/false",
                          user="nobody")

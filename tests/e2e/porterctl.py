@@ -107,8 +107,9 @@ def scenario(t):
     tmp = t.tmpdir()
     plugins = t.plugindir(["echo", "discard"], tmp)
     sock = os.path.join(tmp, "control")
+    # Two event loops: connections and counters span both.
     head = conf_opts(control_socket=sock, control_group="nogroup",
-                     max_per_source=0)
+                     max_per_source=0, threads=2)
     svcs = (conf_service("echo", listen=["127.0.0.1:0"], plugin="echo") +
             conf_service("discard", listen=["127.0.0.1:0"],
                          plugin="discard") +
@@ -133,6 +134,7 @@ def scenario(t):
         expect(out.startswith("porterd "), "first line: " + out)
         expect("config       %s, loaded" % path in out, "config line")
         expect("services     4" in out, "services line")
+        expect("process      2 event loops, " in out, "process line")
         expect("last reload  none" in out, "last reload line")
 
     N = 7
