@@ -38,6 +38,8 @@
 #include "gate.h"
 #include "limiter.h"
 #include "log.h"
+#include "logpeer.h"
+#include "stats.h"
 
 #define ACCEPT_BATCH	64	/* accepts per listener per wakeup */
 #define EMFILE_PAUSE_MS	100	/* accepting pauses when out of descriptors */
@@ -112,8 +114,10 @@ accept_emfile(struct listener *l, bool shed_pending)
 	 */
 	if (shed_pending && spare_fd >= 0) {
 		close(spare_fd);
-		if ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+		if ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 			close(fd);
+			stats_refused(l->svc->stats, STATS_REFUSE_EMFILE);
+		}
 		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
 	first = !emfile_episode;
@@ -181,9 +185,10 @@ accept_refuse(struct svc *svc, int fd, const pt_addr *peer, enum refusal why,
 		(void)n;
 	}
 	close(fd);
+	stats_refused(svc->stats, (enum stats_refusal)why);
 	if (limiter_refused(svc->lim, why))
 		log_warnx("service %s: refused %s: %s", svc->conf->name,
-		    pt_addr_format(peer, text, sizeof(text)), reason);
+		    logpeer_format(peer, text, sizeof(text)), reason);
 }
 
 /* True if one more descriptor can be had now (the handler's duplicate). */
@@ -298,6 +303,7 @@ accept_one_locked(struct evloop *L, struct listener *l, struct svc *svc)
 	if (soft > 0 && (fd >= soft - FD_HEADROOM ||
 	    (fd >= soft / 2 && !accept_fd_spare(fd)))) {
 		close(fd);	/* that client is the one shed */
+		stats_refused(svc->stats, STATS_REFUSE_EMFILE);
 		if (reserved)
 			limiter_unreserve(svc->lim);
 		accept_emfile(l, false);

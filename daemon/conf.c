@@ -33,11 +33,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "conf_priv.h"
 #include "log.h"
 #include "strv.h"
+#include "logpeer.h"
 
 #ifndef PLUGINDIR
 #define PLUGINDIR "/usr/local/lib/porter/plugins"
@@ -63,6 +65,9 @@ static const char *const conf_root_names[ROOT_LIMITS] = {
 	[ROOT_INETD_CONF] = "inetd-conf",
 	[ROOT_HOSTS_ALLOW] = "hosts-allow",
 	[ROOT_HOSTS_DENY] = "hosts-deny",
+	[ROOT_CONTROL_SOCKET] = "control-socket",
+	[ROOT_CONTROL_GROUP] = "control-group",
+	[ROOT_LOG_PEER] = "log-peer",
 };
 
 /* The enum conf_root_opt of a global option's name, or -1. */
@@ -543,6 +548,9 @@ conf_parse(struct conf_load *ld, char *text, size_t len, bool main_file)
 		CFG_STR_LIST("inetd-conf", NULL, CFGF_NODEFAULT),
 		CFG_STR("hosts-allow", "/etc/hosts.allow", CFGF_NONE),
 		CFG_STR("hosts-deny", "/etc/hosts.deny", CFGF_NONE),
+		CFG_STR("control-socket", NULL, CFGF_NODEFAULT),
+		CFG_STR("control-group", NULL, CFGF_NODEFAULT),
+		CFG_STR("log-peer", "full", CFGF_NONE),
 		CONF_LIMIT_OPTS,
 		CFG_SEC("service", conf_service_schema(), CFGF_MULTI |
 		    CFGF_TITLE),
@@ -788,6 +796,56 @@ conf_run_as(struct conf_load *ld, cfg_t *root)
 	return 0;
 }
 
+/*
+ * control-socket: porterctl's socket [CONTROL_SOCKET_DEFAULT]; "" for
+ * none.  control-group: the group that may read (status, services,
+ * connections) through it.
+ */
+static int
+conf_control(struct conf_load *ld, cfg_t *root)
+{
+	struct config *cfg = ld->cfg;
+	const char *v;
+	struct conf_id grp;
+	int line;
+
+	cfg->control_gid = (gid_t)-1;
+	if (cfg_size(root, "control-socket") > 0) {
+		v = cfg_getstr(root, "control-socket");
+		cfg->control_socket_set = true;
+		if (v[0] == '\0')
+			return 0;	/* none */
+		if (conf_abspath(ld, root, ROOT_CONTROL_SOCKET,
+		    &cfg->control_socket) == -1)
+			return -1;
+		if (strlen(cfg->control_socket) >=
+		    sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+			conf_error(ld, conf_line(&ld->root_lines[
+			    ROOT_CONTROL_SOCKET], 0, 0), "control-socket '%s': "
+			    "path too long for a UNIX socket", v);
+			return -1;
+		}
+	} else if ((cfg->control_socket = strdup(CONTROL_SOCKET_DEFAULT)) ==
+	    NULL) {
+		conf_error(ld, 0, "out of memory");
+		return -1;
+	}
+	if (cfg_size(root, "control-group") > 0) {
+		line = conf_line(&ld->root_lines[ROOT_CONTROL_GROUP], 0, 0);
+		if (cfg->control_socket == NULL) {
+			conf_error(ld, line, "control-group without a "
+			    "control socket (control-socket is \"\")");
+			return -1;
+		}
+		if (conf_id_group(ld, NULL, cfg_getstr(root, "control-group"),
+		    line, &grp) == -1)
+			return -1;
+		cfg->control_gid = grp.gid;
+		free(grp.name);
+	}
+	return 0;
+}
+
 static int
 conf_globals(struct conf_load *ld, cfg_t *root)
 {
@@ -820,6 +878,16 @@ conf_globals(struct conf_load *ld, cfg_t *root)
 		    "debug)", v);
 		return -1;
 	}
+	v = cfg_getstr(root, "log-peer");
+	/* Parsed here, not by logpeer.c: the config stays free of it. */
+	cfg->log_peer = strcmp(v, "full") == 0 ? LOGPEER_FULL :
+	    strcmp(v, "truncate") == 0 ? LOGPEER_TRUNCATE :
+	    strcmp(v, "none") == 0 ? LOGPEER_NONE : -1;
+	if (cfg->log_peer < 0) {
+		conf_error(ld, conf_line(&lines[ROOT_LOG_PEER], 0, 0),
+		    "unknown log-peer '%s' (full, truncate or none)", v);
+		return -1;
+	}
 	t = cfg_getint(root, "shutdown-timeout");
 	if (t < 0 || t > INT_MAX) {
 		conf_error(ld, conf_line(&lines[ROOT_SHUTDOWN_TIMEOUT], 0, 0),
@@ -837,6 +905,8 @@ conf_globals(struct conf_load *ld, cfg_t *root)
 	}
 	cfg->threads = (unsigned)t;
 	cfg->strict_start = cfg_getbool(root, "strict-start");
+	if (conf_control(ld, root) == -1)
+		return -1;
 
 	if (cfg_size(root, "user") > 0 && conf_id_user(ld, NULL,
 	    cfg_getstr(root, "user"), conf_line(&lines[ROOT_USER], 0, 0),
@@ -963,6 +1033,7 @@ config_free(struct config *cfg)
 	free(cfg->path);
 	free(cfg->plugin_dir);
 	free(cfg->pid_file);
+	free(cfg->control_socket);
 	free(cfg->run_as);
 	free(cfg->hosts_allow);
 	free(cfg->hosts_deny);

@@ -20,6 +20,9 @@
  *   group = "nogroup"         # default group [the user's primary group]
  *   log-target = stderr|syslog                  # [syslog]
  *   log-level = err|warning|notice|info|debug   # [info]
+ *   log-peer = full|truncate|none  # client addresses in the log [full]
+ *   control-socket = "/run/porter/control"  # porterctl's; "" for none
+ *   control-group = "adm"     # may read through it [porterd's group]
  *   pid-file = "/run/porterd.pid"             # [none]; as plugin-dir
  *   shutdown-timeout = 10     # seconds SIGTERM waits for live connections
  *   threads = 0               # event loops [0: one per CPU]; fixed for
@@ -94,6 +97,9 @@
 #include <sys/types.h>
 
 #include <porter/socket.h>
+
+/* porterctl's socket when the config names none. */
+#define CONTROL_SOCKET_DEFAULT	"/run/porter/control"
 
 enum handler_kind {
 	HANDLER_PLUGIN,
@@ -253,6 +259,7 @@ struct config {
 	char *pid_file;		/* NULL: none */
 	int log_target;		/* enum log_target */
 	int log_level;		/* LOG_ERR .. LOG_DEBUG */
+	int log_peer;		/* enum logpeer_mode: log-peer */
 	int shutdown_timeout;	/* seconds */
 	unsigned threads;	/* event loops; 0: one per CPU */
 	bool strict_start;	/* a listener that cannot be bound fails the
@@ -265,6 +272,9 @@ struct config {
 	gid_t run_gid;
 	char *hosts_allow;	/* hosts-allow, absolute */
 	char *hosts_deny;
+	char *control_socket;	/* control-socket; NULL: none */
+	bool control_socket_set;	/* given in the file (not the default) */
+	gid_t control_gid;	/* control-group, or (gid_t)-1 */
 	char **included;	/* drop-in files read, in order, NULL-terminated */
 	char **skipped;		/* files in an include pattern's directory that
 				 * the pattern does not match (dotfiles, "x~",

@@ -17,9 +17,12 @@
 #include <sys/wait.h>
 
 #include "conn.h"
+#include "connlog.h"
 #include "log.h"
 #include "mono.h"
+#include "logpeer.h"
 #include "spawn.h"
+#include "stats.h"
 
 static uint64_t conn_ids;
 
@@ -35,6 +38,7 @@ conn_new(struct svc *svc, int fd)
 	c->fev.fd = -1;
 	c->id = __atomic_add_fetch(&conn_ids, 1, __ATOMIC_RELAXED);
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
+	stats_accepted(svc->stats);
 	svc_ref(svc);
 	__atomic_add_fetch(&svc->live, 1, __ATOMIC_RELAXED);
 	return c;
@@ -58,56 +62,30 @@ conn_peer_text(const struct conn *c, char *buf, size_t len)
 		snprintf(buf, len, "-");
 		return buf;
 	}
-	return pt_addr_format(&c->peer, buf, len);
-}
-
-/* "exit 0", "exit 3", "killed by signal 11 (Segmentation fault)". */
-static void
-conn_status_text(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by signal %d (%s)%s",
-		    WTERMSIG(status), strsignal(WTERMSIG(status)),
-		    WCOREDUMP(status) ? ", core dumped" : "");
-	else
-		snprintf(buf, len, "status 0x%x", status);
+	return logpeer_format(&c->peer, buf, len);
 }
 
 void
 conn_finish(struct conn *c)
 {
 	const struct service *conf = c->svc->conf;
-	char buf[PT_ADDRSTRLEN], status[96], usage[96], bytes[64] = "";
+	char usage[96];
 	double secs = conn_elapsed(&c->start);
-	const char *peer = conn_peer_text(c, buf, sizeof(buf));
-	int failed;
+	struct connlog e = {
+		.id = c->id, .service = conf->name, .peer = &c->peer,
+		.peer_fallback = c->wait_l != NULL ? c->wait_l->text : NULL,
+		.exec = conf->kind == HANDLER_EXEC, .handler = conf->handler,
+		.pid = (long)c->pid, .status = c->status, .rc = c->rc,
+		.secs = secs, .bytes_in = c->stats.bytes_in,
+		.bytes_out = c->stats.bytes_out,
+		.usage = c->pid > 0 ?
+		    spawn_rusage_text(&c->ru, usage, sizeof(usage)) : NULL,
+	};
 
-	if (c->pid < 0) {
-		log_msg(LOG_WARNING, "service %s: %s: %s %s: could not be "
-		    "started", conf->name, peer, conf->kind == HANDLER_EXEC ?
-		    "exec" : "plugin", conf->handler);
-	} else if (c->pid > 0) {
-		conn_status_text(c->status, status, sizeof(status));
-		failed = !(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0);
-		if (conf->kind == HANDLER_PLUGIN)
-			snprintf(bytes, sizeof(bytes), "in %llu B, out %llu B, ",
-			    (unsigned long long)c->stats.bytes_in,
-			    (unsigned long long)c->stats.bytes_out);
-		log_msg(failed ? LOG_WARNING : LOG_INFO,
-		    "service %s: %s: %s %s pid %ld: %s in %.3fs (%s%s)",
-		    conf->name, peer, conf->kind == HANDLER_EXEC ? "exec" :
-		    "plugin", conf->handler, (long)c->pid, status, secs, bytes,
-		    spawn_rusage_text(&c->ru, usage, sizeof(usage)));
-	} else {
-		log_msg(c->rc == 0 ? LOG_INFO : LOG_WARNING,
-		    "service %s: %s: plugin %s %s in %.3fs (in %llu B, "
-		    "out %llu B)", conf->name, peer, conf->handler,
-		    c->rc == 0 ? "done" : "failed", secs,
-		    (unsigned long long)c->stats.bytes_in,
-		    (unsigned long long)c->stats.bytes_out);
-	}
+	connlog_finish(&e);
+	stats_finished(c->svc->stats, (uint64_t)(secs * 1e6),
+	    c->stats.bytes_in, c->stats.bytes_out, c->pid > 0 ? c->status :
+	    c->pid < 0 ? -1 : c->rc == 0 ? 0 : 1 << 8);
 	__atomic_sub_fetch(&c->svc->live, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&c->svc->served, 1, __ATOMIC_RELAXED);
 	svc_unref(c->svc);

@@ -24,7 +24,7 @@ struct conn *conn_new(struct svc *svc, int fd);
  */
 void conn_finish(struct conn *c);
 
-/* The peer formatted for logs ("-" when unknown). */
+/* The peer formatted for logs ("-" when unknown), as log-peer says. */
 const char *conn_peer_text(const struct conn *c, char *buf, size_t len);
 
 /*

@@ -27,6 +27,7 @@
 #include "conn.h"
 #include "dgram_guard.h"
 #include "log.h"
+#include "logpeer.h"
 
 #define GUARD_WAYS	4		/* sources per hash set */
 #define GUARD_SETS	(DGRAM_GUARD_SLOTS / GUARD_WAYS)
@@ -343,7 +344,7 @@ guard_episode_add(struct guard *g, enum dgram_reason r, const char *service,
 	ep->count = 1;
 	ep->first_ns = now_ns;
 	snprintf(ep->service, sizeof(ep->service), "%s", service);
-	pt_addr_format(to, ep->source, sizeof(ep->source));
+	logpeer_format(to, ep->source, sizeof(ep->source));
 	return true;
 }
 
@@ -396,7 +397,7 @@ dgram_guard_may_reply(const pt_plugin_ctx *ctx, const pt_addr *to)
 			log_msg(LOG_WARNING, "service %s: not answering %s: %s "
 			    "(%d/s, burst %d); dropping such replies quietly "
 			    "until %d s pass without one", ctx->service,
-			    pt_addr_format(to, text, sizeof(text)),
+			    logpeer_format(to, text, sizeof(text)),
 			    dgram_guard_reason_text(v.reason),
 			    DGRAM_GUARD_RATE, DGRAM_GUARD_BURST,
 			    DGRAM_GUARD_QUIET_SECS);
@@ -404,7 +405,7 @@ dgram_guard_may_reply(const pt_plugin_ctx *ctx, const pt_addr *to)
 			log_msg(LOG_WARNING, "service %s: not answering %s: %s "
 			    "(a forged source?); dropping such replies quietly "
 			    "until %d s pass without one", ctx->service,
-			    pt_addr_format(to, text, sizeof(text)),
+			    logpeer_format(to, text, sizeof(text)),
 			    dgram_guard_reason_text(v.reason),
 			    DGRAM_GUARD_QUIET_SECS);
 	}

@@ -33,6 +33,7 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "control_rt.h"
 #include "gate.h"
 #include "limiter.h"
 #include "listen.h"
@@ -113,7 +114,8 @@ gate_svc_arm_locked(struct svc *svc)
 
 		if (l->svc != svc)
 			continue;	/* not (or no longer) ours */
-		if (l->busy || svc->pause != 0 || emfile || gate_stop_flag)
+		if (l->busy || svc->pause != 0 || emfile || gate_stop_flag ||
+		    control_rt_held(svc->stats))
 			gate_disarm_locked(l);
 		else
 			gate_arm_locked(l);

@@ -46,6 +46,7 @@ static char log_ident[32] = "porterd";		/* set before threads start */
 static int log_in_child;	/* log_child() was called: no syslog(3) */
 static int log_child_fd = -1;	/* the child's /dev/log socket, if any */
 static int log_journal;		/* stderr is the journal: "<N>" prefixes */
+static int log_journal_native;	/* stderr is the journal, any target */
 
 static const char *const log_level_names[] = {
 	[LOG_ERR] = "err",
@@ -75,7 +76,8 @@ log_stderr_is_journal(void)
 void
 log_init(enum log_target target, int level, const char *ident)
 {
-	log_journal = target == LOG_TARGET_STDERR && log_stderr_is_journal();
+	log_journal_native = log_stderr_is_journal();
+	log_journal = target == LOG_TARGET_STDERR && log_journal_native;
 	if (ident != NULL)
 		snprintf(log_ident, sizeof(log_ident), "%s", ident);
 	log_setlevel(level);
@@ -97,6 +99,12 @@ log_setlevel(int level)
 	if (level > LOG_DEBUG)
 		level = LOG_DEBUG;
 	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
+}
+
+int
+log_under_journal(void)
+{
+	return log_journal_native;
 }
 
 int

@@ -26,6 +26,11 @@ void log_setlevel(int level);
 int log_getlevel(void);
 /* Where lines go (log_init()). */
 enum log_target log_gettarget(void);
+/*
+ * True when porterd's stderr is the systemd journal's stream (checked by
+ * log_init()): structured entries may then go to the journal directly.
+ */
+int log_under_journal(void);
 /* Parses "err", "warning", "notice", "info", "debug"; -1 if unknown. */
 int log_level_parse(const char *name);
 

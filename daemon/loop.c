@@ -34,6 +34,7 @@
 #include "bindretry.h"
 #include "children.h"
 #include "conn.h"
+#include "control_rt.h"
 #include "dispatch.h"
 #include "evloop.h"
 #include "gate.h"
@@ -46,6 +47,7 @@
 #include "pool.h"
 #include "privs.h"
 #include "spawn.h"
+#include "stats.h"
 #include "svc.h"
 #include "timeouts.h"
 
@@ -219,7 +221,7 @@ loop_status(char *buf, size_t len)
 		snprintf(buf + strlen(buf), len - strlen(buf), "%zu", unbound);
 }
 
-static void
+void
 loop_reload(void)
 {
 	char errbuf[1024], status[128];
@@ -240,10 +242,12 @@ loop_reload(void)
 	if (cfg == NULL || table_apply(cfg, errbuf, sizeof(errbuf)) == -1) {
 		log_warnx("reload failed: %s; keeping the running config",
 		    errbuf);
+		stats_reloaded(false, errbuf);
 		loop_status(status, sizeof(status));
 		notify_ready(status);
 		return;
 	}
+	stats_reloaded(true, NULL);
 	for (i = 0; cfg->skipped != NULL && cfg->skipped[i] != NULL; i++)
 		log_info("%s: not included (does not match an include "
 		    "pattern)", cfg->skipped[i]);
@@ -319,6 +323,7 @@ loop_tick_ev(struct ev *ev, uint32_t events, struct evloop *L)
 	evloop_check_stalls();
 	if (!loop.stopping)	/* hook (hard): binds whose retry is due */
 		bindretry_tick(loop.tab.svcs, loop.tab.n);
+	control_rt_tick();
 	for (i = 0; i < loop.tab.n; i++)
 		limiter_summary(loop.tab.svcs[i]->lim,
 		    loop.tab.svcs[i]->conf->name);
@@ -508,6 +513,8 @@ loop_start(struct config *cfg)
 		return -1;
 	}
 	table_drop_passed(true);
+	if (control_rt_open(loop.cref->cfg, loop.epfd) == -1)
+		return -1;
 	if (loop.opts->on_bound != NULL) {
 		if (loop.opts->on_bound(loop.opts->on_bound_arg) == -1 ||
 		    loop_renew_signalfd() == -1)
@@ -535,6 +542,7 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 
 	memset(&loop, 0, sizeof(loop));
 	loop.opts = opts;
+	stats_init();
 	loop.epfd = loop.sig_ev.fd = loop.wake_ev.fd = loop.tick_ev.fd = -1;
 	svc_set_registry(&loop.plugins);
 	svc_set_unwatch(loop_unwatch);
@@ -564,6 +572,7 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 
 			ev->fn(ev, evs[i].events, NULL);
 		}
+		control_rt_pending();
 		gate_resume_due(loop.tab.svcs, loop.tab.n);
 		if (!loop.stopping)
 			continue;
@@ -579,6 +588,7 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 	}
 	log_info("exiting");
 	bindretry_clear();	/* hook (hard) */
+	control_rt_close();
 	if (evloop_live() == 0) {
 		evloop_quit();
 		table_free(&loop.tab);

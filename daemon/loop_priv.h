@@ -47,6 +47,8 @@ extern struct loop_state loop;
 const char *loop_plugin_dir(const struct config *cfg);
 const char *loop_socktype_name(int type);
 void loop_errpipe_open(struct svc *svc);
+/* Reloads the config file (SIGHUP, porterctl reload); stats.h has the outcome. */
+void loop_reload(void);
 
 /* table.c */
 /* Loads cfg as the running config.  Takes ownership of cfg either way. */

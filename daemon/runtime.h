@@ -40,6 +40,7 @@ struct svc;
 struct evloop;
 struct fiber;
 struct pool;
+struct stats_svc;
 
 /*
  * What epoll's data.ptr points to, in every loop: the descriptor and the
@@ -102,6 +103,7 @@ struct svc {
 	unsigned live;			/* running handlers */
 	uint64_t served;		/* finished handlers */
 	struct pool *pool;		/* isolation = process: pool.h */
+	struct stats_svc *stats;	/* counters, shared by name (stats.h) */
 };
 
 /* A refcounted config shared by the svcs built from it (atomic refs). */

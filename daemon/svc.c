@@ -23,6 +23,7 @@
 #include "log.h"
 #include "plugin.h"
 #include "pool.h"
+#include "stats.h"
 #include "svc.h"
 #include "dispatch.h"
 #include "gate.h"
@@ -172,6 +173,7 @@ svc_new(const struct service *conf, struct config_ref *cref,
 	__atomic_add_fetch(&cref->refs, 1, __ATOMIC_RELAXED);
 	svc->refs = 1;
 	svc->err_ev.fd = svc->err_wr = -1;
+	svc->stats = stats_svc_get(conf->name);
 	if ((svc->lim = limiter_new(&conf->limits)) == NULL ||
 	    svc_groups(svc) == -1)
 		goto nomem;
@@ -213,6 +215,7 @@ svc_unref(struct svc *svc)
 	}
 	pool_free(svc->pool);
 	limiter_unref(svc->lim);
+	stats_svc_put(svc->stats);
 	if (svc->err_ev.fd >= 0) {
 		/*
 		 * A child forked a moment ago may still hold the read end, so

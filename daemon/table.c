@@ -29,6 +29,7 @@
 #include "gate.h"
 #include "listen.h"
 #include "log.h"
+#include "logpeer.h"
 #include "loop_priv.h"
 #include "limiter.h"
 #include "svc.h"
@@ -360,6 +361,7 @@ table_apply(struct config *cfg, char *errbuf, size_t errlen)
 	loop.cref = cref;
 	if (!loop.opts->debug)
 		log_setlevel(cfg->log_level);
+	logpeer_set(cfg->log_peer);
 	return 0;
 }
 

@@ -3,8 +3,8 @@
 only.
 
 A copy of this tree (`make distdir`, what a release tarball holds) is
-configured with a pkg-config that knows libconfuse and libsystemd but not
-check (PKG_CONFIG_LIBDIR naming a directory of links to those two .pc
+configured with a pkg-config that knows the build dependencies but not
+check (PKG_CONFIG_LIBDIR naming a directory of links to their .pc
 files).  Asserts: ./configure exits 0 and warns that Check was not found;
 `make check` exits non-zero, says that Check is missing and how to
 install it, and runs no test.  Skips (77) when the tree has no configure
@@ -36,7 +36,7 @@ def scenario(t):
     pcdir = os.path.join(t.tmpdir(), "pc")
     os.mkdir(pcdir)
     for mod in ("libconfuse", "libsystemd", "libseccomp", "libcap",
-                "openssl", "libssl", "libcrypto"):
+                "openssl", "libssl", "libcrypto", "jansson"):
         p = subprocess.run(["pkg-config", "--path", mod],
                            capture_output=True, text=True)
         if p.returncode != 0:

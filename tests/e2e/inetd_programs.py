@@ -32,8 +32,9 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (IO_TIMEOUT, PORTERD, Skip, TOP_SRCDIR,  # noqa
-                        conf_service, expect, expect_eq, main)
+from porter_e2e import (IO_TIMEOUT, PORTERD, Skip, TOP_BUILDDIR,  # noqa
+                        TOP_SRCDIR, conf_service, expect, expect_eq,
+                        main)
 
 PROGRAMS = {
     "/usr/sbin/in.tftpd": "tftpd-hpa",
@@ -114,8 +115,11 @@ def scenario(t):
             ud = os.path.join(t.tmpdir(), "units")
             os.makedirs(os.path.join(ud, "porterd.service.d"))
             with open(UNIT) as f:
-                unit = f.read().replace("@sbindir@", os.path.dirname(
-                    PORTERD)).replace("@sysconfdir@", "/etc")
+                unit = f.read().replace(
+                    "@sbindir@/porterctl", os.path.join(
+                        TOP_BUILDDIR, "tools", "porterctl")).replace(
+                    "@sbindir@", os.path.dirname(
+                        PORTERD)).replace("@sysconfdir@", "/etc")
             t.write(os.path.join(ud, "porterd.service"), unit)
             shutil.copy(os.path.join(os.path.dirname(UNIT),
                                      "porterd-hardening.conf"),
