@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "conn.h"
+#include "edge.h"
 #include "log.h"
 #include "mono.h"
 
@@ -83,7 +84,9 @@ conn_finish(struct conn *c)
 	const char *peer = conn_peer_text(c, buf, sizeof(buf));
 	int failed;
 
-	if (c->pid < 0) {
+	if (edge_finish(c)) {
+		/* edge.c counted (and logged) the refusal; no handler ran. */
+	} else if (c->pid < 0) {
 		log_msg(LOG_WARNING, "service %s: %s: %s %s: could not be "
 		    "started", conf->name, peer, conf->kind == HANDLER_EXEC ?
 		    "exec" : "plugin", conf->handler);
@@ -105,5 +108,6 @@ conn_finish(struct conn *c)
 	__atomic_sub_fetch(&c->svc->live, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&c->svc->served, 1, __ATOMIC_RELAXED);
 	svc_unref(c->svc);
+	edge_free(c);
 	free(c);
 }

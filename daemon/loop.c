@@ -34,6 +34,7 @@
 #include "children.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "edge.h"
 #include "evloop.h"
 #include "gate.h"
 #include "listen.h"
@@ -562,9 +563,11 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 			break;
 		}
 	}
+	edge_drain(&loop.stop_deadline);	/* edge.h: TLS relays */
 	log_info("exiting");
 	if (evloop_live() == 0) {
 		evloop_quit();
+		edge_relays_free();		/* edge.h: what is left */
 		table_free(&loop.tab);
 	}
 	accept_fini();

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "plugin.h"
 #include "privs.h"
+#include "edge.h"
 #include "sandbox.h"
 #include "spawn.h"
 #include "dispatch.h"
@@ -266,7 +267,7 @@ pid_t
 spawn_exec(struct conn *c, int stderr_fd)
 {
 	const struct service *conf = c->svc->conf;
-	size_t max = conf->nenv + SPAWN_CONN_VARS + 2, n = 0, i;
+	size_t max = conf->nenv + SPAWN_CONN_VARS + 2 + edge_nvars(c), n = 0, i;
 	const char *why = NULL;
 	char **env, envbuf[2048];
 	int errfd, devnull;
@@ -281,6 +282,8 @@ spawn_exec(struct conn *c, int stderr_fd)
 	for (i = 0; i < conf->nenv; i++)
 		env[n++] = conf->env[i];
 	n += spawn_conn_env(c, env + n, max - n, envbuf, sizeof(envbuf));
+	for (i = 0; i < edge_nvars(c); i++)	/* edge.h: TLS_*, PROXY_* */
+		env[n++] = (char *)(uintptr_t)edge_vars(c)[i];
 	env[n] = NULL;
 
 	if ((pid = fork()) != 0) {

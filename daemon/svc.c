@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "edge.h"
 #include "log.h"
 #include "plugin.h"
 #include "svc.h"
@@ -181,6 +182,10 @@ svc_new(const struct service *conf, struct config_ref *cref,
 		svc_unref(svc);
 		return NULL;
 	}
+	if (edge_svc_new(svc, errbuf, errlen) == -1) {	/* edge.h: TLS */
+		svc_unref(svc);
+		return NULL;
+	}
 	return svc;
 nomem:
 	snprintf(errbuf, errlen, "%s:%d: service %s: out of memory",
@@ -211,6 +216,7 @@ svc_unref(struct svc *svc)
 		pthread_mutex_unlock(&svc_registry_lock);
 	}
 	limiter_unref(svc->lim);
+	edge_svc_free(svc);
 	if (svc->err_ev.fd >= 0) {
 		/*
 		 * A child forked a moment ago may still hold the read end, so
