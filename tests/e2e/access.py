@@ -216,7 +216,8 @@ def flood(t, d):
         t.note("summary: %s" % summary.group(0))
         # A second interval may have begun during the burst: add up all.
         for m in d.find(SUMMARY_RE % "flood", mark):
-            n, acl, per, maxc = (int(x) for x in m.groups())
+            n, acl, per, maxc, edge = (int(x) for x in m.groups())
+            expect_eq(edge, 0, "proxy/tls refusals")
             expect_eq(acl + per + maxc, n, "the summary's total")
             for k, v in zip(want, (acl, per, maxc)):
                 got[k] += v
