@@ -8,7 +8,9 @@ Asserts: through HAProxy, the ctxdump plugin's peer is the client's own
 address and port (v1 and v2), and an exec'd program's TCPREMOTEIP and
 TCPREMOTEPORT are too; a hand-made v2 header with an authority TLV gives
 PROXY_AUTHORITY to the program and the real source (an address no socket
-here has) in TCPREMOTEIP, and the log line names it; the access list
+here has) in TCPREMOTEIP, and the log line names it; a v1 TCP6 line
+gives an IPv6 peer and local address; a v2 LOCAL header keeps the
+connection's own peer; the access list
 judges the real client (a denied source is refused after its header);
 a connection without a header, a malformed one and one from a peer not in
 proxy-from are closed and refused; a slow header is cut after
@@ -158,6 +160,15 @@ backend v2env
                   ("192.0.2.1", "443"), "TCPLOCALIP/PORT")
         d.wait_line(r"^service env: 192\.0\.2\.44:4444: exec /usr/bin/env",
                     since=mark)
+
+    with t.case("v1 TCP6: an IPv6 client on an IPv4 listener"):
+        _, text = ask(ctx, b"PROXY TCP6 2001:db8::5 2001:db8::1 4000 443\r\n")
+        expect_eq(kv(text, "peer"), "[2001:db8::5]:4000", "ctx->peer")
+        expect_eq(kv(text, "local"), "[2001:db8::1]:443", "ctx->local")
+
+    with t.case("v2 LOCAL keeps the connection's own peer"):
+        me, text = ask(ctx, V2SIG + bytes([0x20, 0x00, 0, 0]))
+        expect_eq(kv(text, "peer"), "%s:%d" % me, "ctx->peer")
 
     with t.case("the access list judges the real client"):
         mark = d.mark()
