@@ -10,7 +10,8 @@ and TLS_ALPN in its environment and a plugin the same in ctx->vars
 (ctxdump); curl gets a page from micro-httpd behind TLS; with
 verify-client = require a client certificate from the CA is accepted
 (SSL_CLIENT_S_DN, SSL_CLIENT_VERIFY=SUCCESS) and no certificate or one from
-another CA is refused; a client that stops mid-handshake is cut after
+another CA is refused; a PROXY header followed by TLS gives the program
+both the header's client and the TLS facts; a client that stops mid-handshake is cut after
 handshake-timeout, and another client is served meanwhile; the log says
 whether kernel TLS or the relay carries each connection; a key readable
 by others is refused by --check with file:line, and a reload with such a
@@ -158,6 +159,11 @@ def scenario(t):
                                   "exec_": "/usr/bin/env"}, **user),
                     tls_section(tmp, "        ca = \"%s\"\n"
                                 "        verify-client = require\n" % ca))
+    conf += service("both", dict({"listen": ["127.0.0.1:0"],
+                                  "exec_": "/usr/bin/env",
+                                  "proxy_protocol": "v1",
+                                  "proxy_from": ["127.0.0.1"]}, **user),
+                    tls_section(tmp))
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
     d.wait_ready()
@@ -215,6 +221,26 @@ def scenario(t):
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
             expect_eq((p.returncode, p.stdout), (0, b"porter behind tls\n"),
                       "curl (stderr %r)" % p.stderr)
+
+    with t.case("PROXY header, then TLS: both reach the program"):
+        raw = connect(d.addr("both"))
+        raw.sendall(b"PROXY TCP4 192.0.2.77 192.0.2.1 7777 443\r\n")
+        s = client_ctx(tmp).wrap_socket(raw, server_hostname="localhost")
+        s.settimeout(20)
+        out = b""
+        try:
+            while True:
+                x = s.recv(65536)
+                if not x:
+                    break
+                out += x
+        except (ssl.SSLEOFError, ConnectionResetError):
+            pass
+        s.close()
+        env = env_of(out)
+        expect_eq((env.get("TCPREMOTEIP"), env.get("TCPREMOTEPORT")),
+                  ("192.0.2.77", "7777"), "the client from the header")
+        expect_eq(env.get("TLS_VERSION"), "TLSv1.3", "TLS_VERSION")
 
     with t.case("client certificate from the CA: accepted, DN passed"):
         env = env_of(tls_talk(d.addr("mtls"), client_ctx(tmp, "client")))
