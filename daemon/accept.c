@@ -34,6 +34,7 @@
 #include "banner.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "edge.h"
 #include "evloop.h"
 #include "gate.h"
 #include "limiter.h"
@@ -319,13 +320,16 @@ accept_one_locked(struct evloop *L, struct listener *l, struct svc *svc)
 		accept_refuse(svc, fd, &peer, REFUSE_MAX, why);
 		return true;
 	}
-	if (access_check(svc->conf, fd, &peer, why, sizeof(why)) == -1) {
+	if ((edge_proxied(svc->conf) ?	/* edge.h: the balancer's turn */
+	    edge_admit_balancer(svc->conf, &peer, &src, why, sizeof(why)) :
+	    access_check(svc->conf, fd, &peer, why, sizeof(why))) == -1) {
 		accept_refuse(svc, fd, &peer, REFUSE_ACL, why);
 		if (limiter_release(svc->lim, NULL))
 			gate_resume_max(svc->lim);
 		return true;
 	}
-	if (limiter_admit_source(svc->lim, &peer, &src) == -1) {
+	if (!edge_proxied(svc->conf) &&
+	    limiter_admit_source(svc->lim, &peer, &src) == -1) {
 		snprintf(why, sizeof(why), "per-source limit (%u) reached",
 		    spec->max_per_source);
 		accept_refuse(svc, fd, &peer, REFUSE_PER_SOURCE, why);

@@ -584,6 +584,11 @@ conf_parse(struct conf_load *ld, char *text, size_t len, bool main_file)
 		snprintf(path, sizeof(path), "service|%s", svc[i].name);
 		cfg_set_validate_func(root, path, conf_record);
 	}
+	for (i = 0; conf_edge_tls_opts[i].name != NULL; i++) {
+		snprintf(path, sizeof(path), "service|tls|%s",
+		    conf_edge_tls_opts[i].name);
+		cfg_set_validate_func(root, path, conf_record);
+	}
 	cfg_set_validate_func(root, "service", conf_section_done);
 
 	/* Messages (and sections) name the file as the caller does. */
@@ -677,13 +682,13 @@ conf_file_done(struct conf_load *ld)
 	size_t i, j;
 
 	for (i = 0; i < ld->nsecs; i++) {
-		for (j = 0; j < SVC_NOPTS; j++)
+		for (j = 0; j < SVC_NLINES; j++)
 			conf_lines_clear(&ld->secs[i].lines[j]);
 	}
 	free(ld->secs);
 	ld->secs = NULL;
 	ld->nsecs = 0;
-	for (j = 0; j < SVC_NOPTS; j++)
+	for (j = 0; j < SVC_NLINES; j++)
 		conf_lines_clear(&ld->cur[j]);
 	free(ld->heads);
 	ld->heads = NULL;

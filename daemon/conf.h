@@ -187,6 +187,7 @@ struct acl_rule {
 
 struct sandbox;
 struct wrap_rules;
+struct edge_spec;
 
 struct service {
 	char *name;
@@ -249,6 +250,8 @@ struct service {
 	size_t banner_success_len;
 	char *banner_fail;
 	size_t banner_fail_len;
+	struct edge_spec *edge;		/* conf_edge.h: PROXY and TLS; NULL:
+					 * neither */
 };
 
 #define CONF_THREADS_MAX 256

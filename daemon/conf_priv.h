@@ -21,6 +21,7 @@
 #include <confuse.h>
 
 #include "conf.h"
+#include "conf_edge.h"
 #include "conf_sandbox.h"
 
 #define CONF_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -97,7 +98,11 @@ enum conf_svc_opt {
 	SVC_REUSE,
 	SVC_POOL_IDLE,
 	SVC_SANDBOX,		/* SB_NOPTS slots: CONF_SANDBOX_OPTS */
-	SVC_NOPTS = SVC_SANDBOX + SB_NOPTS
+	SVC_EDGE = SVC_SANDBOX + SB_NOPTS,	/* EDGE_NOPTS: CONF_EDGE_OPTS */
+	SVC_NOPTS = SVC_EDGE + EDGE_NOPTS,
+	/* Line slots past the schema: the options of the tls section. */
+	SVC_TLS_LINES = SVC_NOPTS,
+	SVC_NLINES = SVC_TLS_LINES + TLS_NOPTS
 };
 
 /* The main file's options (a drop-in has only sections). */
@@ -126,7 +131,7 @@ enum conf_root_opt {
 struct conf_section {
 	cfg_t *sec;		/* borrowed from the file's cfg_t tree */
 	int line;		/* where "service NAME {" starts */
-	struct conf_lines lines[SVC_NOPTS];
+	struct conf_lines lines[SVC_NLINES];
 };
 
 /* A `user` or `group` value, resolved. */
@@ -165,7 +170,7 @@ struct conf_load {
 	size_t nheads;
 	int unclosed;		/* line of a '{' never closed, or 0 */
 	int nlines;		/* lines of the file (0: not scanned yet) */
-	struct conf_lines cur[SVC_NOPTS];	/* the section being parsed */
+	struct conf_lines cur[SVC_NLINES];	/* the section being parsed */
 	struct conf_section *secs;	/* its sections parsed so far */
 	size_t nsecs;
 

@@ -70,6 +70,7 @@ static cfg_opt_t svc_opts[] = {
 	CFG_INT("reuse", 0, CFGF_NODEFAULT),
 	CFG_INT("pool-idle-timeout", 0, CFGF_NODEFAULT),
 	CONF_SANDBOX_OPTS,
+	CONF_EDGE_OPTS,
 	CFG_END()
 };
 
@@ -124,7 +125,7 @@ conf_service_slot(const char *option)
 		if (strcmp(svc_opts[i].name, option) == 0)
 			return i;
 	}
-	return -1;
+	return conf_edge_tls_slot(option);
 }
 
 /*
@@ -718,7 +719,8 @@ conf_service_build(struct conf_load *ld, const struct conf_section *cs,
 	    svc_ids(&b) == -1 ||
 	    conf_limits_service(ld, cs, s) == -1 ||
 	    conf_sandbox_service(ld, cs, s) == -1 ||
-	    conf_inetd_service(ld, cs, s) == -1)
+	    conf_inetd_service(ld, cs, s) == -1 ||
+	    conf_edge_service(ld, cs, s) == -1)
 		goto fail;
 	/* Checked like any other, then left out of the table. */
 	if (cfg_getbool(b.sec, "disable"))
@@ -758,6 +760,7 @@ conf_service_free(struct service *s)
 	conf_inetd_service_free(s);
 	sandbox_release(s->sandbox);
 	free(s->sandbox);
+	conf_edge_free(s->edge);
 	free(s);
 }
 

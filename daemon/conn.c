@@ -18,6 +18,7 @@
 
 #include "conn.h"
 #include "connlog.h"
+#include "edge.h"
 #include "log.h"
 #include "mono.h"
 #include "logpeer.h"
@@ -82,12 +83,17 @@ conn_finish(struct conn *c)
 		    spawn_rusage_text(&c->ru, usage, sizeof(usage)) : NULL,
 	};
 
-	connlog_finish(&e);
-	stats_finished(c->svc->stats, (uint64_t)(secs * 1e6),
-	    c->stats.bytes_in, c->stats.bytes_out, c->pid > 0 ? c->status :
-	    c->pid < 0 ? -1 : c->rc == 0 ? 0 : 1 << 8);
+	if (edge_finish(c)) {
+		/* edge.c counted (and logged) the refusal; no handler ran. */
+	} else {
+		connlog_finish(&e);
+		stats_finished(c->svc->stats, (uint64_t)(secs * 1e6),
+		    c->stats.bytes_in, c->stats.bytes_out, c->pid > 0 ?
+		    c->status : c->pid < 0 ? -1 : c->rc == 0 ? 0 : 1 << 8);
+	}
 	__atomic_sub_fetch(&c->svc->live, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&c->svc->served, 1, __ATOMIC_RELAXED);
 	svc_unref(c->svc);
+	edge_free(c);
 	free(c);
 }

@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "dgram_guard.h"
 #include "dispatch.h"
+#include "edge.h"
 #include "evloop.h"
 #include "gate.h"
 #include "limiter.h"
@@ -72,15 +73,19 @@ dispatch_ctx(pt_plugin_ctx *ctx, struct svc *svc, struct conn *c)
 		ctx->peer = c->peer.len > 0 ? &c->peer : NULL;
 		ctx->local = c->local.len > 0 ? &c->local : NULL;
 		ctx->state = svc->state;
+		ctx->vars = edge_vars(c);	/* edge.h: TLS_*, PROXY_* */
 	}
 }
 
 void
 dispatch_run_plugin(struct conn *c)
 {
-	const pt_plugin *d = c->svc->plugin->desc;
+	const pt_plugin *d;
 	pt_plugin_ctx ctx;
 
+	if (edge_run(c))	/* edge.h: the PROXY/TLS stage, not a handler */
+		return;
+	d = c->svc->plugin->desc;
 	dispatch_ctx(&ctx, c->svc, c);
 	memset(&c->stats, 0, sizeof(c->stats));
 	c->rc = d->handle(c->fd, &ctx, &c->stats);
@@ -94,6 +99,8 @@ dispatch_done(struct conn *c)
 	struct limiter *lim = svc->lim;
 	struct source_key src = c->src;
 
+	if (edge_back(c))	/* edge.h: the stage ended, the handler runs */
+		return;
 	/*
 	 * Off the live list first: the control thread's timeouts must never
 	 * shutdown() a descriptor number that closing has made free.
@@ -159,6 +166,16 @@ dispatch(struct evloop *L, struct listener *l, int fd, const pt_addr *peer,
 		c->wait_l = l;
 	dispatch_local(c, l, fd);
 	evloop_conn_add(L, c);
+	if (edge_hold(L, c))	/* edge.h: PROXY/TLS first, on a fiber */
+		return;
+	dispatch_start(L, c);
+}
+
+void
+dispatch_start(struct evloop *L, struct conn *c)
+{
+	struct svc *svc = c->svc;
+	const struct service *conf = svc->conf;
 
 	if (conf->kind == HANDLER_PLUGIN && conf->isolation == ISOLATION_THREAD) {
 		if (svc->cooperative) {

@@ -29,6 +29,13 @@ void dispatch(struct evloop *L, struct listener *l, int fd,
     const pt_addr *peer, const struct source_key *src);
 
 /*
+ * On loop L: starts c's handler (dispatch()'s second half, for a conn
+ * already on L's live list): a fiber, this thread after the batch, or a
+ * child.  edge.c calls it when a connection's edge stage is over.
+ */
+void dispatch_start(struct evloop *L, struct conn *c);
+
+/*
  * Calls svc's plugin handle() for c on the calling thread or fiber; sets
  * c->rc and c->stats.  c->fd stays open: dispatch_done() closes it, so
  * the control thread can still shutdown() a connection whose time is up.

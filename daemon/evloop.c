@@ -511,6 +511,12 @@ evloop_epfds(void)
 	return epfds;
 }
 
+int
+evloop_epfd(const struct evloop *L)
+{
+	return L->epfd;
+}
+
 size_t
 evloop_count(void)
 {

@@ -59,6 +59,9 @@ void evloop_unpark(void);
  */
 void evloop_quit(void);
 
+/* L's epoll descriptor, for callbacks of its own (struct ev) on L. */
+int evloop_epfd(const struct evloop *L);
+
 /* Live conns: every loop's list.  Adding and removing take its lock. */
 void evloop_conn_add(struct evloop *L, struct conn *c);
 void evloop_conn_del(struct conn *c);

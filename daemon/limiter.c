@@ -317,12 +317,14 @@ limiter_summary(struct limiter *lim, const char *name)
 	lim->window_open = false;
 	pthread_mutex_unlock(&lim->lock);
 	n = pending[REFUSE_ACL] + pending[REFUSE_PER_SOURCE] +
-	    pending[REFUSE_MAX];
+	    pending[REFUSE_MAX] + pending[REFUSE_EDGE];
 	if (n > 0)
 		log_warnx("service %s: refused %llu more connections in the "
 		    "last %ds (acl %llu, per-source %llu, max-connections "
-		    "%llu)", name, (unsigned long long)n, LIMITER_LOG_INTERVAL,
+		    "%llu, proxy/tls %llu)", name, (unsigned long long)n,
+		    LIMITER_LOG_INTERVAL,
 		    (unsigned long long)pending[REFUSE_ACL],
 		    (unsigned long long)pending[REFUSE_PER_SOURCE],
-		    (unsigned long long)pending[REFUSE_MAX]);
+		    (unsigned long long)pending[REFUSE_MAX],
+		    (unsigned long long)pending[REFUSE_EDGE]);
 }

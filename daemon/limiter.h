@@ -26,6 +26,7 @@ enum refusal {
 	REFUSE_ACL,
 	REFUSE_PER_SOURCE,
 	REFUSE_MAX,
+	REFUSE_EDGE,		/* edge.c: bad or slow PROXY header, TLS */
 	REFUSE_NREASONS
 };
 

@@ -36,6 +36,7 @@
 #include "conn.h"
 #include "control_rt.h"
 #include "dispatch.h"
+#include "edge.h"
 #include "evloop.h"
 #include "gate.h"
 #include "listen.h"
@@ -586,11 +587,13 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 			break;
 		}
 	}
+	edge_drain(&loop.stop_deadline);	/* edge.h: TLS relays */
 	log_info("exiting");
 	bindretry_clear();	/* hook (hard) */
 	control_rt_close();
 	if (evloop_live() == 0) {
 		evloop_quit();
+		edge_relays_free();		/* edge.h: what is left */
 		table_free(&loop.tab);
 	}
 	accept_fini();

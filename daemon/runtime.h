@@ -35,8 +35,10 @@
 #include "conf.h"
 #include "limiter.h"
 
+struct edge;
 struct plugin;
 struct svc;
+struct tls_ctx;
 struct evloop;
 struct fiber;
 struct pool;
@@ -78,6 +80,7 @@ struct svc {
 	const struct service *conf;
 	struct config_ref *cref;	/* keeps conf's config alive */
 	struct plugin *plugin;		/* HANDLER_PLUGIN only */
+	struct tls_ctx *tls;		/* edge.c: the tls section's, or NULL */
 	void *state;			/* from the plugin's init */
 	bool inited;			/* init succeeded: fini is owed */
 	bool cooperative;		/* handle() runs as a fiber */
@@ -139,6 +142,7 @@ struct conn {
 	int64_t deadline;		/* ns, CLOCK_MONOTONIC; 0: none */
 	size_t hidx;			/* its slot in the loop's timer heap + 1 */
 	int woke;			/* 1 ready, 0 timed out */
+	struct edge *edge;		/* edge.c: PROXY/TLS stage, or NULL */
 };
 
 #endif

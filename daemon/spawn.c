@@ -31,6 +31,7 @@
 #include "log.h"
 #include "plugin.h"
 #include "privs.h"
+#include "edge.h"
 #include "sandbox.h"
 #include "spawn.h"
 #include "spawner.h"
@@ -294,7 +295,7 @@ int
 spawn_exec_prepare(struct spawn_exec_args *a, struct conn *c, int stderr_fd)
 {
 	const struct service *conf = c->svc->conf;
-	size_t max = conf->nenv + SPAWN_CONN_VARS + 2, n = 0, i;
+	size_t max = conf->nenv + SPAWN_CONN_VARS + 2 + edge_nvars(c), n = 0, i;
 
 	memset(a, 0, sizeof(*a));
 	if (spawn_watch(conf) == -1)
@@ -307,6 +308,8 @@ spawn_exec_prepare(struct spawn_exec_args *a, struct conn *c, int stderr_fd)
 		a->env[n++] = conf->env[i];
 	n += spawn_conn_env(c, a->env + n, max - n, a->envbuf,
 	    sizeof(a->envbuf));
+	for (i = 0; i < edge_nvars(c); i++)	/* edge.h: TLS_*, PROXY_* */
+		a->env[n++] = (char *)(uintptr_t)edge_vars(c)[i];
 	a->env[n] = NULL;
 	a->svc = c->svc;
 	a->fd = c->fd;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "edge.h"
 #include "log.h"
 #include "plugin.h"
 #include "pool.h"
@@ -184,6 +185,10 @@ svc_new(const struct service *conf, struct config_ref *cref,
 		svc_unref(svc);
 		return NULL;
 	}
+	if (edge_svc_new(svc, errbuf, errlen) == -1) {	/* edge.h: TLS */
+		svc_unref(svc);
+		return NULL;
+	}
 	return svc;
 nomem:
 	snprintf(errbuf, errlen, "%s:%d: service %s: out of memory",
@@ -216,6 +221,7 @@ svc_unref(struct svc *svc)
 	pool_free(svc->pool);
 	limiter_unref(svc->lim);
 	stats_svc_put(svc->stats);
+	edge_svc_free(svc);
 	if (svc->err_ev.fd >= 0) {
 		/*
 		 * A child forked a moment ago may still hold the read end, so

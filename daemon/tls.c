@@ -529,6 +529,12 @@ tls_relay(struct tls_conn *c, struct tls_wait *w)
 	return TLS_WANT_READ;
 }
 
+bool
+tls_relay_app_done(const struct tls_conn *c)
+{
+	return c->out.done;
+}
+
 const char *
 tls_conn_error(const struct tls_conn *c)
 {

@@ -116,6 +116,13 @@ int tls_relay_fd(const struct tls_conn *c);
  */
 enum tls_status tls_relay(struct tls_conn *c, struct tls_wait *w);
 
+/*
+ * True once the handler's direction is finished: it closed (or shut down
+ * writing) its end and close_notify went out.  From then on only the
+ * client's side keeps the relay going; a caller may bound that wait.
+ */
+bool tls_relay_app_done(const struct tls_conn *c);
+
 /* The last error, "" if none.  Valid until the next call or free. */
 const char *tls_conn_error(const struct tls_conn *c);
 

@@ -10,6 +10,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <time.h>
 
 #include "porter/iowait.h"
 #include "internal.h"
@@ -53,4 +56,53 @@ ptl_io_closing(int fd)
 
 	if (w != NULL && w->closing != NULL)
 		w->closing(w->arg, fd);
+}
+
+/* Milliseconds on CLOCK_MONOTONIC, for pt_io_wait's deadline. */
+__attribute__((noinline)) static long long
+iowait_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+pt_io_wait(int fd, int events, int timeout_ms)
+{
+	long long deadline = 0, left;
+	const pt_io_waiter *w;
+	struct pollfd p;
+	int ms, r;
+
+	if (timeout_ms >= 0)
+		deadline = iowait_now_ms() + timeout_ms;
+	for (;;) {
+		ms = -1;
+		if (timeout_ms >= 0) {
+			left = deadline - iowait_now_ms();
+			if (left < 0)
+				left = 0;
+			ms = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		/* Read afresh: a waiter may have moved us to another thread. */
+		if ((w = ptl_io_waiter()) != NULL) {
+			r = ptl_io_waiter_wait(w, fd, events, ms);
+		} else {
+			p.fd = fd;
+			p.events = (short)events;
+			p.revents = 0;
+			r = poll(&p, 1, ms);
+			r = r < 0 ? -ptl_errno() : r > 0;
+		}
+		if (r > 0)
+			return 1;
+		if (r < 0 && r != -EINTR) {
+			errno = -r;
+			return -1;
+		}
+		if (r == 0 && ms == 0)
+			return 0;
+	}
 }

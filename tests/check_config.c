@@ -24,6 +24,9 @@
 
 #include "porter/socket.h"
 #include "conf.h"
+#include "conf_edge.h"
+#include "proxy.h"
+#include "tls.h"
 #include "log.h"	/* LOG_TARGET_*, log_level values */
 #include "check_common.h"
 
@@ -758,6 +761,111 @@ START_TEST(test_acl)
 }
 END_TEST
 
+/* proxy-protocol, proxy-from, proxy-timeout, tls { ... }: every value. */
+START_TEST(test_edge)
+{
+	struct config *cfg = load(
+	    "service p {\n\tplugin = \"echo\"\n\tport = 7\n"
+	    "\tproxy-protocol = any\n"
+	    "\tproxy-from = { \"10.9.8.7/8\", \"::1\",\n"
+	    "\t    \"::ffff:192.0.2.0/120\" }\n"
+	    "\tproxy-timeout = 2\n"
+	    "\ttls {\n"
+	    "\t\tcertificate = \"/c.pem\"\n"
+	    "\t\tkey = \"/k.pem\"\n"
+	    "\t\tca = \"/ca.pem\"\n"
+	    "\t\tverify-client = require\n"
+	    "\t\tmin-version = \"TLSv1.3\"\n"
+	    "\t\tciphers = \"ECDHE+AESGCM\"\n"
+	    "\t\talpn = { \"h2\", \"http/1.1\" }\n"
+	    "\t\thandshake-timeout = 3\n"
+	    "\t}\n}\n"
+	    "service q {\n\tplugin = \"echo\"\n\tport = 8\n"
+	    "\ttls {\n\t\tkey = \"/k\"\n\t\tcertificate = \"/c\"\n"
+	    "\t}\n}\n"
+	    "service r {\n\tplugin = \"echo\"\n\tport = 9\n}\n");
+	const struct edge_spec *e;
+	uint8_t a[16] = { 0 };
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->nservices, 3);
+	e = cfg->services[0]->edge;
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(e->proxy, PROXY_ANY);
+	ck_assert_uint_eq(e->proxy_ms, 2000);
+	ck_assert_uint_eq(e->nproxy_from, 3);
+	/* Host bits cleared; a v4-mapped prefix is an IPv4 one. */
+	ck_assert_int_eq(e->proxy_from[0].family, AF_INET);
+	ck_assert_uint_eq(e->proxy_from[0].prefix, 8);
+	ck_assert_uint_eq(e->proxy_from[0].addr[0], 10);
+	ck_assert_uint_eq(e->proxy_from[0].addr[1], 0);
+	ck_assert_int_eq(e->proxy_from[1].family, AF_INET6);
+	ck_assert_uint_eq(e->proxy_from[1].prefix, 128);
+	ck_assert_int_eq(e->proxy_from[2].family, AF_INET);
+	ck_assert_uint_eq(e->proxy_from[2].prefix, 24);
+	/* Matching */
+	ck_assert_int_eq(inet_pton(AF_INET, "10.200.1.1", a), 1);
+	ck_assert(conf_edge_from(e, AF_INET, a));
+	ck_assert_int_eq(inet_pton(AF_INET, "11.0.0.1", a), 1);
+	ck_assert(!conf_edge_from(e, AF_INET, a));
+	ck_assert_int_eq(inet_pton(AF_INET, "192.0.2.99", a), 1);
+	ck_assert(conf_edge_from(e, AF_INET, a));
+	ck_assert_int_eq(inet_pton(AF_INET, "192.0.3.99", a), 1);
+	ck_assert(!conf_edge_from(e, AF_INET, a));
+	ck_assert_int_eq(inet_pton(AF_INET6, "::1", a), 1);
+	ck_assert(conf_edge_from(e, AF_INET6, a));
+	ck_assert_int_eq(inet_pton(AF_INET6, "::2", a), 1);
+	ck_assert(!conf_edge_from(e, AF_INET6, a));
+	/* tls */
+	ck_assert(e->tls);
+	ck_assert_str_eq(e->t.certificate, "/c.pem");
+	ck_assert_str_eq(e->t.key, "/k.pem");
+	ck_assert_str_eq(e->t.ca, "/ca.pem");
+	ck_assert_int_eq(e->t.verify, TLS_VERIFY_REQUIRE);
+	ck_assert_str_eq(e->t.min_version, "TLSv1.3");
+	ck_assert_str_eq(e->t.ciphers, "ECDHE+AESGCM");
+	ck_assert_uint_eq(e->t.nalpn, 2);
+	ck_assert_str_eq(e->t.alpn[0], "h2");
+	ck_assert_str_eq(e->t.alpn[1], "http/1.1");
+	ck_assert_ptr_null(e->t.alpn[2]);
+	ck_assert_uint_eq(e->t.handshake_ms, 3000);
+	/* Each option's own line, for the messages of edge_svc_new(). */
+	ck_assert_int_eq(e->t.lines[TLS_OPT_CERTIFICATE], 9);
+	ck_assert_int_eq(e->t.lines[TLS_OPT_KEY], 10);
+	ck_assert_int_eq(e->t.lines[TLS_OPT_CA], 11);
+	ck_assert_int_eq(e->t.lines[TLS_OPT_CIPHERS], 14);
+	ck_assert_int_eq(e->t.lines[TLS_OPT_ALPN], 15);
+	/* Defaults: no PROXY; handshake 10 s, verify none, TLSv1.2 floor. */
+	e = cfg->services[1]->edge;
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(e->proxy, 0);
+	ck_assert(e->tls);
+	ck_assert_uint_eq(e->t.handshake_ms, 10000);
+	ck_assert_int_eq(e->t.verify, TLS_VERIFY_NONE);
+	ck_assert_ptr_null(e->t.min_version);
+	ck_assert_ptr_null(e->t.ca);
+	ck_assert_ptr_null(e->t.alpn);
+	ck_assert_int_eq(e->t.lines[TLS_OPT_KEY], 23);
+	ck_assert_int_eq(e->t.lines[TLS_OPT_CERTIFICATE], 24);
+	ck_assert_ptr_null(cfg->services[2]->edge);
+	config_free(cfg);
+}
+END_TEST
+
+/* PROXY defaults: proxy-timeout 5 s. */
+START_TEST(test_edge_proxy_default)
+{
+	struct config *cfg = load(SVC_PLAIN_WITH("s",
+	    "\tproxy-protocol = v2\n\tproxy-from = { \"127.0.0.1\" }\n"));
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(cfg->services[0]->edge->proxy, PROXY_V2);
+	ck_assert_uint_eq(cfg->services[0]->edge->proxy_ms, 5000);
+	ck_assert(!cfg->services[0]->edge->tls);
+	config_free(cfg);
+}
+END_TEST
+
 /* socket-mode, socket-owner, socket-group: numbers, names. */
 START_TEST(test_socket_file)
 {
@@ -1184,6 +1292,81 @@ static const struct {
 	{ "run-as = \"daemon\"\n" SVC("\tisolation = process\n"),
 	  "porterd.conf:2: service 'x': needs a user other than run-as "
 	  "'daemon': its processes must not run as porterd's own uid" },
+	/* proxy-protocol, proxy-from, proxy-timeout */
+	{ SVC("\tproxy-protocol = v3\n\tproxy-from = { \"10.0.0.1\" }\n"),
+	  "porterd.conf:4: service 'x': proxy-protocol 'v3': v1, v2 or any" },
+	{ SVC("\tproxy-protocol = v1\n"),
+	  "porterd.conf:4: service 'x': proxy-protocol needs proxy-from (the "
+	  "balancers allowed to send a header)" },
+	{ SVC("\tproxy-from = { \"10.0.0.1\" }\n"),
+	  "porterd.conf:4: service 'x': proxy-from without proxy-protocol" },
+	{ SVC("\tproxy-timeout = 3\n"),
+	  "porterd.conf:4: service 'x': proxy-timeout without "
+	  "proxy-protocol" },
+	{ SVC("\tproxy-protocol = v1\n"
+	      "\tproxy-from = { \"10.0.0.1\",\n\t\"lb.example\" }\n"),
+	  "porterd.conf:6: service 'x': proxy-from 'lb.example': not a "
+	  "numeric address/prefix (a balancer's address is never looked up "
+	  "by name)" },
+	{ SVC("\tproxy-protocol = v1\n\tproxy-from = { \"10.0.0.0/33\" }\n"),
+	  "porterd.conf:5: service 'x': proxy-from '10.0.0.0/33': prefix "
+	  "length is not 0-32" },
+	{ SVC("\tproxy-protocol = v1\n\tproxy-from = { \"::/x\" }\n"),
+	  "porterd.conf:5: service 'x': proxy-from '::/x': prefix length is "
+	  "not 0-128" },
+	{ SVC("\tproxy-protocol = v1\n\tproxy-from = { \"10.0.0.1\" }\n"
+	      "\tproxy-timeout = 0\n"),
+	  "porterd.conf:6: service 'x': proxy-timeout 0: must be 1 to 3600 "
+	  "seconds" },
+	{ SVC("\ttype = dgram\n\tproxy-protocol = v2\n"
+	      "\tproxy-from = { \"10.0.0.1\" }\n"),
+	  "porterd.conf:5: service 'x': proxy-protocol applies to stream "
+	  "services only" },
+	{ SVC("\twait = yes\n\tproxy-protocol = v2\n"
+	      "\tproxy-from = { \"10.0.0.1\" }\n"),
+	  "porterd.conf:5: service 'x': proxy-protocol cannot apply to a wait "
+	  "service (its handler accepts the connections itself)" },
+	{ SVC("\tlisten = { \"/run/x.sock\" }\n\tproxy-protocol = v2\n"
+	      "\tproxy-from = { \"10.0.0.1\" }\n"),
+	  "porterd.conf:5: service 'x': proxy-protocol cannot apply to a UNIX "
+	  "socket listen entry (proxy-from names internet addresses only)" },
+	/* tls */
+	{ SVC("\ttls {\n\t\tkey = \"/k\"\n\t}\n"),
+	  "porterd.conf:6: service 'x': tls needs a certificate" },
+	{ SVC("\ttls {\n\t\tcertificate = \"/c\"\n\t}\n"),
+	  "porterd.conf:6: service 'x': tls needs a key" },
+	{ SVC("\ttls {\n\t\tcertificate = \"\"\n\t\tkey = \"/k\"\n\t}\n"),
+	  "porterd.conf:5: service 'x': tls certificate is empty" },
+	{ SVC("\ttls {\n\t\tcertificate = \"/c\"\n\t\tkey = \"/k\"\n"
+	      "\t\tmin-version = \"TLSv1.1\"\n\t}\n"),
+	  "porterd.conf:7: service 'x': tls min-version 'TLSv1.1': TLSv1.2 or "
+	  "TLSv1.3" },
+	{ SVC("\ttls {\n\t\tcertificate = \"/c\"\n\t\tkey = \"/k\"\n"
+	      "\t\tverify-client = always\n\t}\n"),
+	  "porterd.conf:7: service 'x': tls verify-client 'always': none, "
+	  "optional or require" },
+	{ SVC("\ttls {\n\t\tcertificate = \"/c\"\n\t\tkey = \"/k\"\n"
+	      "\t\tverify-client = require\n\t}\n"),
+	  "porterd.conf:7: service 'x': tls verify-client require needs ca "
+	  "(the CAs client certificates must chain to)" },
+	{ SVC("\ttls {\n\t\tcertificate = \"/c\"\n\t\tkey = \"/k\"\n"
+	      "\t\talpn = { \"h2\", \"\" }\n\t}\n"),
+	  "porterd.conf:7: service 'x': tls alpn '': a protocol name is 1 to "
+	  "255 bytes" },
+	{ SVC("\ttls {\n\t\tcertificate = \"/c\"\n\t\tkey = \"/k\"\n"
+	      "\t\thandshake-timeout = 99999\n\t}\n"),
+	  "porterd.conf:7: service 'x': handshake-timeout 99999: must be 1 to "
+	  "3600 seconds" },
+	{ SVC("\ttls {\n\t\tcertificate = \"/c\"\n\t\tkey = \"/k\"\n"
+	      "\t\tbogus = 1\n\t}\n"),
+	  "porterd.conf:7: no such option 'bogus'" },
+	{ SVC("\ttype = seqpacket\n\tlisten = { \"/run/x.sock\" }\n"
+	      "\ttls {\n\t\tcertificate = \"/c\"\n\t\tkey = \"/k\"\n\t}\n"),
+	  "porterd.conf:9: service 'x': tls applies to stream services only" },
+	{ SVC("\twait = yes\n"
+	      "\ttls {\n\t\tcertificate = \"/c\"\n\t\tkey = \"/k\"\n\t}\n"),
+	  "porterd.conf:8: service 'x': tls cannot apply to a wait service (its "
+	  "handler accepts the connections itself)" },
 	/* includes: a file named outright must exist */
 	{ "\ninclude = { \"conf.d/*.conf\", \"x.conf\" }\n",
 	  "porterd.conf:2: include 'x.conf': No such file or directory" },
@@ -1637,6 +1820,8 @@ config_suite(void)
 	tcase_add_test(tc, test_burst_derived);
 	tcase_add_test(tc, test_limits_wait);
 	tcase_add_test(tc, test_acl);
+	tcase_add_test(tc, test_edge);
+	tcase_add_test(tc, test_edge_proxy_default);
 	tcase_add_test(tc, test_peer_ids);
 	tcase_add_test(tc, test_socket_file);
 	tcase_add_test(tc, test_run_as);

@@ -6,7 +6,8 @@
  * socketpair waits in it for POLLOUT, accept waits in it without leaving
  * the listener non-blocking, makefile streams use it, closing() hears of
  * pt_sock_close, a non-blocking socket never calls it, and NULL restores
- * the library's own poll.
+ * the library's own poll.  pt_io_wait, the host's own wait, goes through
+ * the waiter or poll(2) the same way.
  */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -314,6 +316,46 @@ START_TEST(test_null_restores_poll)
 }
 END_TEST
 
+/* pt_io_wait: the host's own waits go through the waiter, or poll. */
+START_TEST(test_io_wait)
+{
+	int sv[2];
+	double t0;
+	pid_t pid;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	install();
+	pid = late_writer(sv[1], 100, "x");
+	ck_assert_int_eq(pt_io_wait(sv[0], POLLIN, 5000), 1);
+	reap(pid);
+	ck_assert_int_ge(fk.waits, 1);
+	ck_assert_int_eq(fk.last_fd, sv[0]);
+	ck_assert_int_eq(fk.last_events, POLLIN);
+	ck_assert_int_gt(fk.last_ms, 0);
+	ck_assert_int_le(fk.last_ms, 5000);
+	ck_assert_int_eq(pt_io_wait(sv[1], POLLOUT, -1), 1);
+	ck_assert_int_eq(fk.last_ms, -1);
+	/* Nothing more to read: a timeout, through the waiter. */
+	ck_assert_int_eq(read(sv[0], (char[1]){ 0 }, 1), 1);
+	fk.waits = 0;
+	t0 = mono();
+	ck_assert_int_eq(pt_io_wait(sv[0], POLLIN, 100), 0);
+	ck_assert(mono() - t0 >= 0.09);
+	ck_assert_int_ge(fk.waits, 1);
+	/* Without a waiter: poll(2), same results. */
+	pt_io_set_waiter(NULL);
+	fk.waits = 0;
+	t0 = mono();
+	ck_assert_int_eq(pt_io_wait(sv[0], POLLIN, 100), 0);
+	ck_assert(mono() - t0 >= 0.09);
+	ck_assert_int_eq(write(sv[1], "y", 1), 1);
+	ck_assert_int_eq(pt_io_wait(sv[0], POLLIN, -1), 1);
+	ck_assert_int_eq(fk.waits, 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 static Suite *
 iowait_suite(void)
 {
@@ -328,6 +370,7 @@ iowait_suite(void)
 	tcase_add_test(tc, test_makefile_waits);
 	tcase_add_test(tc, test_nonblocking_never_waits);
 	tcase_add_test(tc, test_null_restores_poll);
+	tcase_add_test(tc, test_io_wait);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("closing");

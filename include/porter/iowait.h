@@ -67,6 +67,19 @@ typedef struct pt_io_waiter {
  */
 const pt_io_waiter *pt_io_set_waiter(const pt_io_waiter *w);
 
+/*
+ * The library's own wait, for host code that reads or writes descriptors
+ * itself but must wait the way the library does (porterd's PROXY header
+ * reader, TLS handshake and relay): waits until fd is ready for `events`
+ * (POLLIN / POLLOUT) or timeout_ms passes (-1: no limit), through the
+ * calling thread's waiter if one is set, else with poll(2).  Returns 1
+ * when ready (an error or hang-up counts as ready), 0 when the time is
+ * up, -1 with errno set if the wait failed.  EINTR, and a waiter that
+ * returns 0 early, wait again for the time that is left.  Like the socket
+ * calls, it may return on another OS thread than it was called on.
+ */
+int pt_io_wait(int fd, int events, int timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -79,7 +79,7 @@ extern "C" {
 /* "PTPL" in ASCII: the first field of every descriptor. */
 #define PT_PLUGIN_MAGIC		0x5054504cu
 #define PT_PLUGIN_ABI_MAJOR	1
-#define PT_PLUGIN_ABI_MINOR	1
+#define PT_PLUGIN_ABI_MINOR	2
 /* The one symbol the host looks up. */
 #define PT_PLUGIN_SYMBOL	"pt_plugin_descriptor"
 
@@ -123,6 +123,16 @@ typedef struct pt_plugin_ctx {
 	 * "DATAGRAM REPLIES").  Thread-safe; works in isolated children.
 	 */
 	int (*may_reply)(const struct pt_plugin_ctx *ctx, const pt_addr *to);
+	/*
+	 * ABI 1.2.  What porterd learned at the connection's edge, as
+	 * "NAME=value" strings, NULL-terminated, or NULL when there is
+	 * nothing: with TLS termination TLS_VERSION, TLS_CIPHER, TLS_SNI,
+	 * TLS_ALPN, SSL_CLIENT_S_DN, SSL_CLIENT_VERIFY; with the PROXY
+	 * protocol the balancer's TLVs as PROXY_* (porterd.conf(5)).  The
+	 * same strings an exec'd program gets in its environment.  Borrowed,
+	 * valid during handle().  Read it only when ctx->size covers it.
+	 */
+	const char *const *vars;
 } pt_plugin_ctx;
 
 typedef int (*pt_plugin_init_fn)(const pt_plugin_ctx *ctx, void **ret_state,
@@ -229,6 +239,10 @@ typedef struct pt_plugin {
  *                  (kept for 1.0 sources).  Context gains may_reply, the
  *                  host's reflection guard for datagram replies.  1.0
  *                  plugins load unchanged.
+ * 2026-12-05  1.2  Context gains `vars`: the TLS session facts and PROXY
+ *                  TLVs of the connection ("NAME=value", NULL-terminated).
+ *                  Descriptor unchanged; 1.0 and 1.1 plugins load
+ *                  unchanged.
  */
 
 #ifdef __cplusplus

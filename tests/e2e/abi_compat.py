@@ -83,9 +83,9 @@ def scenario(t):
         got = descriptor_header(os.path.join(plugins, "abi10.so"))
         expect_eq(got, (SIZE_1_0, MAGIC, 1, 0, SIZE_1_0),
                   "(symbol size, magic, major, minor, size)")
-    with t.case("echo.so carries an ABI 1.1 descriptor"):
+    with t.case("echo.so carries an ABI 1.2 descriptor (1.1's size)"):
         got = descriptor_header(os.path.join(plugins, "echo.so"))
-        expect_eq(got, (SIZE_1_1, MAGIC, 1, 1, SIZE_1_1),
+        expect_eq(got, (SIZE_1_1, MAGIC, 1, 2, SIZE_1_1),
                   "(symbol size, magic, major, minor, size)")
 
     conf = conf_opts(shutdown_timeout=5)

@@ -23,7 +23,7 @@ data, each served one its echo:
 - No log flood: 50 denied + 5 per-source + 3 max-connections refusals
   produce at most 2 single refusal lines, and within 15 s a summary
   "refused N more connections in the last 10s (acl A, per-source P,
-  max-connections M)" accounts for all 58 by reason.
+  max-connections M, proxy/tls 0)" accounts for all 58 by reason.
 """
 import os
 import select
@@ -41,7 +41,8 @@ from hardening_clients import (connect_from, echoes, refused_from,  # noqa
 
 REFUSAL_RE = r"^service %s: refused (\S+): (.+)$"
 SUMMARY_RE = (r"^service %s: refused (\d+) more connections in the last "
-              r"10s \(acl (\d+), per-source (\d+), max-connections (\d+)\)$")
+              r"10s \(acl (\d+), per-source (\d+), max-connections (\d+), "
+              r"proxy/tls (\d+)\)$")
 
 MARK_SCRIPT = """#!/bin/sh
 touch "%s"
@@ -215,7 +216,8 @@ def flood(t, d):
         t.note("summary: %s" % summary.group(0))
         # A second interval may have begun during the burst: add up all.
         for m in d.find(SUMMARY_RE % "flood", mark):
-            n, acl, per, maxc = (int(x) for x in m.groups())
+            n, acl, per, maxc, edge = (int(x) for x in m.groups())
+            expect_eq(edge, 0, "proxy/tls refusals")
             expect_eq(acl + per + maxc, n, "the summary's total")
             for k, v in zip(want, (acl, per, maxc)):
                 got[k] += v

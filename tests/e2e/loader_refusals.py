@@ -43,12 +43,12 @@ CASES = [
     ("other ABI major", [("svc", "bad_major", None)], "bad_major",
      r"ABI major \d+, porterd has 1"),
     ("newer ABI minor", [("svc", "newer_minor", None)], "newer_minor",
-     r"ABI 1\.\d+ is newer than porterd's 1\.1"),
+     r"ABI 1\.\d+ is newer than porterd's 1\.2"),
     ("descriptor too short", [("svc", "short_size", None)], "short_size",
      r"descriptor size \d+, at least \d+ expected"),
     # An ABI 1.1 descriptor with a flag bit porterd does not know.
     ("unknown flag", [("svc", "bad_flags", None)], "bad_flags",
-     r"unknown flags 0x80000001 \(porterd's ABI 1\.1 knows 0x00000001\)"),
+     r"unknown flags 0x80000001 \(porterd's ABI 1\.2 knows 0x00000001\)"),
     # Two files with the descriptor name "echo".
     ("duplicate name", [("svc", "echo", None), ("svc2", "dup_echo", None)],
      "dup_echo", r"name 'echo' is already used by \S*/echo\.so"),

@@ -9,6 +9,7 @@
  *     arg=<each arg, in order>
  *     peer=<address>  local=<address>  ("none" for a NULL address)
  *     state=<what init stored: "ctxdump-state">
+ *     var=<each of ctx->vars, NAME=value: TLS and PROXY facts>
  *
  * init allocates its state and fini frees it, so a test also sees the
  * state travel from init to handle (and, under isolation = process, into
@@ -16,6 +17,7 @@
  * "ctxdump served <peer>".
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +63,11 @@ ctxdump_text(const pt_plugin_ctx *ctx, const char *peer, size_t *ret_len)
 	fprintf(f, "peer=%s\nlocal=%s\nstate=%s\n", peer,
 	    ctxdump_addr(ctx->local, local, sizeof(local)),
 	    ctx->state != NULL ? (const char *)ctx->state : "none");
+	/* ABI 1.2: the edge facts (TLS, PROXY), when the host has them. */
+	if (ctx->size >= offsetof(pt_plugin_ctx, vars) + sizeof(ctx->vars) &&
+	    ctx->vars != NULL)
+		for (i = 0; ctx->vars[i] != NULL; i++)
+			fprintf(f, "var=%s\n", ctx->vars[i]);
 	failed = ferror(f);
 	/* fclose publishes text and *ret_len, so it runs in any case. */
 	if (fclose(f) != 0 || failed) {

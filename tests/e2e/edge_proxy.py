@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""edge_proxy -- the PROXY protocol receiver, behind a real HAProxy.
+
+HAProxy (Debian's haproxy) listens on two loopback ports and forwards to
+porterd with send-proxy (v1) and send-proxy-v2.
+
+Asserts: through HAProxy, the ctxdump plugin's peer is the client's own
+address and port (v1 and v2), and an exec'd program's TCPREMOTEIP and
+TCPREMOTEPORT are too; a hand-made v2 header with an authority TLV gives
+PROXY_AUTHORITY to the program and the real source (an address no socket
+here has) in TCPREMOTEIP, and the log line names it; a v1 TCP6 line
+gives an IPv6 peer and local address; a v2 LOCAL header keeps the
+connection's own peer; the access list
+judges the real client (a denied source is refused after its header);
+a connection without a header, a malformed one and one from a peer not in
+proxy-from are closed and refused; a slow header is cut after
+proxy-timeout while another client is served meanwhile.
+"""
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from porter_e2e import (Skip, connect, conf_opts, conf_service,  # noqa
+                        expect, expect_eq, main, recv_all)
+
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+V2SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def ask(addr, header=b"", data=b"", half_close=True):
+    """Connects (to porterd or HAProxy), sends header+data, half-closes
+    (not through HAProxy, which may abort a server connection it has not
+    finished opening); returns (our own (host, port), everything read)."""
+    s = connect(addr) if not isinstance(addr, tuple) else \
+        socket.create_connection(addr, timeout=10)
+    try:
+        me = s.getsockname()
+        try:
+            if header or data:
+                s.sendall(header + data)
+            if half_close:
+                s.shutdown(socket.SHUT_WR)
+            got = recv_all(s, 1 << 20)
+        except OSError:     # a refused client may see a reset instead
+            got = b""
+        return me, got.decode("utf-8", "replace")
+    finally:
+        s.close()
+
+
+def kv(text, key):
+    for line in text.splitlines():
+        if line.startswith(key + "="):
+            return line[len(key) + 1:]
+    return None
+
+
+def v2_header(src, sport, dst, dport, tlvs=b""):
+    body = socket.inet_aton(src) + socket.inet_aton(dst) + \
+        struct.pack("!HH", sport, dport) + tlvs
+    return V2SIG + bytes([0x21, 0x11]) + struct.pack("!H", len(body)) + body
+
+
+def scenario(t):
+    if not os.path.exists(HAPROXY):
+        raise Skip("haproxy is not installed")
+    tmp = t.trusted_tmpdir()
+    plugins = t.plugindir(["ctxdump"], tmp)
+    user = {"user": "nobody"} if os.geteuid() == 0 else {}
+    conf = conf_opts(shutdown_timeout=5)
+    conf += conf_service("ctx", listen=["127.0.0.1:0"], plugin="ctxdump",
+                         proxy_protocol="any", proxy_from=["127.0.0.0/8"],
+                         proxy_timeout=1)
+    conf += conf_service("env", listen=["127.0.0.1:0"], exec_="/usr/bin/env",
+                         proxy_protocol="v2", proxy_from=["127.0.0.1"],
+                         deny=["198.51.100.0/24"], **user)
+    conf += conf_service("far", listen=["127.0.0.1:0"], plugin="ctxdump",
+                         proxy_protocol="v1", proxy_from=["10.0.0.0/8"])
+    path = t.write(os.path.join(tmp, "porterd.conf"), conf)
+    d = t.porterd(path, plugins)
+    d.wait_ready()
+
+    p1, p2, p3 = free_port(), free_port(), free_port()
+    ctx, env = d.addr("ctx"), d.addr("env")
+    hcfg = t.write(os.path.join(tmp, "haproxy.cfg"), """
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend v1
+    bind 127.0.0.1:%d
+    default_backend v1
+backend v1
+    server porterd %s send-proxy
+frontend v2
+    bind 127.0.0.1:%d
+    default_backend v2
+backend v2
+    server porterd %s send-proxy-v2
+frontend v2env
+    bind 127.0.0.1:%d
+    default_backend v2env
+backend v2env
+    server porterd %s send-proxy-v2
+""" % (p1, ctx.text, p2, ctx.text, p3, env.text))
+    hp = subprocess.Popen([HAPROXY, "-db", "-f", hcfg],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", p3), 1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or hp.poll() is not None:
+                    raise Skip("haproxy did not start: %r" %
+                               (hp.stdout.read() if hp.poll() is not None
+                                else "timeout"))
+                time.sleep(0.1)
+
+        for name, port in (("send-proxy (v1)", p1),
+                           ("send-proxy-v2", p2)):
+            with t.case("HAProxy %s: the plugin sees the client" % name):
+                me, text = ask(("127.0.0.1", port), half_close=False)
+                expect_eq(kv(text, "peer"), "%s:%d" % me, "ctx->peer")
+
+        with t.case("HAProxy send-proxy-v2: exec sees the client"):
+            me, text = ask(("127.0.0.1", p3), half_close=False)
+            expect_eq((kv(text, "TCPREMOTEIP"), kv(text, "TCPREMOTEPORT")),
+                      (me[0], str(me[1])), "TCPREMOTEIP/PORT")
+    finally:
+        hp.terminate()
+        hp.wait(10)
+
+    with t.case("v2 TLV: PROXY_AUTHORITY; the real source everywhere"):
+        mark = d.mark()
+        tlv = b"\x02" + struct.pack("!H", 11) + b"example.org"
+        _, text = ask(env, v2_header("192.0.2.44", 4444, "192.0.2.1", 443,
+                                     tlv))
+        expect_eq(kv(text, "PROXY_AUTHORITY"), "example.org", "authority")
+        expect_eq((kv(text, "TCPREMOTEIP"), kv(text, "TCPREMOTEPORT")),
+                  ("192.0.2.44", "4444"), "TCPREMOTEIP/PORT")
+        expect_eq((kv(text, "TCPLOCALIP"), kv(text, "TCPLOCALPORT")),
+                  ("192.0.2.1", "443"), "TCPLOCALIP/PORT")
+        d.wait_line(r"^service env: 192\.0\.2\.44:4444: exec /usr/bin/env",
+                    since=mark)
+
+    with t.case("v1 TCP6: an IPv6 client on an IPv4 listener"):
+        _, text = ask(ctx, b"PROXY TCP6 2001:db8::5 2001:db8::1 4000 443\r\n")
+        expect_eq(kv(text, "peer"), "[2001:db8::5]:4000", "ctx->peer")
+        expect_eq(kv(text, "local"), "[2001:db8::1]:443", "ctx->local")
+
+    with t.case("v2 LOCAL keeps the connection's own peer"):
+        me, text = ask(ctx, V2SIG + bytes([0x20, 0x00, 0, 0]))
+        expect_eq(kv(text, "peer"), "%s:%d" % me, "ctx->peer")
+
+    with t.case("the access list judges the real client"):
+        mark = d.mark()
+        _, text = ask(env, v2_header("198.51.100.7", 1, "192.0.2.1", 443))
+        expect_eq(text, "", "a denied client's output")
+        d.wait_line(r"^service env: refused 198\.51\.100\.7:1: denied by "
+                    r"access list$", since=mark)
+
+    with t.case("a peer not in proxy-from is refused at accept"):
+        mark = d.mark()
+        _, text = ask(d.addr("far"), b"PROXY TCP4 10.1.1.1 10.2.2.2 1 2\r\n")
+        expect_eq(text, "", "output")
+        d.wait_line(r"^service far: refused 127\.0\.0\.1:\d+: not in "
+                    r"proxy-from", since=mark)
+
+    for what, hdr in (("no header", b"hello there\r\n"),
+                      ("a malformed v1 line",
+                       b"PROXY TCP4 1.2.3 1.2.3.4 1 2\r\n"),
+                      ("a truncated header", b"PROXY TCP4 1.2.3.4")):
+        with t.case("%s: closed, nothing reaches the handler" % what):
+            _, text = ask(ctx, hdr)
+            expect_eq(text, "", "output")
+
+    with t.case("a slow header is cut after proxy-timeout; others served"):
+        mark = d.mark()
+        slow = connect(ctx)
+        slow.sendall(b"PROXY TCP4 ")
+        t0 = time.monotonic()
+        me, text = ask(ctx, b"PROXY TCP4 192.0.2.5 192.0.2.1 55 7\r\n")
+        expect_eq(kv(text, "peer"), "192.0.2.5:55", "peer meanwhile")
+        expect(time.monotonic() - t0 < 0.9, "served only after the slow one")
+        slow.settimeout(10)
+        expect_eq(slow.recv(100), b"", "slow client closed")
+        slow.close()
+        expect(d.find(r"^service ctx: refused .*PROXY header: not complete "
+                      r"within 1 s", since=mark) or
+               d.wait_line(r"refused \d+ more connections", since=mark,
+                           timeout=15),
+               "refusal logged")
+
+    with t.case("SIGTERM: exit 0"):
+        d.signal(15)
+        expect_eq(d.wait_exit(), 0, "exit status")
+
+
+if __name__ == "__main__":
+    main(scenario)

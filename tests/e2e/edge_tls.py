@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""edge_tls -- TLS termination in porterd, driven by real clients.
+
+Certificates (a CA, a server certificate for 127.0.0.1, a client
+certificate, and one from another CA) are made with the openssl command.
+
+Asserts: Python's ssl client and `openssl s_client` get the echo plugin's
+echo through TLS; an exec'd program sees TLS_VERSION, TLS_CIPHER, TLS_SNI
+and TLS_ALPN in its environment and a plugin the same in ctx->vars
+(ctxdump); curl gets a page from micro-httpd behind TLS; with
+verify-client = require a client certificate from the CA is accepted
+(SSL_CLIENT_S_DN, SSL_CLIENT_VERIFY=SUCCESS) and no certificate or one from
+another CA is refused; a PROXY header followed by TLS gives the program
+both the header's client and the TLS facts; a client that stops mid-handshake is cut after
+handshake-timeout, and another client is served meanwhile; the log says
+whether kernel TLS or the relay carries each connection; a key readable
+by others is refused by --check with file:line, and a reload with such a
+key fails and keeps the running service.
+"""
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from porter_e2e import (Skip, connect, conf_opts, expect,  # noqa
+                        expect_eq, main, recv_all, run_porterd)
+
+
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=60)
+
+
+def make_pki(d):
+    p = lambda n: os.path.join(d, n)  # noqa: E731
+    for ca in ("ca", "other"):
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                p(ca + ".key"), "-out", p(ca + ".pem"), "-days", "2",
+                "-subj", "/CN=porter test %s" % ca)
+    for name, cn, ca, ext in (
+            ("server", "localhost", "ca",
+             "subjectAltName=DNS:localhost,IP:127.0.0.1"),
+            ("client", "alice", "ca", "extendedKeyUsage=clientAuth"),
+            ("mallory", "mallory", "other", "extendedKeyUsage=clientAuth")):
+        openssl("req", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                p(name + ".key"), "-out", p(name + ".csr"), "-subj",
+                "/O=Porter/CN=%s" % cn)
+        with open(p(name + ".ext"), "w") as f:
+            f.write(ext + "\n")
+        openssl("x509", "-req", "-in", p(name + ".csr"), "-CA",
+                p(ca + ".pem"), "-CAkey", p(ca + ".key"),
+                "-CAcreateserial", "-days", "2", "-out", p(name + ".pem"),
+                "-extfile", p(name + ".ext"))
+    for n in os.listdir(d):
+        if n.endswith(".key"):
+            os.chmod(p(n), 0o600)
+
+
+def tls_section(d, extra=""):
+    return ("    tls {\n        certificate = \"%s\"\n"
+            "        key = \"%s\"\n%s    }\n" %
+            (os.path.join(d, "server.pem"), os.path.join(d, "server.key"),
+             extra))
+
+
+def service(name, body, tls):
+    return "service %s {\n%s%s}\n" % (name, conf_opts("    ", **body), tls)
+
+
+def client_ctx(d, cert=None, alpn=None):
+    ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
+    if cert:
+        ctx.load_cert_chain(os.path.join(d, cert + ".pem"),
+                            os.path.join(d, cert + ".key"))
+    if alpn:
+        ctx.set_alpn_protocols(alpn)
+    return ctx
+
+
+def tls_talk(addr, ctx, data=b"", sni="localhost"):
+    """Connects with TLS; with data, sends it 64 KiB at a time and reads
+    each piece back (an SSLSocket must not be read and written from two
+    threads at once); without, reads until the server closes.  Returns
+    what it read."""
+    s = ctx.wrap_socket(connect(addr), server_hostname=sni)
+    s.settimeout(20)
+    out = b""
+    try:
+        if data:
+            for off in range(0, len(data), 65536):
+                piece = data[off:off + 65536]
+                s.sendall(piece)
+                want = off + len(piece)
+                while len(out) < want:
+                    x = s.recv(65536)
+                    if not x:
+                        return out
+                    out += x
+            return out
+        while True:
+            try:
+                x = s.recv(65536)
+            except (ssl.SSLEOFError, ConnectionResetError):
+                break
+            if not x:
+                break
+            out += x
+        return out
+    finally:
+        s.close()
+
+
+def env_of(text):
+    kv = {}
+    for line in text.decode("utf-8", "replace").splitlines():
+        if "=" in line:
+            k, v = line.split("=", 1)
+            kv[k] = v
+    return kv
+
+
+def scenario(t):
+    for tool in ("openssl", "curl"):
+        if shutil.which(tool) is None:
+            raise Skip("%s is not installed" % tool)
+    tmp = t.trusted_tmpdir()
+    make_pki(tmp)
+    plugins = t.plugindir(["echo", "ctxdump"], tmp)
+    ca = os.path.join(tmp, "ca.pem")
+    www = os.path.join(tmp, "www")
+    os.mkdir(www)
+    with open(os.path.join(www, "index.html"), "w") as f:
+        f.write("porter behind tls\n")
+    httpd = shutil.which("micro-httpd") or "/usr/sbin/micro-httpd"
+
+    user = {"user": "nobody"} if os.geteuid() == 0 else {}
+    conf = conf_opts(shutdown_timeout=5)
+    conf += service("echo", {"listen": ["127.0.0.1:0"], "plugin": "echo"},
+                    tls_section(tmp, "        alpn = { \"echo\", \"h2\" }\n"
+                                "        handshake-timeout = 1\n"))
+    conf += service("env", dict({"listen": ["127.0.0.1:0"],
+                                 "exec_": "/usr/bin/env"}, **user),
+                    tls_section(tmp, "        alpn = { \"x-porter\" }\n"))
+    conf += service("ctx", {"listen": ["127.0.0.1:0"], "plugin": "ctxdump"},
+                    tls_section(tmp))
+    if os.path.exists(httpd):
+        conf += service("www", dict({"listen": ["127.0.0.1:0"],
+                                     "exec_": httpd, "args": [www]}, **user),
+                        tls_section(tmp))
+    conf += service("mtls", dict({"listen": ["127.0.0.1:0"],
+                                  "exec_": "/usr/bin/env"}, **user),
+                    tls_section(tmp, "        ca = \"%s\"\n"
+                                "        verify-client = require\n" % ca))
+    conf += service("both", dict({"listen": ["127.0.0.1:0"],
+                                  "exec_": "/usr/bin/env",
+                                  "proxy_protocol": "v1",
+                                  "proxy_from": ["127.0.0.1"]}, **user),
+                    tls_section(tmp))
+    path = t.write(os.path.join(tmp, "porterd.conf"), conf)
+    d = t.porterd(path, plugins)
+    d.wait_ready()
+
+    with t.case("python ssl: echo through TLS (2 MB)"):
+        data = os.urandom(1 << 21)
+        got = tls_talk(d.addr("echo"), client_ctx(tmp, alpn=["echo"]), data)
+        expect_eq(len(got), len(data), "echoed length")
+        expect(got == data, "echoed bytes differ")
+
+    with t.case("openssl s_client: echo through TLS"):
+        # stdin stays open a moment: s_client quits at its EOF.
+        p = subprocess.run(
+            ["sh", "-c", "(echo 'hello s_client'; sleep 1) | openssl "
+             "s_client -connect %s -CAfile %s -verify_return_error -quiet "
+             "-no_ign_eof -alpn echo" % (d.addr("echo").text, ca)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+        expect(b"hello s_client\n" in p.stdout,
+               "s_client got %r (stderr %r)" % (p.stdout, p.stderr[-300:]))
+
+    with t.case("the log says which carries it: kernel TLS or the relay"):
+        line = d.wait_line(r"^service echo: 127\.0\.0\.1:\d+: TLSv1\.3 "
+                           r"\S+, (relay|kernel TLS)$").group(0)
+        ktls = os.path.exists("/proc/net/tls_stat")
+        t.note("TLS carried by: %s (kernel tls module %s)" %
+               (line.rsplit(", ", 1)[1], "loaded" if ktls else "absent"))
+        if not ktls:
+            expect(line.endswith(", relay"),
+                   "no kernel TLS here, yet: %s" % line)
+
+    with t.case("exec: TLS_VERSION, TLS_CIPHER, TLS_SNI, TLS_ALPN"):
+        env = env_of(tls_talk(d.addr("env"),
+                              client_ctx(tmp, alpn=["x-porter"])))
+        expect_eq(env.get("TLS_VERSION"), "TLSv1.3", "TLS_VERSION")
+        expect(env.get("TLS_CIPHER", "").startswith("TLS_"),
+               "TLS_CIPHER %r" % env.get("TLS_CIPHER"))
+        expect_eq(env.get("TLS_SNI"), "localhost", "TLS_SNI")
+        expect_eq(env.get("TLS_ALPN"), "x-porter", "TLS_ALPN")
+        expect_eq(env.get("SSL_CLIENT_VERIFY"), "NONE", "SSL_CLIENT_VERIFY")
+        expect_eq(env.get("TCPREMOTEIP"), "127.0.0.1", "TCPREMOTEIP")
+
+    with t.case("plugin: the same facts in ctx->vars"):
+        text = tls_talk(d.addr("ctx"), client_ctx(tmp)).decode()
+        vars_ = dict(x[4:].split("=", 1) for x in text.splitlines()
+                     if x.startswith("var="))
+        expect_eq(vars_.get("TLS_VERSION"), "TLSv1.3", "TLS_VERSION var")
+        expect_eq(vars_.get("TLS_SNI"), "localhost", "TLS_SNI var")
+        expect("peer=127.0.0.1:" in text, "peer in %r" % text)
+
+    if os.path.exists(httpd):
+        with t.case("curl: micro-httpd behind TLS"):
+            p = subprocess.run(
+                ["curl", "-sS", "--max-time", "20", "--cacert", ca,
+                 "https://127.0.0.1:%d/index.html" % d.addr("www").port],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+            expect_eq((p.returncode, p.stdout), (0, b"porter behind tls\n"),
+                      "curl (stderr %r)" % p.stderr)
+
+    with t.case("PROXY header, then TLS: both reach the program"):
+        raw = connect(d.addr("both"))
+        raw.sendall(b"PROXY TCP4 192.0.2.77 192.0.2.1 7777 443\r\n")
+        s = client_ctx(tmp).wrap_socket(raw, server_hostname="localhost")
+        s.settimeout(20)
+        out = b""
+        try:
+            while True:
+                x = s.recv(65536)
+                if not x:
+                    break
+                out += x
+        except (ssl.SSLEOFError, ConnectionResetError):
+            pass
+        s.close()
+        env = env_of(out)
+        expect_eq((env.get("TCPREMOTEIP"), env.get("TCPREMOTEPORT")),
+                  ("192.0.2.77", "7777"), "the client from the header")
+        expect_eq(env.get("TLS_VERSION"), "TLSv1.3", "TLS_VERSION")
+
+    with t.case("client certificate from the CA: accepted, DN passed"):
+        env = env_of(tls_talk(d.addr("mtls"), client_ctx(tmp, "client")))
+        expect_eq(env.get("SSL_CLIENT_VERIFY"), "SUCCESS", "verify")
+        expect_eq(env.get("SSL_CLIENT_S_DN"), "CN=alice,O=Porter", "DN")
+
+    for who in (None, "mallory"):
+        with t.case("client certificate %s: refused" % (who or "missing")):
+            mark = d.mark()
+            try:
+                got = tls_talk(d.addr("mtls"), client_ctx(tmp, who))
+            except (ssl.SSLError, OSError):
+                got = b""
+            expect_eq(got, b"", "what a refused client read")
+            if who is None:     # the next refusal goes to the summary
+                d.wait_line(r"^service mtls: refused 127\.0\.0\.1:\d+: TLS "
+                            r"handshake: ", since=mark)
+
+    with t.case("a client that stops mid-handshake is cut; others served"):
+        mark = d.mark()
+        stuck = connect(d.addr("echo"))
+        stuck.sendall(b"\x16\x03\x01\x00\xff\x01")  # a partial ClientHello
+        t0 = time.monotonic()
+        got = tls_talk(d.addr("echo"), client_ctx(tmp), b"meanwhile")
+        expect_eq(got, b"meanwhile", "echo while another client stalls")
+        expect(time.monotonic() - t0 < 0.9,
+               "served only after the stalled handshake")
+        stuck.settimeout(10)
+        expect_eq(stuck.recv(100), b"", "stalled client closed")
+        stuck.close()
+        d.wait_line(r"^service echo: refused 127\.0\.0\.1:\d+: TLS handshake "
+                    r"not done within 1 s$", since=mark)
+
+    with t.case("a key readable by others: --check names file:line"):
+        key = os.path.join(tmp, "server.key")
+        os.chmod(key, 0o644)
+        rc, out, err = run_porterd(["--check", "-P", plugins, "-f", path])
+        expect(rc != 0, "--check accepted it")
+        expect(("%s:" % path) in err and "readable or writable by others"
+               in err and "server.key" in err, "message: %r" % err)
+
+    with t.case("reload with that key fails and keeps the running config"):
+        mark = d.mark()
+        d.signal(1)
+        d.wait_line(r"^reload failed: .*tls key .*readable or writable by "
+                    r"others.*keeping the running config", since=mark)
+        got = tls_talk(d.addr("echo"), client_ctx(tmp), b"still here")
+        expect_eq(got, b"still here", "echo after the failed reload")
+        os.chmod(key, 0o600)
+        mark = d.mark()
+        d.signal(1)
+        d.wait_line(r"^reloaded: ", since=mark)
+
+    with t.case("SIGTERM: exit 0"):
+        d.signal(15)
+        expect_eq(d.wait_exit(), 0, "exit status")
+
+
+if __name__ == "__main__":
+    main(scenario)
