@@ -264,8 +264,9 @@ loop_stop(void)
 		return;
 	loop.stopping = true;
 	notify_stopping();
-	log_info("shutting down");
 	table_stop_listening();
+	/* After the listeners are closed: from this line on, none accepts. */
+	log_info("shutting down");
 	bindretry_clear();	/* hook (hard) */
 	clock_gettime(CLOCK_MONOTONIC, &loop.stop_deadline);
 	loop.stop_deadline.tv_sec += loop.cref->cfg->shutdown_timeout;
