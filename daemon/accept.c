@@ -253,8 +253,15 @@ accept_one_locked(struct evloop *L, struct listener *l, struct svc *svc)
 	pt_addr peer;
 	int fd;
 
-	if (gate_emfile_paused())
+	if (gate_emfile_paused()) {
+		/*
+		 * Out of descriptors: take this service's listeners out of the
+		 * loops too (gate_resume_due() re-arms them all), or a client
+		 * pending on them wakes every loop until the pause ends.
+		 */
+		gate_svc_arm(svc);
 		return false;
+	}
 	switch (limiter_reserve(svc->lim, &wait_ms)) {
 	case LIM_OK:
 		break;
