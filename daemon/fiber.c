@@ -2,8 +2,8 @@
  * fiber.c -- stackful coroutines: stacks, the context switch, annotations.
  *
  * See fiber.h for the contract.  A fiber's life: fiber_new() takes a stack
- * (from the pool's cache or a fresh mmap with a PROT_NONE guard page) and
- * lays out a first frame so that the first switch "returns" into
+ * (from the pool's cache or a fresh mmap with 64 KiB of PROT_NONE guard
+ * below it) and lays out a first frame so that the first switch "returns" into
  * fiber_entry(); fiber_resume() switches from the caller to the fiber,
  * fiber_yield() back; when the function returns, fiber_entry() marks the
  * fiber done and switches back for the last time, and fiber_free() puts
@@ -36,6 +36,8 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
+#define FIBER_GUARD (64 * 1024)
+
 #if defined(__x86_64__) && !defined(PORTER_FIBER_UCONTEXT)
 #define FIBER_ASM 1
 #else
@@ -52,6 +54,7 @@ struct stack {
 struct fiber_pool {
 	size_t stack_size;		/* usable bytes, page multiple */
 	size_t page;
+	size_t guard;			/* PROT_NONE bytes below each stack */
 	unsigned keep, ncached;
 	struct stack *cache;
 };
@@ -146,6 +149,12 @@ fiber_pool_new(size_t stack_size, unsigned keep)
 		return NULL;
 	p->page = page > 0 ? (size_t)page : 4096;
 	p->stack_size = (stack_size + p->page - 1) / p->page * p->page;
+	/*
+	 * 64 KiB of PROT_NONE (address space, no memory): a frame with a
+	 * large local array skips a one-page guard and lands in the stack
+	 * mapped below, another fiber's live frames.
+	 */
+	p->guard = (FIBER_GUARD + p->page - 1) / p->page * p->page;
 	p->keep = keep;
 	return p;
 }
@@ -186,7 +195,7 @@ stack_get(struct fiber_pool *p)
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	s->len = p->stack_size + p->page;
+	s->len = p->stack_size + p->guard;
 	/* MAP_NORESERVE: 100,000 idle fibers reserve, they do not commit. */
 	s->base = mmap(NULL, s->len, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -195,14 +204,14 @@ stack_get(struct fiber_pool *p)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (mprotect(s->base, p->page, PROT_NONE) == -1) {
+	if (mprotect(s->base, p->guard, PROT_NONE) == -1) {
 		munmap(s->base, s->len);
 		free(s);
 		errno = ENOMEM;
 		return NULL;
 	}
 #ifdef FIBER_VALGRIND
-	s->vg_id = VALGRIND_STACK_REGISTER((char *)s->base + p->page,
+	s->vg_id = VALGRIND_STACK_REGISTER((char *)s->base + p->guard,
 	    (char *)s->base + s->len);
 #endif
 	return s;
@@ -225,7 +234,7 @@ stack_put(struct fiber_pool *p, struct stack *s)
 static void *
 stack_lo(const struct fiber *f)
 {
-	return (char *)f->stack->base + f->pool->page;
+	return (char *)f->stack->base + f->pool->guard;
 }
 #endif
 
