@@ -29,9 +29,9 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (Addr, conf_opts, conf_service, connect,  # noqa
-                        echo_roundtrip, expect, expect_eq, expect_refused,
-                        main, run_porterd)
+from porter_e2e import (Addr, ask_line, conf_opts, conf_service,  # noqa
+                        connect, echo_roundtrip, expect, expect_eq,
+                        expect_refused, main, run_porterd)
 
 WARN = r"service late: bind 127\.0\.0\.1:%d: Address already in use; " \
     r"serving without it, retrying in 1 s"
@@ -76,13 +76,7 @@ def conf_text(port, strict=False, late=True):
 
 def ask(s, line=b"hi\n"):
     """Sends line to tid_coop; the thread id that answered."""
-    s.sendall(line)
-    buf = b""
-    while not buf.endswith(b"\n"):
-        chunk = s.recv(256)
-        if not chunk:
-            break
-        buf += chunk
+    buf = ask_line(s, line)
     m = re.match(rb"tid=(\d+) pid=\d+\n$", buf)
     expect(m is not None, "answer %r" % buf)
     return int(m.group(1))

@@ -32,8 +32,9 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (TIMEOUT_SCALE, conf_opts, conf_service,  # noqa
-                        connect, expect, expect_eq, main, run_porterd)
+from porter_e2e import (TIMEOUT_SCALE, ask_line, conf_opts,  # noqa
+                        conf_service, connect, expect, expect_eq, main,
+                        run_porterd)
 from hardening_clients import connect_from  # noqa: E402
 
 COOP_IDLE = 300
@@ -49,13 +50,7 @@ def threads_of(pid):
 
 
 def ask(s, line=b"hi\n"):
-    s.sendall(line)
-    buf = b""
-    while not buf.endswith(b"\n"):
-        chunk = s.recv(256)
-        if not chunk:
-            break
-        buf += chunk
+    buf = ask_line(s, line)
     m = re.match(rb"tid=(\d+) pid=(\d+)\n$", buf)
     expect(m is not None, "answer %r" % buf)
     return int(m.group(1))
@@ -63,13 +58,7 @@ def ask(s, line=b"hi\n"):
 
 def wait_answer(s, ms):
     """Asks the handler for one recv with an ms timeout; its elapsed ms."""
-    s.sendall(b"wait %d\n" % ms)
-    buf = b""
-    while not buf.endswith(b"\n"):
-        chunk = s.recv(256)
-        if not chunk:
-            break
-        buf += chunk
+    buf = ask_line(s, b"wait %d\n" % ms)
     m = re.match(rb"(timeout|data) ms=(\d+)\n$", buf)
     expect(m is not None and m.group(1) == b"timeout", "answer %r" % buf)
     return int(m.group(2))

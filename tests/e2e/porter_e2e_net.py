@@ -95,6 +95,19 @@ def recv_all(s, limit=16 << 20):
         expect(len(buf) <= limit, "more than %d bytes before EOF" % limit)
 
 
+def ask_line(s, line):
+    """Sends line; returns the answer up to and including its newline
+    (or what came before EOF)."""
+    s.sendall(line)
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = s.recv(256)
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
 def exchange(addr, data=b""):
     """Connects, sends data, half-closes, returns all until EOF."""
     s = connect(addr)
