@@ -9,7 +9,7 @@
  * (addresses, ports, users, groups, socket options, handler choice) and
  * returns an immutable table.  A reload builds a new table and swaps it in;
  * nothing here is changed after load.  Plugins are not loaded here (see
- * plugin.h); the table only names them.
+ * loader.h); the table only names them.
  *
  * Grammar (see conf/porterd.conf and porterd.conf(5) for every option;
  * defaults in brackets; comments are #, // and C-style, anywhere):

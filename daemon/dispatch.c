@@ -9,7 +9,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,14 +16,13 @@
 
 #include "children.h"
 #include "conn.h"
-#include "dgram_guard.h"
 #include "dispatch.h"
 #include "edge.h"
 #include "evloop.h"
 #include "gate.h"
 #include "limiter.h"
 #include "log.h"
-#include "plugin.h"
+#include "loader.h"
 #include "pool.h"
 #include "spawner.h"
 
@@ -36,47 +34,6 @@ dispatch_set_stderr(int fd)
 	dispatch_stderr = fd;
 }
 
-/* ctx->log: one line prefixed with the service and the peer. */
-static void
-dispatch_ctx_log(const pt_plugin_ctx *ctx, int priority, const char *fmt, ...)
-{
-	const struct conn *c = ctx->host;
-	char peer[PT_ADDRSTRLEN], line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (c != NULL)
-		log_msg(priority, "service %s: %s: %s", ctx->service,
-		    conn_peer_text(c, peer, sizeof(peer)), line);
-	else
-		log_msg(priority, "service %s: %s", ctx->service, line);
-}
-
-void
-dispatch_ctx(pt_plugin_ctx *ctx, struct svc *svc, struct conn *c)
-{
-	const struct service *conf = svc->conf;
-
-	memset(ctx, 0, sizeof(*ctx));
-	ctx->size = sizeof(*ctx);
-	ctx->service = conf->name;
-	ctx->socktype = conf->socktype;
-	ctx->wait = conf->wait;
-	ctx->argc = (int)conf->nargs;
-	ctx->argv = (const char *const *)conf->args;
-	ctx->log = dispatch_ctx_log;
-	ctx->may_reply = dgram_guard_may_reply;
-	ctx->host = c;
-	if (c != NULL) {
-		ctx->peer = c->peer.len > 0 ? &c->peer : NULL;
-		ctx->local = c->local.len > 0 ? &c->local : NULL;
-		ctx->state = svc->state;
-		ctx->vars = edge_vars(c);	/* edge.h: TLS_*, PROXY_* */
-	}
-}
-
 void
 dispatch_run_plugin(struct conn *c)
 {
@@ -86,7 +43,7 @@ dispatch_run_plugin(struct conn *c)
 	if (edge_run(c))	/* edge.h: the PROXY/TLS stage, not a handler */
 		return;
 	d = c->svc->plugin->desc;
-	dispatch_ctx(&ctx, c->svc, c);
+	plugin_ctx(&ctx, c->svc, c);
 	memset(&c->stats, 0, sizeof(c->stats));
 	c->rc = d->handle(c->fd, &ctx, &c->stats);
 }

@@ -50,12 +50,6 @@ void dispatch_run_plugin(struct conn *c);
 void dispatch_done(struct conn *c);
 
 /*
- * The plugin context for c (for init when c is NULL: no peer, no local,
- * no state).  Used in porterd and in isolated children.
- */
-void dispatch_ctx(pt_plugin_ctx *ctx, struct svc *svc, struct conn *c);
-
-/*
  * The descriptor exec'd children's stderr goes to in "log" mode when the
  * service has no pipe of its own (-1: /dev/null).  Set once at start.
  */

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "conf.h"
-#include "plugin.h"
+#include "loader.h"
 
 struct loop_options {
 	const char *config_path;

@@ -15,7 +15,7 @@
 
 #include "conn.h"
 #include "loop.h"
-#include "plugin.h"
+#include "loader.h"
 
 struct table {
 	struct svc **svcs;

@@ -40,7 +40,7 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "log.h"
-#include "plugin.h"
+#include "loader.h"
 #include "pool.h"
 #include "pool_proto.h"
 #include "privs.h"

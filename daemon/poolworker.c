@@ -48,7 +48,7 @@
 
 #include "conn.h"
 #include "log.h"
-#include "plugin.h"
+#include "loader.h"
 #include "pool.h"
 #include "pool_proto.h"
 #include "sandbox.h"
@@ -259,7 +259,7 @@ pw_plugin(const char *path)
 		pw_fail("%s", why);
 	if (pw.svc.plugin->desc->init == NULL)
 		return;
-	dispatch_ctx(&ctx, &pw.svc, NULL);
+	plugin_ctx(&ctx, &pw.svc, NULL);
 	pt_error_clear(&err);
 	if (pw.svc.plugin->desc->init(&ctx, &pw.svc.state, &err) != 0)
 		pw_fail("plugin %s refused its configuration: %s",

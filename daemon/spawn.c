@@ -29,7 +29,7 @@
 
 #include "conn.h"
 #include "log.h"
-#include "plugin.h"
+#include "loader.h"
 #include "privs.h"
 #include "edge.h"
 #include "sandbox.h"

@@ -22,11 +22,10 @@
 #include "conn.h"
 #include "edge.h"
 #include "log.h"
-#include "plugin.h"
+#include "loader.h"
 #include "pool.h"
 #include "stats.h"
 #include "svc.h"
-#include "dispatch.h"
 #include "gate.h"
 
 static struct plugin_registry *svc_registry;
@@ -148,7 +147,7 @@ svc_plugin_init(struct svc *svc, const char *plugin_dir, char *errbuf,
 		svc->inited = true;
 		return 0;
 	}
-	dispatch_ctx(&ctx, svc, NULL);
+	plugin_ctx(&ctx, svc, NULL);
 	pt_error_clear(&err);
 	if (svc->plugin->desc->init(&ctx, &svc->state, &err) != 0) {
 		snprintf(errbuf, errlen, "%s:%d: service %s: plugin %s refused "

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "conn.h"
-#include "plugin.h"
+#include "loader.h"
 
 /* The registry plugins are loaded into; set once at start-up. */
 void svc_set_registry(struct plugin_registry *reg);

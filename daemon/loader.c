@@ -1,5 +1,6 @@
 /*
- * plugin.c -- loading and checking plugin shared objects.
+ * loader.c -- the plugin host: loading and checking plugin shared objects,
+ * and the context each call into a plugin gets.
  *
  * The checks run in a fixed order so that each refusal names the first
  * thing wrong: the path does not resolve (with the real errno: ENOENT is
@@ -20,13 +21,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "plugin.h"
+#include "conn.h"
+#include "dgram_guard.h"
+#include "edge.h"
+#include "loader.h"
+#include "log.h"
+#include "svc.h"
 
 /* Everything up to and including `fini` must be present. */
 #define PLUGIN_MIN_SIZE (offsetof(pt_plugin, fini) + sizeof(pt_plugin_fini_fn))
@@ -359,4 +366,47 @@ plugin_unref(struct plugin_registry *reg, struct plugin *p)
 	close(p->fd);
 	free(p->path);
 	free(p);
+}
+
+/* ------------------------------------------------ the plugin context */
+
+/* ctx->log: one line prefixed with the service and the peer. */
+static void
+plugin_ctx_log(const pt_plugin_ctx *ctx, int priority, const char *fmt, ...)
+{
+	const struct conn *c = ctx->host;
+	char peer[PT_ADDRSTRLEN], line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (c != NULL)
+		log_msg(priority, "service %s: %s: %s", ctx->service,
+		    conn_peer_text(c, peer, sizeof(peer)), line);
+	else
+		log_msg(priority, "service %s: %s", ctx->service, line);
+}
+
+void
+plugin_ctx(pt_plugin_ctx *ctx, struct svc *svc, struct conn *c)
+{
+	const struct service *conf = svc->conf;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->size = sizeof(*ctx);
+	ctx->service = conf->name;
+	ctx->socktype = conf->socktype;
+	ctx->wait = conf->wait;
+	ctx->argc = (int)conf->nargs;
+	ctx->argv = (const char *const *)conf->args;
+	ctx->log = plugin_ctx_log;
+	ctx->may_reply = dgram_guard_may_reply;
+	ctx->host = c;
+	if (c != NULL) {
+		ctx->peer = c->peer.len > 0 ? &c->peer : NULL;
+		ctx->local = c->local.len > 0 ? &c->local : NULL;
+		ctx->state = svc->state;
+		ctx->vars = edge_vars(c);	/* edge.h: TLS_*, PROXY_* */
+	}
 }

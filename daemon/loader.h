@@ -1,17 +1,20 @@
 /*
- * plugin.h -- porterd's plugin loader (the host side of <porter/plugin.h>).
+ * loader.h -- porterd's plugin loader (the host side of <porter/plugin.h>).
  *
  * Loaded plugins live in a registry that outlives reloads: a file is
  * dlopen()ed once and shared by every service that names it, and unloaded
- * when the last service using it is gone.  All functions run on the main
+ * when the last service using it is gone.  All functions run on the control
  * thread.
  */
-#ifndef PORTERD_PLUGIN_H
-#define PORTERD_PLUGIN_H
+#ifndef PORTERD_LOADER_H
+#define PORTERD_LOADER_H
 
 #include <stddef.h>
 
 #include <porter/plugin.h>
+
+struct conn;
+struct svc;
 
 struct plugin {
 	char *path;			/* the file, as resolved */
@@ -54,5 +57,11 @@ struct plugin *plugin_load(struct plugin_registry *reg, const char *path,
 
 /* Drops a reference; unloads the plugin when none is left.  NULL is ok. */
 void plugin_unref(struct plugin_registry *reg, struct plugin *p);
+
+/*
+ * The plugin context for c (for init when c is NULL: no peer, no local,
+ * no state).  Used in porterd and in pool workers.
+ */
+void plugin_ctx(pt_plugin_ctx *ctx, struct svc *svc, struct conn *c);
 
 #endif
