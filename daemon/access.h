@@ -1,7 +1,7 @@
 /*
  * access.h -- who may connect: CIDR allow/deny lists for internet peers,
- * SO_PEERCRED uid/gid lists for AF_UNIX peers.  Checked on the main thread
- * right after accept, before any handler runs.
+ * SO_PEERCRED uid/gid lists for AF_UNIX peers.  Checked on the event-loop
+ * thread that accepted, right after accept, before any handler runs.
  */
 #ifndef PORTERD_ACCESS_H
 #define PORTERD_ACCESS_H

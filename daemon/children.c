@@ -27,7 +27,6 @@
 static pthread_mutex_t children_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct conn *pids[PID_BUCKETS];
 static struct conn *lingering;		/* through ->next */
-static unsigned nchildren;
 
 pid_t
 children_start(struct conn *c, int stderr_fd)
@@ -46,7 +45,6 @@ children_start(struct conn *c, int stderr_fd)
 		b = &pids[(unsigned)pid % PID_BUCKETS];
 		c->next = *b;
 		*b = c;
-		nchildren++;
 	}
 	/*
 	 * The child has the connection now.  Keep our copy only when an
@@ -113,7 +111,6 @@ children_reap(void)
 		*pp = c->next;
 		c->next = done;
 		done = c;
-		nchildren--;
 	}
 	pthread_mutex_unlock(&children_mtx);
 	for (; done != NULL; done = c) {
@@ -137,13 +134,3 @@ children_signal_all(int sig)
 	pthread_mutex_unlock(&children_mtx);
 }
 
-unsigned
-children_count(void)
-{
-	unsigned n;
-
-	pthread_mutex_lock(&children_mtx);
-	n = nchildren;
-	pthread_mutex_unlock(&children_mtx);
-	return n;
-}

@@ -37,7 +37,4 @@ void children_reap(void);
 /* Control thread: sends sig to every child's process group. */
 void children_signal_all(int sig);
 
-/* Children (process groups) not yet finished. */
-unsigned children_count(void);
-
 #endif

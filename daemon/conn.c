@@ -24,6 +24,7 @@
 #include "logpeer.h"
 #include "spawn.h"
 #include "stats.h"
+#include "svc.h"
 
 static uint64_t conn_ids;
 

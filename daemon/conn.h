@@ -27,14 +27,6 @@ void conn_finish(struct conn *c);
 /* The peer formatted for logs ("-" when unknown), as log-peer says. */
 const char *conn_peer_text(const struct conn *c, char *buf, size_t len);
 
-/*
- * Drops a svc reference, freeing the svc (fini, plugin unref) at zero.
- * Any thread: the last reference may go with a handler's end.
- */
-void svc_unref(struct svc *svc);
-/* Takes one more reference. */
-void svc_ref(struct svc *svc);
-
 /* Seconds elapsed since *start (CLOCK_MONOTONIC). */
 double conn_elapsed(const struct timespec *start);
 

@@ -475,7 +475,7 @@ dgram_guard_set_own(const struct dgram_own *own)
 void
 dgram_guard_set_services(struct svc *const *svcs, size_t n)
 {
-	static struct dgram_own own;	/* 8 KiB; main thread only */
+	static struct dgram_own own;	/* 8 KiB; control thread only */
 	size_t i, j;
 
 	dgram_own_clear(&own);

@@ -83,7 +83,7 @@ void dgram_own_add(struct dgram_own *own, const pt_addr *addr);
 
 /*
  * Replaces the set of porterd's own datagram ports with *own and re-reads
- * the local interfaces' broadcast addresses.  Call from the main thread,
+ * the local interfaces' broadcast addresses.  Call from the control thread,
  * at start and after every reload; handlers running at that moment see
  * the old or the new set, never a mix.  Also ends (and summarises)
  * episodes that are over.

@@ -25,6 +25,7 @@
 #include "loader.h"
 #include "pool.h"
 #include "spawner.h"
+#include "svc.h"
 
 static int dispatch_stderr = -1;
 

@@ -240,17 +240,6 @@ gate_stop(void)
 }
 
 bool
-gate_stopping(void)
-{
-	bool r;
-
-	gate_lock();
-	r = gate_stop_flag;
-	gate_unlock();
-	return r;
-}
-
-bool
 gate_claim_wait(struct listener *l)
 {
 	bool mine = false;

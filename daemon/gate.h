@@ -56,7 +56,6 @@ void gate_pause_emfile(struct listener *l, long ms);
 bool gate_emfile_paused(void);
 /* SIGTERM: nothing is armed from now on. */
 void gate_stop(void);
-bool gate_stopping(void);
 
 /*
  * A wait service's socket became readable: true if the caller now owns it

@@ -137,17 +137,6 @@ limiter_unreserve(struct limiter *lim)
 }
 
 bool
-limiter_full(struct limiter *lim)
-{
-	bool full;
-
-	pthread_mutex_lock(&lim->lock);
-	full = lim->spec.max_conns > 0 && lim->live >= lim->spec.max_conns;
-	pthread_mutex_unlock(&lim->lock);
-	return full;
-}
-
-bool
 limiter_bucket_full(struct limiter *lim)
 {
 	double burst;

@@ -84,8 +84,6 @@ enum lim_verdict {
 enum lim_verdict limiter_reserve(struct limiter *lim, long *ret_wait_ms);
 /* The accept found nothing: gives the slot and the token back. */
 void limiter_unreserve(struct limiter *lim);
-/* True while live >= max-connections (0: no limit). */
-bool limiter_full(struct limiter *lim);
 /* True when the bucket is full again (a rate episode is over). */
 bool limiter_bucket_full(struct limiter *lim);
 /*

@@ -47,6 +47,7 @@
 #include "sandbox.h"
 #include "spawn.h"
 #include "spawner.h"
+#include "svc.h"
 
 #define POOL_CRASH_WINDOW	10	/* seconds */
 #define POOL_CRASH_MAX		3	/* downs within the window */

@@ -24,6 +24,14 @@ struct config_ref *config_ref_new(struct config *cfg);
 void config_ref_put(struct config_ref *r);
 
 /*
+ * Drops a svc reference, freeing the svc (fini, plugin unref) at zero.
+ * Any thread: the last reference may go with a handler's end.
+ */
+void svc_unref(struct svc *svc);
+/* Takes one more reference. */
+void svc_ref(struct svc *svc);
+
+/*
  * Builds the running service for conf, whose config is held by cref
  * (svc_new takes its own reference).  Loads the plugin and calls its init.
  * Returns a svc with one reference (the table's), or NULL with "FILE:LINE:
