@@ -58,7 +58,9 @@ struct evloop {
 	struct ev wake;			/* eventfd: park and quit requests */
 	pthread_mutex_t lock;		/* live list, leader/follower state */
 	pthread_cond_t cond;		/* followers wait here */
-	bool leader;			/* a thread leads the loop */
+	bool leader;			/* a thread leads the loop (atomic
+					 * reads by evloop_park) */
+	bool at_park;			/* parked (park_mtx) */
 	unsigned threads, idle;
 	bool quit;
 	struct conn *live;
@@ -70,9 +72,11 @@ struct evloop {
 	struct conn *running;		/* the fiber now running, or NULL */
 	struct conn *blocking;		/* to run on this thread after the batch */
 	pt_io_waiter waiter;
-	/* Read by the control thread (stall reports). */
+	/* Read by the control thread (stall reports, park failures). */
 	int64_t run_since;		/* ns the running fiber was resumed, 0 */
-	const struct svc *run_svc;	/* whose fiber that is */
+	const struct svc *run_svc;	/* whose fiber that is (leader's) */
+	pthread_mutex_t name_lock;	/* run_name: leader writes, control
+					 * thread reads */
 	char run_name[64];
 	int64_t stall_reported;		/* the run_since already reported */
 };
@@ -83,11 +87,15 @@ static int *epfds;
 static int64_t stall_ns;
 static bool started;		/* threads run: parking means something */
 
-/* Park barrier: the control thread waits for every loop to arrive. */
+/*
+ * Park barrier: the control thread waits until every loop is parked or has
+ * no leader (nothing runs its events then: a thread that takes the lead
+ * meets the barrier before it touches anything).
+ */
 static pthread_mutex_t park_mtx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t park_cond = PTHREAD_COND_INITIALIZER;
 static bool park_req;		/* atomic reads by the leaders */
-static unsigned parked;
+static unsigned parked;		/* loops with at_park set */
 
 static int64_t
 now_ns(void)
@@ -205,8 +213,10 @@ evloop_resume(struct evloop *L, struct conn *c)
 {
 	if (L->run_svc != c->svc) {
 		L->run_svc = c->svc;
+		pthread_mutex_lock(&L->name_lock);
 		snprintf(L->run_name, sizeof(L->run_name), "%s",
 		    c->svc->conf->name);
+		pthread_mutex_unlock(&L->name_lock);
 	}
 	L->running = c;
 	__atomic_store_n(&L->run_since, now_ns(), __ATOMIC_RELAXED);
@@ -348,19 +358,36 @@ evloop_wake_ev(struct ev *ev, uint32_t events, struct evloop *L)
 
 /* Between two batches: stay here while the control thread asks. */
 static void
-evloop_safe_point(void)
+evloop_safe_point(struct evloop *L)
 {
 	if (!__atomic_load_n(&park_req, __ATOMIC_ACQUIRE))
 		return;
 	pthread_mutex_lock(&park_mtx);
 	if (park_req) {
+		L->at_park = true;
 		parked++;
 		pthread_cond_broadcast(&park_cond);
 		while (park_req)
 			pthread_cond_wait(&park_cond, &park_mtx);
+		L->at_park = false;
 		parked--;
 		pthread_cond_broadcast(&park_cond);
 	}
+	pthread_mutex_unlock(&park_mtx);
+}
+
+/*
+ * L->lock held: the thread stops leading L.  A park in progress may be
+ * waiting for this loop: it counts as parked now.
+ */
+static void
+evloop_step_down(struct evloop *L)
+{
+	__atomic_store_n(&L->leader, false, __ATOMIC_RELEASE);
+	if (!__atomic_load_n(&park_req, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&park_mtx);
+	pthread_cond_broadcast(&park_cond);
 	pthread_mutex_unlock(&park_mtx);
 }
 
@@ -377,7 +404,7 @@ evloop_lead(struct evloop *L)
 
 	pt_io_set_waiter(&L->waiter);
 	for (;;) {
-		evloop_safe_point();
+		evloop_safe_point(L);
 		if (__atomic_load_n(&L->quit, __ATOMIC_ACQUIRE))
 			return NULL;
 		n = epoll_wait(L->epfd, evs, EVLOOP_BATCH, heap_timeout(L));
@@ -421,11 +448,11 @@ evloop_thread(void *arg)
 		}
 		if (L->quit)
 			goto out;
-		L->leader = true;
+		__atomic_store_n(&L->leader, true, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&L->lock);
 		c = evloop_lead(L);
 		pthread_mutex_lock(&L->lock);
-		L->leader = false;
+		evloop_step_down(L);
 		if (c == NULL)
 			goto out;
 		/* Someone else leads while this thread runs the handler. */
@@ -486,6 +513,7 @@ evloop_init(unsigned n)
 
 		L->id = i;
 		pthread_mutex_init(&L->lock, NULL);
+		pthread_mutex_init(&L->name_lock, NULL);
 		pthread_cond_init(&L->cond, NULL);
 		L->waiter.wait = evloop_io_wait;
 		L->waiter.closing = evloop_io_closing;
@@ -549,22 +577,67 @@ evloop_kick(struct evloop *L)
 	(void)r;
 }
 
-void
-evloop_park(void)
+/* park_mtx held: the first loop neither parked nor leaderless, or NULL. */
+static struct evloop *
+evloop_unparked(void)
 {
 	unsigned i;
 
+	for (i = 0; i < nloops; i++)
+		if (!loops[i].at_park &&
+		    __atomic_load_n(&loops[i].leader, __ATOMIC_ACQUIRE))
+			return &loops[i];
+	return NULL;
+}
+
+/* The service whose fiber runs (or ran last) on L. */
+static void
+evloop_run_name(struct evloop *L, char *buf, size_t len)
+{
+	pthread_mutex_lock(&L->name_lock);
+	snprintf(buf, len, "%s", L->run_name);
+	pthread_mutex_unlock(&L->name_lock);
+}
+
+int
+evloop_park(unsigned timeout_ms, char *why, size_t len)
+{
+	char name[sizeof(loops->run_name)];
+	struct timespec until;
+	struct evloop *L;
+	unsigned i;
+	int r = 0;
+
 	if (!started)
-		return;		/* no thread yet: nothing runs a loop */
+		return 0;	/* no thread yet: nothing runs a loop */
 	pthread_mutex_lock(&park_mtx);
 	__atomic_store_n(&park_req, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&park_mtx);
 	for (i = 0; i < nloops; i++)
 		evloop_kick(&loops[i]);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
 	pthread_mutex_lock(&park_mtx);
-	while (parked < nloops)
-		pthread_cond_wait(&park_cond, &park_mtx);
+	while ((L = evloop_unparked()) != NULL && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&park_cond, &park_mtx, &until);
 	pthread_mutex_unlock(&park_mtx);
+	if (L == NULL)
+		return 0;
+	if (__atomic_load_n(&L->run_since, __ATOMIC_RELAXED) != 0) {
+		evloop_run_name(L, name, sizeof(name));
+		snprintf(why, len, "event loop %u did not stop within %u ms: "
+		    "a cooperative handler of service %s has not yielded",
+		    L->id, timeout_ms, name);
+	} else
+		snprintf(why, len, "event loop %u did not stop within %u ms",
+		    L->id, timeout_ms);
+	evloop_unpark();
+	return -1;
 }
 
 void
@@ -698,6 +771,7 @@ void
 evloop_check_stalls(void)
 {
 	int64_t now = now_ns(), since;
+	char name[sizeof(loops->run_name)];
 	unsigned i;
 
 	for (i = 0; i < nloops; i++) {
@@ -708,11 +782,11 @@ evloop_check_stalls(void)
 		    since == L->stall_reported)
 			continue;
 		L->stall_reported = since;
-		/* run_name is only rewritten when a fiber is resumed. */
+		evloop_run_name(L, name, sizeof(name));
 		log_warnx("service %s: a cooperative handler has run for %lld "
 		    "ms without yielding, stalling event loop %u (it blocks "
 		    "outside libporter; make the plugin blocking, without "
-		    "PT_PLUGIN_COOPERATIVE)", L->run_name,
+		    "PT_PLUGIN_COOPERATIVE)", name,
 		    (long long)((now - since) / 1000000), L->id);
 	}
 }

@@ -47,10 +47,14 @@ int evloop_start(unsigned stall_ms);
 
 /*
  * Control thread: waits until every loop is between two batches of
- * events, and keeps it there until evloop_unpark().  Handlers on their own
- * threads (blocking plugins) keep running.
+ * events (or has no thread leading it: its one thread runs a blocking
+ * handler and no other could be started), and keeps it there until
+ * evloop_unpark().  Handlers on their own threads (blocking plugins) keep
+ * running.  Returns 0, or -1 after timeout_ms with nothing parked and
+ * `why` naming the loop that did not stop (a cooperative handler that
+ * blocks outside libporter holds its loop until it yields).
  */
-void evloop_park(void);
+int evloop_park(unsigned timeout_ms, char *why, size_t len);
 void evloop_unpark(void);
 
 /*

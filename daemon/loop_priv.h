@@ -51,12 +51,25 @@ void loop_errpipe_open(struct svc *svc);
 void loop_reload(void);
 
 /* table.c */
-/* Loads cfg as the running config.  Takes ownership of cfg either way. */
+/*
+ * How long a reload waits for every event loop to reach a safe point
+ * before it gives up (the running config stays, the reload fails naming
+ * the loop): only a cooperative handler blocking outside libporter holds
+ * a loop that long.
+ */
+#define PARK_TIMEOUT_MS 5000
+/*
+ * Loads cfg as the running config.  Takes ownership of cfg either way.
+ * Returns 0, or -1 with errbuf set and the running table unchanged.
+ */
 int table_apply(struct config *cfg, char *errbuf, size_t errlen);
 void table_free(struct table *t);
 /* Closes passed sockets: every one, or only those no service claimed. */
 void table_drop_passed(bool unclaimed_only);
-/* SIGTERM: stops accepting everywhere (closes porterd's own listeners). */
-void table_stop_listening(void);
+/*
+ * SIGTERM: stops accepting everywhere (closes porterd's own listeners),
+ * waiting up to timeout_ms for the loops to park.
+ */
+void table_stop_listening(unsigned timeout_ms);
 
 #endif

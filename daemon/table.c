@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "bindretry.h"
 #include "conn.h"
@@ -153,6 +154,33 @@ table_share_limiter(struct svc *svc)
 	}
 }
 
+/* Undoes table_build(): closes what it opened, unmarks what it borrowed. */
+static void
+table_unbuild(struct table *nt)
+{
+	size_t i, j;
+
+	bindretry_abort();	/* hook (hard) */
+	for (i = 0; i < nt->n; i++) {
+		struct svc *svc = nt->svcs[i];
+
+		for (j = 0; j < svc->nls; j++) {
+			struct listener *l = svc->ls[j];
+
+			if (l->svc == svc && !l->adopted) {
+				listen_close(l);
+				continue;
+			}
+			l->matched = false;
+			if (!l->adopted)	/* hook (hard) */
+				listen_reconfigure_undo(l, svc->conf,
+				    l->svc->conf);
+		}
+		svc->nls = 0;
+	}
+	table_free(nt);
+}
+
 /*
  * Builds the new table for cfg: every svc, and for each listen entry
  * either a listener handed over from the running table (marked, not yet
@@ -212,26 +240,7 @@ table_build(struct config_ref *cref, struct table *nt, char *errbuf,
 	}
 	return 0;
 fail:
-	bindretry_abort();	/* hook (hard) */
-	/* Undo: close what we opened, unmark what we borrowed. */
-	for (i = 0; i < nt->n; i++) {
-		struct svc *svc = nt->svcs[i];
-
-		for (j = 0; j < svc->nls; j++) {
-			struct listener *l = svc->ls[j];
-
-			if (l->svc == svc && !l->adopted) {
-				listen_close(l);
-				continue;
-			}
-			l->matched = false;
-			if (!l->adopted)	/* hook (hard) */
-				listen_reconfigure_undo(l, svc->conf,
-				    l->svc->conf);
-		}
-		svc->nls = 0;
-	}
-	table_free(nt);
+	table_unbuild(nt);
 	return -1;
 }
 
@@ -249,7 +258,8 @@ table_spec_of(const struct service *conf, const struct listener *l)
 
 /*
  * Swaps nt in: moves handed-over listeners, closes the rest, logs.  The
- * event loops are parked and the gate lock is held throughout.
+ * caller parked the event loops; this unparks them.  The gate lock is held
+ * throughout.
  */
 static void
 table_commit(struct table *nt)
@@ -257,7 +267,6 @@ table_commit(struct table *nt)
 	struct table old_tab;
 	size_t i, j;
 
-	evloop_park();
 	gate_lock();
 	for (i = 0; i < nt->n; i++) {
 		struct svc *svc = nt->svcs[i];
@@ -355,6 +364,11 @@ table_apply(struct config *cfg, char *errbuf, size_t errlen)
 		config_ref_put(cref);
 		return -1;
 	}
+	if (evloop_park(PARK_TIMEOUT_MS, errbuf, errlen) == -1) {
+		table_unbuild(&nt);
+		config_ref_put(cref);
+		return -1;
+	}
 	table_commit(&nt);
 	dgram_guard_set_services(loop.tab.svcs, loop.tab.n);
 	config_ref_put(loop.cref);
@@ -389,12 +403,25 @@ table_drop_passed(bool unclaimed_only)
 }
 
 void
-table_stop_listening(void)
+table_stop_listening(unsigned timeout_ms)
 {
+	char why[256];
 	size_t i, j;
 
 	gate_stop();
-	evloop_park();
+	if (evloop_park(timeout_ms, why, sizeof(why)) == -1) {
+		/*
+		 * A loop is held by a handler: freeing listeners under it is
+		 * not safe.  shutdown() stops every listener accepting and
+		 * keeps each descriptor (and its struct) valid until exit.
+		 */
+		log_warnx("shutdown: %s; listeners shut down in place", why);
+		for (i = 0; i < loop.tab.n; i++)
+			for (j = 0; j < loop.tab.svcs[i]->nls; j++)
+				shutdown(loop.tab.svcs[i]->ls[j]->fd,
+				    SHUT_RDWR);
+		return;
+	}
 	gate_lock();
 	for (i = 0; i < loop.tab.n; i++) {
 		struct svc *svc = loop.tab.svcs[i];

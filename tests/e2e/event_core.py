@@ -235,6 +235,27 @@ def scenario(t):
         d.wait_line(r"^service coop: a cooperative handler has run for "
                     r"\d+ ms without yielding, stalling event loop \d")
 
+    with t.case("a reload fails, naming the loop, while a fiber blocks it"):
+        s = connect(d.addr("coop"))
+        try:
+            # 7 s: longer than porterd's 5 s wait for a safe point.
+            s.sendall(b"stall 7000\n")
+            time.sleep(0.3)
+            mark = d.mark()
+            d.signal(1)
+            d.wait_line(r"^reload failed: event loop \d did not stop within "
+                        r"5000 ms: a cooperative handler of service coop "
+                        r"has not yielded; keeping the running config",
+                        since=mark, timeout=15)
+            s.settimeout(10)
+            expect(s.recv(100).startswith(b"tid="), "the stalled client "
+                   "is answered")
+        finally:
+            s.close()
+        mark = d.mark()
+        d.signal(1)
+        d.wait_line(r"^reloaded: 4 services", since=mark)
+
     fiber_timeouts(t, d)
     exact_limits(t, d)
 

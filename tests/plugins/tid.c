@@ -6,8 +6,9 @@
  *
  * For each line the client sends, the handler answers
  * "tid=<kernel thread id> pid=<pid>\n".  The line "stall" makes it sleep
- * 2.5 s outside libporter first, as a badly written cooperative plugin
- * would, so the tests can watch porterd report the stalled loop.  The
+ * 2.5 s ("stall <ms>": that long) outside libporter first, as a badly
+ * written cooperative plugin would, so the tests can watch porterd report
+ * the stalled loop.  The
  * line "wait <ms>" sets that timeout on the socket and receives: the
  * answer is "timeout ms=<elapsed>" (or "data ms=<elapsed>" if the client
  * sent something), which tests the timeouts of a fiber's blocking calls.
@@ -78,6 +79,12 @@ tid_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 			    sizeof(out))) < 0)
 				break;
 		} else {
+			if (strncmp(line, "stall ", 6) == 0) {
+				long ms = atol(line + 6);
+
+				ts.tv_sec = ms / 1000;
+				ts.tv_nsec = (ms % 1000) * 1000000;
+			}
 			if (strncmp(line, "stall", 5) == 0)
 				nanosleep(&ts, NULL);	/* blocks the thread */
 			n = snprintf(out, sizeof(out), "tid=%ld pid=%ld\n",
