@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <porter/iowait.h>
+
 #include "children.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -46,7 +48,11 @@ dispatch_run_plugin(struct conn *c)
 	d = c->svc->plugin->desc;
 	plugin_ctx(&ctx, c->svc, c);
 	memset(&c->stats, 0, sizeof(c->stats));
+	/* Saves pt_fromfd() three getsockopt()s; cleared by evloop too. */
+	if (c->ktype != 0)
+		pt_io_fd_hint(c->fd, c->kfamily, c->ktype, c->kproto);
 	c->rc = d->handle(c->fd, &ctx, &c->stats);
+	pt_io_fd_hint(-1, 0, 0, 0);
 }
 
 void
@@ -122,6 +128,9 @@ dispatch(struct evloop *L, struct listener *l, int fd, const pt_addr *peer,
 		c->peer = *peer;
 	if (conf->wait)
 		c->wait_l = l;
+	c->kfamily = l->kfamily;
+	c->ktype = l->ktype;
+	c->kproto = l->kproto;
 	dispatch_local(c, l, fd);
 	evloop_conn_add(L, c);
 	if (edge_hold(L, c))	/* edge.h: PROXY/TLS first, on a fiber */

@@ -687,6 +687,9 @@ edge_back(struct conn *c)
 		e->tc = NULL;
 		c->fd = e->hfd;
 		e->hfd = -1;
+		c->kfamily = AF_UNIX;	/* the socketpair's end */
+		c->ktype = SOCK_STREAM;
+		c->kproto = 0;
 		if (edge_relay_start(c->loop, tc, tcp, e->name) == -1) {
 			edge_fail(e, REFUSE_EDGE, "TLS relay: cannot start");
 			e->phase = EDGE_FAILED;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -180,6 +181,22 @@ listen_unlink_stale(const pt_addr *a, int socktype)
 }
 
 /*
+ * The kernel's record of l's socket, which sockets accepted from it share:
+ * handed to libporter before each handler (pt_io_fd_hint).  Left 0 (no
+ * hint) if it cannot be read.
+ */
+static void
+listen_kind(struct listener *l)
+{
+	socklen_t len = sizeof(int);
+
+	if (getsockopt(l->fd, SOL_SOCKET, SO_DOMAIN, &l->kfamily, &len) == -1 ||
+	    getsockopt(l->fd, SOL_SOCKET, SO_PROTOCOL, &l->kproto, &len) == -1 ||
+	    getsockopt(l->fd, SOL_SOCKET, SO_TYPE, &l->ktype, &len) == -1)
+		l->ktype = 0;
+}
+
+/*
  * socket-owner, socket-group and socket-mode on a socket file just bound
  * (chown first: it may clear set-id bits the mode asks for).  Returns 0,
  * or -1 with err (may be NULL) filled in.
@@ -266,6 +283,7 @@ listen_open(struct svc *svc, const struct listen_spec *spec, char *errbuf,
 	if (fam == AF_UNIX)
 		l->addr = spec->addr;
 	l->fd = pt_sock_fileno(l->sock);
+	listen_kind(l);
 	l->specific = listen_is_specific(&l->addr);
 	pt_addr_format(&l->addr, l->text, sizeof(l->text));
 	/* Only now: the file, bound, is the one we keep. */
@@ -335,6 +353,7 @@ listen_adopt_one(int fd, const char *name, char *errbuf, size_t errlen)
 		goto fail;
 	}
 	l->fd = pt_sock_fileno(l->sock);
+	listen_kind(l);
 	l->specific = listen_is_specific(&l->addr);
 	pt_addr_format(&l->addr, l->text, sizeof(l->text));
 	listen_own(l, listen_unix_path(&l->addr));

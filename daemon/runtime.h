@@ -74,6 +74,9 @@ struct listener {
 	bool matched;			/* scratch flag for reload matching */
 	bool specific;			/* bound to one address: accepted
 					 * sockets' local address is addr */
+	int kfamily, ktype, kproto;	/* the kernel's SO_DOMAIN, SO_TYPE,
+					 * SO_PROTOCOL (accepted sockets
+					 * share them): pt_io_fd_hint() */
 };
 
 struct svc {
@@ -143,6 +146,8 @@ struct conn {
 	size_t hidx;			/* its slot in the loop's timer heap + 1 */
 	int woke;			/* 1 ready, 0 timed out */
 	struct edge *edge;		/* edge.c: PROXY/TLS stage, or NULL */
+	/* What fd is, for pt_io_fd_hint(); ktype 0: not known. */
+	int kfamily, ktype, kproto;
 };
 
 #endif

@@ -18,6 +18,9 @@
 #include "internal.h"
 
 static __thread const pt_io_waiter *cur_waiter;
+static __thread struct {
+	int fd, family, type, proto;
+} fd_hint = { -1, 0, 0, 0 };
 
 const pt_io_waiter *
 pt_io_set_waiter(const pt_io_waiter *w)
@@ -26,6 +29,27 @@ pt_io_set_waiter(const pt_io_waiter *w)
 
 	cur_waiter = w;
 	return old;
+}
+
+void
+pt_io_fd_hint(int fd, int family, int type, int proto)
+{
+	fd_hint.fd = fd;
+	fd_hint.family = family;
+	fd_hint.type = type;
+	fd_hint.proto = proto;
+}
+
+/* Called before any wait, so the thread is the caller's own. */
+int
+ptl_fd_hint(int fd, int *family, int *type, int *proto)
+{
+	if (fd < 0 || fd != fd_hint.fd)
+		return -1;
+	*family = fd_hint.family;
+	*type = fd_hint.type;
+	*proto = fd_hint.proto;
+	return 0;
 }
 
 __attribute__((noinline)) const pt_io_waiter *

@@ -140,6 +140,22 @@ fd_sockopt(int fd, int opt, int *ret, pt_error *err)
 	return pt_error_os(err, errno, "fromfd %d", fd);
 }
 
+/*
+ * The kernel's record of fd (SO_DOMAIN, SO_TYPE, SO_PROTOCOL), or the
+ * host's copy of it (pt_io_fd_hint).
+ */
+static int
+fd_kind(int fd, int *family, int *type, int *proto, pt_error *err)
+{
+	if (ptl_fd_hint(fd, family, type, proto) == 0)
+		return 0;
+	if (fd_sockopt(fd, SO_TYPE, type, err) < 0 ||
+	    fd_sockopt(fd, SO_DOMAIN, family, err) < 0 ||
+	    fd_sockopt(fd, SO_PROTOCOL, proto, err) < 0)
+		return -1;
+	return 0;
+}
+
 /* Checks a caller's non-zero claim about the descriptor against the kernel. */
 static int
 fromfd_match(int fd, const char *what, const char *prefix, int given,
@@ -166,9 +182,7 @@ pt_fromfd(int fd, int family, int type, int proto, pt_error *err)
 	 * trusted over the caller: Python's fromfd stored whatever it was
 	 * told and later formatted addresses for the wrong family.
 	 */
-	if (fd_sockopt(fd, SO_TYPE, &dtype, err) < 0 ||
-	    fd_sockopt(fd, SO_DOMAIN, &dfamily, err) < 0 ||
-	    fd_sockopt(fd, SO_PROTOCOL, &dproto, err) < 0)
+	if (fd_kind(fd, &dfamily, &dtype, &dproto, err) < 0)
 		return NULL;
 	if (fromfd_match(fd, "family", "AF_", family, dfamily, err) < 0 ||
 	    fromfd_match(fd, "type", "SOCK_", type & ~SOCK_FLAGS, dtype,
@@ -192,9 +206,7 @@ pt_sock_adopt(int fd, int family, int type, int proto, pt_error *err)
 	int dfamily, dtype, dproto, fl;
 	pt_sock *s;
 
-	if (fd_sockopt(fd, SO_TYPE, &dtype, err) < 0 ||
-	    fd_sockopt(fd, SO_DOMAIN, &dfamily, err) < 0 ||
-	    fd_sockopt(fd, SO_PROTOCOL, &dproto, err) < 0)
+	if (fd_kind(fd, &dfamily, &dtype, &dproto, err) < 0)
 		return NULL;
 	if (fromfd_match(fd, "family", "AF_", family, dfamily, err) < 0 ||
 	    fromfd_match(fd, "type", "SOCK_", type & ~SOCK_FLAGS, dtype,

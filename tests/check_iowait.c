@@ -7,7 +7,8 @@
  * the listener non-blocking, makefile streams use it, closing() hears of
  * pt_sock_close, a non-blocking socket never calls it, and NULL restores
  * the library's own poll.  pt_io_wait, the host's own wait, goes through
- * the waiter or poll(2) the same way.
+ * the waiter or poll(2) the same way.  pt_io_fd_hint spares pt_fromfd()
+ * its getsockopt()s for exactly the hinted descriptor.
  */
 #include "config.h"
 
@@ -356,6 +357,43 @@ START_TEST(test_io_wait)
 }
 END_TEST
 
+/*
+ * pt_io_fd_hint: pt_fromfd() of exactly the hinted descriptor takes the
+ * host's record (a deliberately different one shows it is used), still
+ * checks the caller's claims against it, and asks the kernel for any other
+ * descriptor and once the hint is cleared.
+ */
+START_TEST(test_fd_hint)
+{
+	pt_sock *s;
+	pt_error e;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pt_io_fd_hint(sv[0], AF_INET6, SOCK_STREAM, IPPROTO_TCP);
+	s = pt_fromfd(sv[0], 0, 0, 0, &e);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(pt_sock_family(s), AF_INET6);
+	ck_assert_int_eq(pt_sock_proto(s), IPPROTO_TCP);
+	pt_sock_free(s);
+	ck_assert_ptr_null(pt_fromfd(sv[0], AF_UNIX, 0, 0, &e));
+	assert_err(&e, PT_ERR_ARG, EPROTOTYPE);
+	/* Another descriptor: the kernel's record. */
+	s = pt_fromfd(sv[1], 0, 0, 0, &e);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(pt_sock_family(s), AF_UNIX);
+	pt_sock_free(s);
+	pt_io_fd_hint(-1, 0, 0, 0);
+	s = pt_fromfd(sv[0], 0, 0, 0, &e);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(pt_sock_family(s), AF_UNIX);
+	ck_assert_int_eq(pt_sock_type(s), SOCK_STREAM);
+	pt_sock_free(s);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 static Suite *
 iowait_suite(void)
 {
@@ -371,6 +409,7 @@ iowait_suite(void)
 	tcase_add_test(tc, test_nonblocking_never_waits);
 	tcase_add_test(tc, test_null_restores_poll);
 	tcase_add_test(tc, test_io_wait);
+	tcase_add_test(tc, test_fd_hint);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("closing");
