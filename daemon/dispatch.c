@@ -50,9 +50,10 @@ dispatch_run_plugin(struct conn *c)
 	memset(&c->stats, 0, sizeof(c->stats));
 	/* Saves pt_fromfd() three getsockopt()s; cleared by evloop too. */
 	if (c->ktype != 0)
-		pt_io_fd_hint(c->fd, c->kfamily, c->ktype, c->kproto);
+		pt_io_fd_hint(c->fd, c->kfamily, c->ktype, c->kproto,
+		    c->wait_l != NULL ? -1 : 0);	/* as accept4() gave it */
 	c->rc = d->handle(c->fd, &ctx, &c->stats);
-	pt_io_fd_hint(-1, 0, 0, 0);
+	pt_io_fd_hint(-1, 0, 0, 0, -1);
 }
 
 void

@@ -222,7 +222,7 @@ evloop_resume(struct evloop *L, struct conn *c)
 	__atomic_store_n(&L->run_since, now_ns(), __ATOMIC_RELAXED);
 	fiber_resume(c->fiber);
 	/* A hint lives for the fiber's first slice only (iowait.h). */
-	pt_io_fd_hint(-1, 0, 0, 0);
+	pt_io_fd_hint(-1, 0, 0, 0, -1);
 	__atomic_store_n(&L->run_since, 0, __ATOMIC_RELAXED);
 	L->running = NULL;
 	if (!fiber_done(c->fiber))

@@ -146,7 +146,11 @@ struct conn {
 	size_t hidx;			/* its slot in the loop's timer heap + 1 */
 	int woke;			/* 1 ready, 0 timed out */
 	struct edge *edge;		/* edge.c: PROXY/TLS stage, or NULL */
-	/* What fd is, for pt_io_fd_hint(); ktype 0: not known. */
+	/*
+	 * What fd is, for pt_io_fd_hint(); ktype 0: not known.  A handler's
+	 * socket is blocking (accept4() without SOCK_NONBLOCK; the edge puts
+	 * the TCP socket back so, and its socketpair end is created so).
+	 */
 	int kfamily, ktype, kproto;
 };
 

@@ -66,8 +66,11 @@ int ptl_gai_error(pt_error *err, int rc, const char *fmt, ...)
  */
 struct pt_io_waiter;
 const struct pt_io_waiter *ptl_io_waiter(void);
-/* pt_io_fd_hint()'s record for fd on this thread: 0, or -1 if none. */
-int ptl_fd_hint(int fd, int *family, int *type, int *proto);
+/*
+ * pt_io_fd_hint()'s record for fd on this thread: 0, or -1 if none.
+ * *nonblock is -1 when the host did not say.
+ */
+int ptl_fd_hint(int fd, int *family, int *type, int *proto, int *nonblock);
 int ptl_io_waiter_wait(const struct pt_io_waiter *w, int fd, int events,
     int ms);
 int ptl_errno(void);

@@ -19,8 +19,8 @@
 
 static __thread const pt_io_waiter *cur_waiter;
 static __thread struct {
-	int fd, family, type, proto;
-} fd_hint = { -1, 0, 0, 0 };
+	int fd, family, type, proto, nonblock;
+} fd_hint = { -1, 0, 0, 0, -1 };
 
 const pt_io_waiter *
 pt_io_set_waiter(const pt_io_waiter *w)
@@ -32,23 +32,25 @@ pt_io_set_waiter(const pt_io_waiter *w)
 }
 
 void
-pt_io_fd_hint(int fd, int family, int type, int proto)
+pt_io_fd_hint(int fd, int family, int type, int proto, int nonblock)
 {
 	fd_hint.fd = fd;
 	fd_hint.family = family;
 	fd_hint.type = type;
 	fd_hint.proto = proto;
+	fd_hint.nonblock = nonblock;
 }
 
 /* Called before any wait, so the thread is the caller's own. */
 int
-ptl_fd_hint(int fd, int *family, int *type, int *proto)
+ptl_fd_hint(int fd, int *family, int *type, int *proto, int *nonblock)
 {
 	if (fd < 0 || fd != fd_hint.fd)
 		return -1;
 	*family = fd_hint.family;
 	*type = fd_hint.type;
 	*proto = fd_hint.proto;
+	*nonblock = fd_hint.nonblock;
 	return 0;
 }
 

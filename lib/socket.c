@@ -145,9 +145,11 @@ fd_sockopt(int fd, int opt, int *ret, pt_error *err)
  * host's copy of it (pt_io_fd_hint).
  */
 static int
-fd_kind(int fd, int *family, int *type, int *proto, pt_error *err)
+fd_kind(int fd, int *family, int *type, int *proto, int *nonblock,
+    pt_error *err)
 {
-	if (ptl_fd_hint(fd, family, type, proto) == 0)
+	*nonblock = -1;
+	if (ptl_fd_hint(fd, family, type, proto, nonblock) == 0)
 		return 0;
 	if (fd_sockopt(fd, SO_TYPE, type, err) < 0 ||
 	    fd_sockopt(fd, SO_DOMAIN, family, err) < 0 ||
@@ -174,7 +176,7 @@ fromfd_match(int fd, const char *what, const char *prefix, int given,
 pt_sock *
 pt_fromfd(int fd, int family, int type, int proto, pt_error *err)
 {
-	int dfamily, dtype, dproto, fl, nfd;
+	int dfamily, dtype, dproto, fl, nfd, nb;
 	pt_sock *s;
 
 	/*
@@ -182,15 +184,20 @@ pt_fromfd(int fd, int family, int type, int proto, pt_error *err)
 	 * trusted over the caller: Python's fromfd stored whatever it was
 	 * told and later formatted addresses for the wrong family.
 	 */
-	if (fd_kind(fd, &dfamily, &dtype, &dproto, err) < 0)
+	if (fd_kind(fd, &dfamily, &dtype, &dproto, &nb, err) < 0)
 		return NULL;
 	if (fromfd_match(fd, "family", "AF_", family, dfamily, err) < 0 ||
 	    fromfd_match(fd, "type", "SOCK_", type & ~SOCK_FLAGS, dtype,
 	    err) < 0 ||
 	    fromfd_match(fd, "proto", "IPPROTO_", proto, dproto, err) < 0)
 		return NULL;
-	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
-	    (nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+	if (nb >= 0)
+		fl = nb ? O_NONBLOCK : 0;	/* the host said */
+	else if ((fl = fcntl(fd, F_GETFL)) < 0) {
+		pt_error_os(err, errno, "fromfd %d", fd);
+		return NULL;
+	}
+	if ((nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
 		pt_error_os(err, errno, "fromfd %d", fd);
 		return NULL;
 	}
@@ -203,10 +210,10 @@ pt_fromfd(int fd, int family, int type, int proto, pt_error *err)
 pt_sock *
 pt_sock_adopt(int fd, int family, int type, int proto, pt_error *err)
 {
-	int dfamily, dtype, dproto, fl;
+	int dfamily, dtype, dproto, fl, nb;
 	pt_sock *s;
 
-	if (fd_kind(fd, &dfamily, &dtype, &dproto, err) < 0)
+	if (fd_kind(fd, &dfamily, &dtype, &dproto, &nb, err) < 0)
 		return NULL;
 	if (fromfd_match(fd, "family", "AF_", family, dfamily, err) < 0 ||
 	    fromfd_match(fd, "type", "SOCK_", type & ~SOCK_FLAGS, dtype,

@@ -370,20 +370,26 @@ START_TEST(test_fd_hint)
 	int sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	pt_io_fd_hint(sv[0], AF_INET6, SOCK_STREAM, IPPROTO_TCP);
+	pt_io_fd_hint(sv[0], AF_INET6, SOCK_STREAM, IPPROTO_TCP, 1);
 	s = pt_fromfd(sv[0], 0, 0, 0, &e);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_int_eq(pt_sock_family(s), AF_INET6);
 	ck_assert_int_eq(pt_sock_proto(s), IPPROTO_TCP);
+	ck_assert(pt_sock_gettimeout(s) == 0.0);	/* "non-blocking" */
 	pt_sock_free(s);
-	ck_assert_ptr_null(pt_fromfd(sv[0], AF_UNIX, 0, 0, &e));
+	pt_io_fd_hint(sv[0], AF_UNIX, SOCK_STREAM, 0, -1);	/* ask */
+	s = pt_fromfd(sv[0], 0, 0, 0, &e);
+	ck_assert_ptr_nonnull(s);
+	ck_assert(pt_sock_gettimeout(s) < 0);
+	pt_sock_free(s);
+	ck_assert_ptr_null(pt_fromfd(sv[0], AF_INET, 0, 0, &e));
 	assert_err(&e, PT_ERR_ARG, EPROTOTYPE);
 	/* Another descriptor: the kernel's record. */
 	s = pt_fromfd(sv[1], 0, 0, 0, &e);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_int_eq(pt_sock_family(s), AF_UNIX);
 	pt_sock_free(s);
-	pt_io_fd_hint(-1, 0, 0, 0);
+	pt_io_fd_hint(-1, 0, 0, 0, -1);
 	s = pt_fromfd(sv[0], 0, 0, 0, &e);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_int_eq(pt_sock_family(s), AF_UNIX);

@@ -84,16 +84,17 @@ int pt_io_wait(int fd, int events, int timeout_ms);
  * What the host knows about the descriptor it is about to hand a handler:
  * the kernel's own SO_DOMAIN, SO_TYPE and SO_PROTOCOL values (read from
  * the listening socket it was accepted from: an accepted socket has its
- * listener's).  Until the next call on this thread, pt_fromfd() and
- * pt_sock_adopt() of exactly fd on this thread take these instead of
- * asking the kernel, which saves three system calls per connection; the
- * checks against the caller's family, type and proto are the same.  The
+ * listener's) and whether O_NONBLOCK is set (1, 0, or -1: not known).
+ * Until the next call on this thread, pt_fromfd() and pt_sock_adopt() of
+ * exactly fd on this thread take these instead of asking the kernel,
+ * which saves up to four system calls per connection; the checks against
+ * the caller's family, type and proto are the same.  The
  * host must state only what the kernel would answer, and must clear the
  * hint (fd -1) before fd can be closed or reach another handler; porterd
  * sets it just before calling handle() and clears it when handle()
  * returns or its fiber first yields.
  */
-void pt_io_fd_hint(int fd, int family, int type, int proto);
+void pt_io_fd_hint(int fd, int family, int type, int proto, int nonblock);
 
 #ifdef __cplusplus
 }
