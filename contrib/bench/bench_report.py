@@ -35,6 +35,7 @@ class Report:
         self.pers = None
         self.bundled = self.ready_times = self.reloads = None
         self.idle = []
+        self.count_ns = None    # the exact counters, per connection
         self.porterd_limits = self.xinetd_limits = ()
         self.load = os.getloadavg()[0]
 
@@ -58,6 +59,9 @@ class Report:
 
     def rss_idle(self, base, held, n, failure):
         self.idle.append((base, held, n, failure))
+
+    def counting(self, ns):
+        self.count_ns = ns
 
     def ready(self, times, n):
         self.ready_times = (times, n)
@@ -241,6 +245,12 @@ class Report:
             out.append(("persistent p50 (1 client) within 10% of "
                         "reference", _fmt(r, ".2f") + "x",
                         r is not None and r <= 1.1))
+        us = self.srv_us("thread2")
+        if self.count_ns is not None and us:
+            pct = self.count_ns / 1000.0 / us * 100
+            out.append(("counting < 2% of server CPU/conn (issue 13)",
+                        "%.2f%% (%.0f ns of %.1f us)"
+                        % (pct, self.count_ns, us), pct < 2.0))
         ratio_target("porterd process >= 2x xinetd internal echo",
                      self.rate("process"), self.rate("xi_echo"), 2.0)
         ratio_target("porterd exec >= 1.2x xinetd exec /bin/cat",
