@@ -492,11 +492,20 @@ control_status(struct control_client *cl)
 	control_queue(cl, json_pack("{s:b, s:o}", "ok", 1, "status", o));
 }
 
+/* The connections answer being built: its rows and how many there were. */
+struct control_rows {
+	json_t *arr;
+	json_int_t total;
+};
+
 static void
 control_conn_json(const struct control_conn *c, void *arg)
 {
+	struct control_rows *rows = arg;
 	json_t *o;
 
+	if (rows->total++ >= CONTROL_CONN_ROWS_MAX)
+		return;		/* counted, not listed */
 	o = json_pack("{s:I, s:s, s:s, s:s, s:f, s:s, s:I}",
 	    "id", (json_int_t)c->id, "service", c->service,
 	    "peer", c->peer, "local", c->local, "age", c->age,
@@ -509,7 +518,7 @@ control_conn_json(const struct control_conn *c, void *arg)
 	    json_integer(c->bytes_in) : json_null());
 	json_object_set_new(o, "bytes_out", c->bytes_out >= 0 ?
 	    json_integer(c->bytes_out) : json_null());
-	json_array_append_new(arg, o);
+	json_array_append_new(rows->arr, o);
 }
 
 static struct control_client *
@@ -564,6 +573,7 @@ static void
 control_run(struct control_client *cl, const struct control_req *req)
 {
 	const struct control_ops *ops = cl->ctl->ops;
+	struct control_rows rows;
 	char err[512];
 	json_t *arr;
 
@@ -593,17 +603,19 @@ control_run(struct control_client *cl, const struct control_req *req)
 		    "services", arr));
 		return;
 	case CONTROL_CONNECTIONS:
-		arr = json_array();
+		rows.arr = json_array();
+		rows.total = 0;
 		if (ops->connections(req->service[0] != '\0' ? req->service :
-		    NULL, control_conn_json, arr) == -1) {
-			json_decref(arr);
+		    NULL, control_conn_json, &rows) == -1) {
+			json_decref(rows.arr);
 			snprintf(err, sizeof(err), "no service '%s'",
 			    req->service);
 			control_error(cl, err);
 			return;
 		}
-		control_queue(cl, json_pack("{s:b, s:o}", "ok", 1,
-		    "connections", arr));
+		control_queue(cl, json_pack("{s:b, s:o, s:I, s:b}", "ok", 1,
+		    "connections", rows.arr, "total", rows.total, "truncated",
+		    rows.total > CONTROL_CONN_ROWS_MAX));
 		return;
 	case CONTROL_RELOAD:
 		cl->waiting = true;

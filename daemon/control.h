@@ -31,6 +31,12 @@
 #define CONTROL_MAX_CLIENTS	32
 /* Answers longer than this are an error, not a memory hazard. */
 #define CONTROL_REPLY_MAX	(16u << 20)
+/*
+ * Rows in a `connections` answer (about 200 bytes each, so that it stays
+ * under CONTROL_REPLY_MAX); the answer's "total" counts them all and
+ * "truncated" says when some were left out.
+ */
+#define CONTROL_CONN_ROWS_MAX	50000
 
 enum control_cmd {
 	CONTROL_STATUS,

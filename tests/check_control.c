@@ -162,10 +162,14 @@ fake_services(void (*fn)(const struct control_service *, void *), void *arg)
 	fn(&s, arg);
 }
 
+static unsigned fake_nconns = 1;
+
 static int
 fake_connections(const char *service,
     void (*fn)(const struct control_conn *, void *), void *arg)
 {
+	unsigned i;
+
 	struct control_conn c = {
 		.id = 7, .service = "echo", .peer = "127.0.0.1:4000",
 		.local = "127.0.0.1:7", .age = 1.5, .idle = -1,
@@ -174,7 +178,8 @@ fake_connections(const char *service,
 
 	if (service != NULL && strcmp(service, "echo") != 0)
 		return -1;
-	fn(&c, arg);
+	for (i = 0; i < fake_nconns; i++, c.id++)
+		fn(&c, arg);
 	return 0;
 }
 
@@ -369,6 +374,68 @@ START_TEST(test_server_answers)
 }
 END_TEST
 
+/* One answer of any size, read in chunks (the only one expected). */
+static json_t *
+answer_big(int fd)
+{
+	size_t len = 0, cap = 1 << 20;
+	char *buf = malloc(cap);
+	json_t *j;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(buf);
+	while (len == 0 || buf[len - 1] != '\n') {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		pump(0);
+		if (poll(&p, 1, 50) == 0)
+			continue;
+		if (cap - len < 65536) {
+			ck_assert_ptr_nonnull(buf = realloc(buf, cap *= 2));
+		}
+		n = recv(fd, buf + len, cap - len - 1, 0);
+		ck_assert_int_gt(n, 0);
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	j = json_loads(buf, 0, NULL);
+	free(buf);
+	ck_assert_ptr_nonnull(j);
+	return j;
+}
+
+/*
+ * More live connections than an answer lists: the first rows, the real
+ * total, and "truncated" (the answer stays under CONTROL_REPLY_MAX).
+ */
+START_TEST(test_server_connections_truncated)
+{
+	json_t *j;
+	int fd;
+
+	server_up();
+	fd = client();
+	fake_nconns = CONTROL_CONN_ROWS_MAX + 5;
+	say(fd, "{\"command\":\"connections\"}\n");
+	j = answer_big(fd);
+	fake_nconns = 1;
+	ck_assert(json_is_true(json_object_get(j, "ok")));
+	ck_assert(json_is_true(json_object_get(j, "truncated")));
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "total")),
+	    CONTROL_CONN_ROWS_MAX + 5);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "connections")),
+	    CONTROL_CONN_ROWS_MAX);
+	json_decref(j);
+	say(fd, "{\"command\":\"connections\"}\n");
+	j = answer(fd);
+	ck_assert(json_is_false(json_object_get(j, "truncated")));
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "total")), 1);
+	json_decref(j);
+	close(fd);
+	server_down();
+}
+END_TEST
+
 START_TEST(test_server_errors_keep_the_connection)
 {
 	int fd;
@@ -531,6 +598,7 @@ control_suite(void)
 	tcase_add_test(tc, test_server_oversized_closes_only_that_client);
 	tcase_add_test(tc, test_server_last_line_at_eof);
 	tcase_add_test(tc, test_server_too_many_clients);
+	tcase_add_test(tc, test_server_connections_truncated);
 	tcase_add_test(tc, test_open_stale_and_live);
 	suite_add_tcase(s, tc);
 	return s;

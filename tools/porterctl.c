@@ -677,6 +677,11 @@ main(int argc, char **argv)
 		print_services(json_object_get(ans, "services"));
 	} else if (strcmp(cmd, "connections") == 0) {
 		print_connections(json_object_get(ans, "connections"));
+		if (json_is_true(json_object_get(ans, "truncated")))
+			warnx_("%zu of %" JSON_INTEGER_FORMAT " connections "
+			    "shown; name a SERVICE to see the others",
+			    json_array_size(json_object_get(ans,
+			    "connections")), jint(ans, "total"));
 	} else if (strcmp(cmd, "reload") == 0) {
 		printf("reloaded\n");
 	} else if (strcmp(cmd, "drain") == 0) {
