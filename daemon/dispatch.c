@@ -139,6 +139,35 @@ dispatch(struct evloop *L, struct listener *l, int fd, const pt_addr *peer,
 	dispatch_start(L, c);
 }
 
+/*
+ * A fiber could not be made (out of memory, or of memory mappings: each
+ * stack takes two of vm.max_map_count).  Under a flood of connections
+ * this happens to every one of them: one line per 10 s, with the count.
+ */
+static void
+dispatch_fiber_failed(const char *service, int err)
+{
+	static int64_t next_ns;		/* atomic */
+	static unsigned long dropped;	/* atomic */
+	struct timespec ts;
+	int64_t now, next;
+	unsigned long n;
+
+	__atomic_add_fetch(&dropped, 1, __ATOMIC_RELAXED);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	next = __atomic_load_n(&next_ns, __ATOMIC_RELAXED);
+	if (now < next || !__atomic_compare_exchange_n(&next_ns, &next,
+	    now + 10 * (int64_t)1000000000, false, __ATOMIC_RELAXED,
+	    __ATOMIC_RELAXED))
+		return;
+	n = __atomic_exchange_n(&dropped, 0, __ATOMIC_RELAXED);
+	log_warnx("service %s: cannot start a fiber (%s): %lu connection%s "
+	    "dropped%s", service, strerror(err), n, n == 1 ? "" : "s",
+	    err == ENOMEM ? "; each fiber takes two of vm.max_map_count's "
+	    "memory mappings: raise it, or lower the load" : "");
+}
+
 void
 dispatch_start(struct evloop *L, struct conn *c)
 {
@@ -149,7 +178,7 @@ dispatch_start(struct evloop *L, struct conn *c)
 		if (svc->cooperative) {
 			if (evloop_run_fiber(L, c) == 0)
 				return;
-			log_warn("service %s: cannot start a fiber", conf->name);
+			dispatch_fiber_failed(conf->name, errno);
 			c->rc = -1;
 			dispatch_done(c);
 			return;
