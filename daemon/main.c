@@ -205,7 +205,7 @@ main(int argc, char *argv[])
 
 	/* A worker pool's process (pool.h): porterd re-exec'd by itself. */
 	if (argc == 2 && strcmp(argv[1], "--pool-worker") == 0)
-		return poolworker_main();
+		return poolworker_main(argv);
 	while ((ch = getopt_long(argc, argv, "f:ndtP:Vh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {

@@ -187,6 +187,7 @@ pool_start(struct pool *p)
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = p };
 	struct pool_tlv_buf b = { NULL, 0, 0, 0 };
 	struct spawn_pool_args a;
+	char argv0[128];
 	int sv[2];
 
 	if (conf->sandbox != NULL && conf->sandbox->seccomp &&
@@ -205,6 +206,8 @@ pool_start(struct pool *p)
 	a.exe = pools.exe;
 	a.env = environ;
 	a.keep_caps = privs_active();
+	snprintf(argv0, sizeof(argv0), "porterd: %s pool", conf->name);
+	a.argv0 = argv0;
 	p->pid = spawner_clone(spawn_pool_child, &a);
 	close(sv[1]);
 	if (p->pid == -1) {

@@ -73,7 +73,10 @@ void pool_reaped(pid_t pid, int status);
 /* svc is being freed: closes its pool's socket (the pool drains). */
 void pool_free(struct pool *p);
 
-/* In porterd --pool-worker (main.c): the pool process.  Returns rc. */
-int poolworker_main(void);
+/*
+ * In porterd --pool-worker (main.c): the pool process.  argv: main's, whose
+ * strings it rewrites for its process title.  Returns rc.
+ */
+int poolworker_main(char **argv);
 
 #endif

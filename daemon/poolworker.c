@@ -296,6 +296,25 @@ pw_confine(void)
 		pw_fail("%s: %s", why, strerror(errno));
 }
 
+/*
+ * The process title (what ps and /proc/PID/cmdline show): argv's strings
+ * are one block of memory, rewritten in place ("porterd: echo worker"),
+ * cut to fit and padded with NULs.  The block is porterd's exec of
+ * "porterd: SERVICE pool" "--pool-worker", so both titles fit whole.
+ */
+static char *pw_title_at;
+static size_t pw_title_len;
+
+static void
+pw_title(const char *role)
+{
+	if (pw_title_at == NULL)
+		return;
+	memset(pw_title_at, 0, pw_title_len);
+	snprintf(pw_title_at, pw_title_len, "porterd: %s %s", pw.conf.name,
+	    role);
+}
+
 /* ------------------------------------------------------------ a worker */
 
 /* Closes every descriptor from 3 on but a, b and c (-1: none). */
@@ -428,6 +447,7 @@ pw_fork(void)
 		 * log's and the seccomp watcher's stay.
 		 */
 		pw_close_except(sv[1], log_child_fd_get(), PW_CHANNEL);
+		pw_title("worker");
 		pw_worker_main(sv[1]);
 	}
 	close(sv[1]);
@@ -635,7 +655,7 @@ pw_tend(void)
 }
 
 int
-poolworker_main(void)
+poolworker_main(char **argv)
 {
 	struct pool_text_msg ready;
 	struct pollfd *pfd = NULL;
@@ -643,7 +663,12 @@ poolworker_main(void)
 	size_t i, n, cap = 0;
 	int null;
 
+	pw_title_at = argv[0];
+	for (i = 0; argv[i] != NULL; i++)
+		pw_title_len = (size_t)(argv[i] + strlen(argv[i]) + 1 -
+		    pw_title_at);
 	pw_setup(&plugin);
+	pw_title("pool");
 	if (fcntl(PW_CHANNEL, F_GETFD) != -1)
 		sandbox_channel_adopt(PW_CHANNEL);
 	/* Logs go through a copy (or /dev/log); 0, 1, 2 are /dev/null. */

@@ -494,7 +494,7 @@ int
 spawn_pool_child(void *arg)
 {
 	const struct spawn_pool_args *a = arg;
-	static char *const argv[] = { (char *)(uintptr_t)"porterd",
+	char *const argv[] = { (char *)(uintptr_t)a->argv0,
 	    (char *)(uintptr_t)"--pool-worker", NULL };
 	int ctl, ll, ch, err, exe, null;
 

@@ -72,6 +72,8 @@ struct spawn_pool_args {
 	char *const *env;		/* porterd's own environment */
 	bool keep_caps;			/* run-as: pass porterd's capabilities
 					 * on as ambient ones */
+	const char *argv0;		/* "porterd: SERVICE pool": what ps
+					 * shows (poolworker.c retitles) */
 };
 
 /*

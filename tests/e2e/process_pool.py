@@ -53,6 +53,12 @@ def who(addr):
     return dict(kv.split("=", 1) for kv in data.decode().split())
 
 
+def cmdline(pid):
+    """What ps shows for pid: its argv, NULs as spaces, trailing ones cut."""
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        return f.read().rstrip(b"\0").replace(b"\0", b" ").decode()
+
+
 def children(pid):
     kids = []
     for tid in os.listdir("/proc/%d/task" % pid):
@@ -111,6 +117,15 @@ def scenario(t):
         pools = children(d.pid)
         expect(any(pid in children(p) for p in pools),
                "the worker is not a child of a pool process %s" % pools)
+
+    with t.case("ps shows pool processes and workers by service"):
+        w = who(pooled)
+        pid = int(w["pid"])
+        expect_eq(cmdline(pid), "porterd: pooled worker", "worker's title")
+        master = [p for p in children(d.pid) if pid in children(p)]
+        expect_eq(len(master), 1, "the worker's pool process")
+        expect_eq(cmdline(master[0]), "porterd: pooled pool",
+                  "pool process's title")
 
     with t.case("the pool grows to pool-max (2) and no further"):
         a, sa = ask(pooled, b"who", hold=True)
