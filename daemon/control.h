@@ -32,11 +32,11 @@
 /* Answers longer than this are an error, not a memory hazard. */
 #define CONTROL_REPLY_MAX	(16u << 20)
 /*
- * Rows in a `connections` answer (about 200 bytes each, so that it stays
- * under CONTROL_REPLY_MAX); the answer's "total" counts them all and
+ * Rows in a `connections` answer (about 200 bytes each, at most about 500
+ * with two long UNIX paths, so that it stays under CONTROL_REPLY_MAX); the answer's "total" counts them all and
  * "truncated" says when some were left out.
  */
-#define CONTROL_CONN_ROWS_MAX	50000
+#define CONTROL_CONN_ROWS_MAX	32768
 
 enum control_cmd {
 	CONTROL_STATUS,

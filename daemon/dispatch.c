@@ -162,8 +162,9 @@ dispatch_fiber_failed(const char *service, int err)
 	    __ATOMIC_RELAXED))
 		return;
 	n = __atomic_exchange_n(&dropped, 0, __ATOMIC_RELAXED);
-	log_warnx("service %s: cannot start a fiber (%s): %lu connection%s "
-	    "dropped%s", service, strerror(err), n, n == 1 ? "" : "s",
+	log_warnx("cannot start a fiber (%s): %lu connection%s to "
+	    "cooperative services dropped, the last to service %s%s",
+	    strerror(err), n, n == 1 ? "" : "s", service,
 	    err == ENOMEM ? "; each fiber takes two of vm.max_map_count's "
 	    "memory mappings: raise it, or lower the load" : "");
 }

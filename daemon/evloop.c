@@ -58,8 +58,8 @@ struct evloop {
 	struct ev wake;			/* eventfd: park and quit requests */
 	pthread_mutex_t lock;		/* live list, leader/follower state */
 	pthread_cond_t cond;		/* followers wait here */
-	bool leader;			/* a thread leads the loop (atomic
-					 * reads by evloop_park) */
+	bool leader;			/* a thread leads the loop (written
+					 * under lock and park_mtx) */
 	bool at_park;			/* parked (park_mtx) */
 	unsigned threads, idle;
 	bool quit;
@@ -93,7 +93,7 @@ static bool started;		/* threads run: parking means something */
  * meets the barrier before it touches anything).
  */
 static pthread_mutex_t park_mtx = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t park_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t park_cond;	/* CLOCK_MONOTONIC (evloop_init) */
 static bool park_req;		/* atomic reads by the leaders */
 static unsigned parked;		/* loops with at_park set */
 
@@ -379,17 +379,19 @@ evloop_safe_point(struct evloop *L)
 }
 
 /*
- * L->lock held: the thread stops leading L.  A park in progress may be
- * waiting for this loop: it counts as parked now.
+ * L->lock held: the thread starts or stops leading L.  leader is written
+ * under park_mtx, which evloop_park holds while it reads it: a park sees
+ * either a leader that will meet the barrier (its first step is
+ * evloop_safe_point) or none.  Stepping down wakes a park in progress:
+ * the loop counts as parked now.
  */
 static void
-evloop_step_down(struct evloop *L)
+evloop_set_leader(struct evloop *L, bool leader)
 {
-	__atomic_store_n(&L->leader, false, __ATOMIC_RELEASE);
-	if (!__atomic_load_n(&park_req, __ATOMIC_ACQUIRE))
-		return;
 	pthread_mutex_lock(&park_mtx);
-	pthread_cond_broadcast(&park_cond);
+	L->leader = leader;
+	if (!leader)
+		pthread_cond_broadcast(&park_cond);
 	pthread_mutex_unlock(&park_mtx);
 }
 
@@ -450,11 +452,11 @@ evloop_thread(void *arg)
 		}
 		if (L->quit)
 			goto out;
-		__atomic_store_n(&L->leader, true, __ATOMIC_RELEASE);
+		evloop_set_leader(L, true);
 		pthread_mutex_unlock(&L->lock);
 		c = evloop_lead(L);
 		pthread_mutex_lock(&L->lock);
-		evloop_step_down(L);
+		evloop_set_leader(L, false);
 		if (c == NULL)
 			goto out;
 		/* Someone else leads while this thread runs the handler. */
@@ -503,10 +505,16 @@ int
 evloop_init(unsigned n)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
+	pthread_condattr_t ca;
 	unsigned i;
 
 	if (n == 0)
 		n = 1;
+	/* The park's bound must not move with the wall clock. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&park_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	if ((loops = calloc(n, sizeof(*loops))) == NULL ||
 	    (epfds = calloc(n, sizeof(*epfds))) == NULL)
 		return -1;
@@ -586,8 +594,7 @@ evloop_unparked(void)
 	unsigned i;
 
 	for (i = 0; i < nloops; i++)
-		if (!loops[i].at_park &&
-		    __atomic_load_n(&loops[i].leader, __ATOMIC_ACQUIRE))
+		if (!loops[i].at_park && loops[i].leader)
 			return &loops[i];
 	return NULL;
 }
@@ -617,7 +624,7 @@ evloop_park(unsigned timeout_ms, char *why, size_t len)
 	pthread_mutex_unlock(&park_mtx);
 	for (i = 0; i < nloops; i++)
 		evloop_kick(&loops[i]);
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += timeout_ms / 1000;
 	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
 	if (until.tv_nsec >= 1000000000) {

@@ -264,8 +264,7 @@ loop_stop(void)
 		return;
 	loop.stopping = true;
 	notify_stopping();
-	table_stop_listening(1000u +
-	    (unsigned)loop.cref->cfg->shutdown_timeout * 1000u);
+	table_stop_listening(PARK_STOP_MS);
 	/* After the listeners are closed: from this line on, none accepts. */
 	log_info("shutting down");
 	bindretry_clear();	/* hook (hard) */

@@ -59,6 +59,11 @@ void loop_reload(void);
  */
 #define PARK_TIMEOUT_MS 5000
 /*
+ * At SIGTERM: shorter, since every other loop stands still meanwhile;
+ * after it the listeners are only disarmed (table_stop_listening).
+ */
+#define PARK_STOP_MS 1000
+/*
  * Loads cfg as the running config.  Takes ownership of cfg either way.
  * Returns 0, or -1 with errbuf set and the running table unchanged.
  */
@@ -68,7 +73,8 @@ void table_free(struct table *t);
 void table_drop_passed(bool unclaimed_only);
 /*
  * SIGTERM: stops accepting everywhere (closes porterd's own listeners),
- * waiting up to timeout_ms for the loops to park.
+ * waiting up to timeout_ms for the loops to park; if one does not, the
+ * listeners are taken out of every loop and shut down in place instead.
  */
 void table_stop_listening(unsigned timeout_ms);
 

@@ -402,6 +402,21 @@ table_drop_passed(bool unclaimed_only)
 	loop.npassed = n;
 }
 
+/*
+ * Gate lock held: l accepts no more, without being closed.  Out of every
+ * epoll set first (a shut-down listener polls ready forever); then our
+ * own stream listeners refuse new clients (shutdown() resets the
+ * backlog).  systemd's sockets outlive porterd and a busy wait listener
+ * belongs to its handler: those are only disarmed.
+ */
+static void
+table_shut_listener(struct listener *l)
+{
+	gate_disarm_locked(l);
+	if (!l->adopted && !l->busy && l->socktype != SOCK_DGRAM)
+		shutdown(l->fd, SHUT_RDWR);
+}
+
 void
 table_stop_listening(unsigned timeout_ms)
 {
@@ -411,15 +426,17 @@ table_stop_listening(unsigned timeout_ms)
 	gate_stop();
 	if (evloop_park(timeout_ms, why, sizeof(why)) == -1) {
 		/*
-		 * A loop is held by a handler: freeing listeners under it is
-		 * not safe.  shutdown() stops every listener accepting and
-		 * keeps each descriptor (and its struct) valid until exit.
+		 * A loop is held by a handler: closing listeners under it is
+		 * not safe.  Taking them out of every epoll set is (the gate
+		 * lock orders it with arming), and stops all accepting; the
+		 * sockets and their structs stay until exit.
 		 */
 		log_warnx("shutdown: %s; listeners shut down in place", why);
+		gate_lock();
 		for (i = 0; i < loop.tab.n; i++)
 			for (j = 0; j < loop.tab.svcs[i]->nls; j++)
-				shutdown(loop.tab.svcs[i]->ls[j]->fd,
-				    SHUT_RDWR);
+				table_shut_listener(loop.tab.svcs[i]->ls[j]);
+		gate_unlock();
 		return;
 	}
 	gate_lock();

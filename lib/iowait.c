@@ -80,6 +80,8 @@ ptl_io_closing(int fd)
 {
 	const pt_io_waiter *w = ptl_io_waiter();
 
+	if (fd == fd_hint.fd)
+		fd_hint.fd = -1;	/* the number may be reused */
 	if (w != NULL && w->closing != NULL)
 		w->closing(w->arg, fd);
 }

@@ -312,11 +312,24 @@ def scenario(t):
     try:
         for s in live:
             ask(s)
-        with t.case("SIGTERM with 20 live fibers: no new connection, the "
-                    "live ones still answer"):
+        with t.case("SIGTERM with 20 live fibers and one blocking its "
+                    "loop: no new connection, the live ones still answer"):
+            stalled = connect(d.addr("coop"))
+            live.append(stalled)
+            stalled.sendall(b"stall 2500\n")
+            time.sleep(0.3)
             mark = d.mark()
             d.signal(15)
+            d.wait_line(r"^shutdown: event loop \d did not stop within "
+                        r"1000 ms: a cooperative handler of service coop "
+                        r"has not yielded; listeners shut down in place",
+                        since=mark)
             d.wait_line(r"^shutting down", since=mark)
+            stalled.settimeout(10)
+            expect(stalled.recv(100).startswith(b"tid="),
+                   "the stalled client is answered")
+            live.remove(stalled)
+            stalled.close()
             try:
                 late = connect(d.addr("coop"))
                 late.close()
