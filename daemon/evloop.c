@@ -243,8 +243,14 @@ evloop_fiber_ev(struct ev *ev, uint32_t events, struct evloop *L)
 	struct conn *c = (struct conn *)((char *)ev -
 	    offsetof(struct conn, fev));
 
+	/*
+	 * Edge-triggered: an edge it is not waiting for now is kept, so that
+	 * a later wait sees readiness that came meanwhile (level semantics,
+	 * as iowait.h asks of a waiter).
+	 */
+	c->pending |= events;
 	if (c->want == 0 || !(events & (c->want | EPOLLERR | EPOLLHUP)))
-		return;		/* an edge it is not waiting for */
+		return;
 	c->woke = 1;
 	evloop_resume(L, c);
 }
@@ -270,12 +276,19 @@ evloop_io_wait(void *arg, int fd, int events, int timeout_ms)
 		ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 		ev.data.ptr = &c->fev;
 		c->fev.fd = -1;
+		c->pending = 0;		/* ADD reports what is ready now */
 		if (epoll_ctl(L->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
 			return -1;
 		c->fev.fd = fd;
 	}
 	c->want = ((events & POLLIN) ? EPOLLIN | EPOLLRDHUP : 0) |
 	    ((events & POLLOUT) ? EPOLLOUT : 0);
+	if (c->pending & (c->want | EPOLLERR | EPOLLHUP)) {
+		/* Ready since it last looked: at worst the call tries once. */
+		c->pending &= ~(c->want & (EPOLLIN | EPOLLOUT));
+		c->want = 0;
+		return 1;
+	}
 	c->woke = 0;
 	c->deadline = 0;
 	if (timeout_ms >= 0) {
@@ -289,6 +302,13 @@ evloop_io_wait(void *arg, int fd, int events, int timeout_ms)
 	fiber_yield(c->fiber);
 	/* Resumed, maybe on another thread of the loop: L and c are ours. */
 	heap_del(L, c);
+	/*
+	 * That edge is spent -- except the end of the peer's data (RDHUP),
+	 * and errors and hang-ups: those stay true for good, and a read
+	 * that returns the last bytes does not report the EOF behind them.
+	 */
+	if (c->woke)
+		c->pending &= ~(c->want & (EPOLLIN | EPOLLOUT));
 	c->want = 0;
 	return c->woke;
 }

@@ -142,6 +142,7 @@ struct conn {
 	struct fiber *fiber;
 	struct ev fev;			/* the descriptor in the loop's epoll */
 	uint32_t want;			/* EPOLLIN/EPOLLOUT it waits for, or 0 */
+	uint32_t pending;		/* edges seen, not yet waited for */
 	int64_t deadline;		/* ns, CLOCK_MONOTONIC; 0: none */
 	size_t hidx;			/* its slot in the loop's timer heap + 1 */
 	int woke;			/* 1 ready, 0 timed out */

@@ -35,6 +35,13 @@ int ptl_sock_fd(const pt_sock *s, const char *op, pt_error *err);
  * its mode then lives in the object only, never in O_NONBLOCK.
  */
 int ptl_sock_shared(const pt_sock *s);
+/*
+ * A stream socket's last read returned less than asked: the receive queue
+ * was most likely empty then, so the next read waits before it tries
+ * (one failing system call saved per request/response turn).
+ */
+int ptl_sock_drained(const pt_sock *s);
+void ptl_sock_set_drained(pt_sock *s, int drained);
 
 /*
  * pt_sock_dup() with the caller's operation name for messages: a new

@@ -590,11 +590,25 @@ sock_recv(pt_sock *s, const char *op, void *buf, size_t len, int flags,
 	struct io io;
 	pt_addr a;
 	ssize_t n;
-	int fd, e;
+	int fd, e, stream;
 
 	if ((fd = ptl_sock_fd(s, op, err)) < 0)
 		return -1;
 	io_begin(&io, s, fd, flags);
+	stream = pt_sock_type(s) == SOCK_STREAM && !(flags & MSG_PEEK);
+	/*
+	 * The last read was short: the queue was empty then, and a try now
+	 * would most likely fail.  Wait first (only where a try would be
+	 * followed by a wait anyway; the wait reports data that came since,
+	 * as poll(2) does and as iowait.h asks of a waiter).
+	 */
+	if (stream && io.nb && io.timeout != 0 && !(flags & MSG_DONTWAIT) &&
+	    ptl_sock_drained(s)) {
+		e = io_wait(fd, POLLIN, io.deadline);
+		if (e <= 0)
+			return io_fail(err, e == 0 ? IO_TIMEDOUT : -e,
+			    label_fd(label, sizeof(label), op, fd, 1));
+	}
 	for (;;) {
 		/* Connected stream sockets report no sender: len 0, AF_UNSPEC. */
 		memset(&a, 0, sizeof(a));
@@ -608,6 +622,8 @@ sock_recv(pt_sock *s, const char *op, void *buf, size_t len, int flags,
 			return io_fail(err, e,
 			    label_fd(label, sizeof(label), op, fd, 1));
 	}
+	if (stream)
+		ptl_sock_set_drained(s, n > 0 && (size_t)n < len);
 	if (ret_from != NULL)
 		*ret_from = a;
 	return n;

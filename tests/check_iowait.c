@@ -113,12 +113,32 @@ START_TEST(test_recv_waits)
 	ck_assert_int_eq(fk.last_fd, pt_sock_fileno(p[0]));
 	ck_assert_int_eq(fk.last_events, POLLIN);
 	ck_assert_int_eq(fk.last_ms, -1);
-	/* Data already there: no wait at all. */
+	/*
+	 * The read was short (4 of 8), so the next one waits first: data
+	 * that came meanwhile is reported at once (the waiter polls).
+	 */
 	fk.waits = 0;
 	ck_assert_int_eq(pt_sock_send(p[1], "now", 3, 0, &e), 3);
 	ck_assert_int_eq(pt_sock_recv(p[0], 8, 0, &buf, &e), 3);
 	free(buf);
+	ck_assert_int_eq(fk.waits, 1);
+	/* After a full read: tried first, and data already there means no
+	 * wait at all. */
+	ck_assert_int_eq(pt_sock_send(p[1], "abcde", 5, 0, &e), 5);
+	ck_assert_int_eq(pt_sock_recv(p[0], 3, 0, &buf, &e), 3);
+	free(buf);
+	fk.waits = 0;
+	ck_assert_int_eq(pt_sock_recv(p[0], 8, 0, &buf, &e), 2);
+	ck_assert_str_eq(buf, "de");
+	free(buf);
 	ck_assert_int_eq(fk.waits, 0);
+	/* MSG_PEEK never waits first either. */
+	ck_assert_int_eq(pt_sock_send(p[1], "x", 1, 0, &e), 1);
+	ck_assert_int_eq(pt_sock_recv(p[0], 8, MSG_PEEK, &buf, &e), 1);
+	free(buf);
+	ck_assert_int_eq(fk.waits, 0);
+	ck_assert_int_eq(pt_sock_recv(p[0], 8, 0, &buf, &e), 1);
+	free(buf);
 	/* The socket's descriptor was never made non-blocking. */
 	ck_assert(!is_nonblocking(pt_sock_fileno(p[0])));
 	pt_io_set_waiter(NULL);

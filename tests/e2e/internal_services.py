@@ -78,6 +78,13 @@ def stream_checks(t, d, fam, tag):
             s.close()
         d.wait_line(r"^service echo: \S+:%d: plugin echo done in [0-9.]+s "
                     r"\(in 5 B, out 5 B\)" % port)
+    with t.case("%s echo: data and our FIN sent at once, 100 times: the "
+                "echo and the EOF behind it come back" % tag):
+        # The FIN arrives with the data: a read returns the data, and
+        # the EOF behind it must still wake the cooperative handler.
+        for i in range(100):
+            got = echo_roundtrip(echo, b"ping\n" * (i % 3 + 1))
+            expect_eq(got, b"ping\n" * (i % 3 + 1), "echo %d" % i)
     with t.case("%s echo: 100 KB of all byte values round-trip" % tag):
         data = bytes(range(256)) * 400
         got = echo_roundtrip(echo, data)
