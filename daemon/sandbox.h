@@ -23,8 +23,10 @@
  * Seccomp violations (seccomp-action = kill) are reported through the
  * kernel's user notification: the child hands the filter's listener
  * descriptor to porterd over a socket, and a watcher thread in porterd
- * (sandbox_init()) names the system call in the log, then kills the
- * handler's process group.  The watcher never lets a denied call run.
+ * (sandbox_watch_start()) names the system call in the log, then kills
+ * the handler's process group.  The watcher never lets a denied call
+ * run.  sandbox_watch.c says how the per-connection cost of that is kept
+ * low.
  */
 #ifndef PORTERD_SANDBOX_H
 #define PORTERD_SANDBOX_H
@@ -129,6 +131,20 @@ int sandbox_watch_start(void);
 int sandbox_channel_fd(void);
 
 /*
+ * The descriptor exec'd children send their listener on (close-on-exec),
+ * or -1 before sandbox_watch_start().  Nothing polls it: whoever cloned
+ * the child calls sandbox_watch_collect() once the clone has returned
+ * (CLONE_VFORK: the child has exec'd or exited by then).
+ */
+int sandbox_exec_channel_fd(void);
+
+/*
+ * Hands the listeners queued on the exec channel to the watcher.  Any
+ * thread; allocates, so not in a child.
+ */
+void sandbox_watch_collect(void);
+
+/*
  * In a worker pool's process (porterd re-exec'd, pool.h): the inherited
  * descriptor its workers send their seccomp listeners on.
  */
@@ -143,5 +159,8 @@ int sandbox_apply_root(const struct sandbox *sb, const char **why);
 int sandbox_apply_user(const struct sandbox *sb, const char **why);
 int sandbox_apply_seccomp(const struct sandbox *sb, const char *service,
     const char **why);
+/* The same, sending the listener on channel (sandbox_exec_channel_fd()). */
+int sandbox_apply_seccomp_to(const struct sandbox *sb, const char *service,
+    int channel, const char **why);
 
 #endif

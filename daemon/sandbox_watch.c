@@ -6,14 +6,31 @@
  * system call's number is in the audit log at best, which porterd may not
  * read.  So with seccomp-action = kill a denied call is not answered by
  * the kernel but handed to porterd (SECCOMP_RET_USER_NOTIF): the child
- * loads its filter with a listener, sends the listener's descriptor to
- * porterd over a datagram socket shared by all children (it is
- * close-on-exec, so the program never sees it), and execs.  A thread in
- * porterd watches every listener; a notification means a handler tried a
- * denied call, which is never allowed to run: the thread logs the call by
- * name and kills the handler's process group.  A listener whose processes
- * have all gone reports a hang-up and is closed.  This costs the child
- * one sendmsg(); porterd's main loop is not involved.
+ * loads its filter with a listener and sends the listener's descriptor to
+ * porterd over a datagram socket (it is close-on-exec, so the program
+ * never sees it).  A thread in porterd watches every listener; a
+ * notification means a handler tried a denied call, which is never
+ * allowed to run: the thread logs the call by name and kills the
+ * handler's process group.  A listener whose processes have all gone
+ * reports a hang-up and is closed.
+ *
+ * The listener is per connection, so its cost is kept off the watcher's
+ * wake-ups (each one a pair of context switches, tens of microseconds in
+ * a VM):
+ *   - exec'd children send it on a socket of their own that no thread
+ *     polls; the spawner thread, which is awake anyway and resumes only
+ *     once the child has exec'd, collects it right after the clone
+ *     (sandbox_watch_collect()) and adds it to the watcher's epoll set.
+ *     Forked plugin children and pool workers, which run concurrently
+ *     with their parent, use the polled socket.
+ *   - hang-ups are not urgent: after a round that closed listeners the
+ *     watcher sleeps WATCH_BATCH_MS, so at high connection rates one
+ *     wake-up closes many.  A violation is still reported within that
+ *     time; the offending call waits for the verdict meanwhile.
+ * The alternatives that need no listener cannot name the call:
+ * SECCOMP_RET_KILL_PROCESS and SECCOMP_RET_TRAP leave si_syscall in the
+ * dying process's own siginfo only (an exec'd program has no handler
+ * for it), and wait4() reports SIGSYS alone.
  */
 #include "config.h"
 
@@ -31,6 +48,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -52,10 +70,17 @@ struct watch_entry {
 	struct watch_entry *prev, *next;
 };
 
+/* How long the watcher waits before it looks again after closing listeners. */
+#define WATCH_BATCH_MS	10
+
+/* The list is added to by the watcher and the spawner thread. */
+static pthread_mutex_t watch_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct watch_entry *watch_list;
 
-static int watch_send_fd = -1;	/* children's end */
-static int watch_recv_fd = -1;	/* the thread's end */
+static int watch_send_fd = -1;	/* forked children's and pool workers' end */
+static int watch_recv_fd = -1;	/* the thread's end (polled) */
+static int exec_send_fd = -1;	/* exec'd children's end */
+static int exec_recv_fd = -1;	/* the spawner thread's end (not polled) */
 static int watch_epfd = -1;
 
 int
@@ -64,8 +89,29 @@ sandbox_channel_fd(void)
 	return watch_send_fd;
 }
 
+int
+sandbox_exec_channel_fd(void)
+{
+	return exec_send_fd;
+}
+
+/* Takes every listener queued on fd into the watcher's epoll set. */
+/* Takes e off the list. */
 static void
-watch_receive(void)
+watch_unlink(struct watch_entry *e)
+{
+	pthread_mutex_lock(&watch_mtx);
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		watch_list = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	pthread_mutex_unlock(&watch_mtx);
+}
+
+static void
+watch_receive(int fd)
 {
 	union {
 		struct cmsghdr h;
@@ -77,7 +123,7 @@ watch_receive(void)
 	struct msghdr mh;
 	struct iovec iov;
 	ssize_t n;
-	int fd;
+	int lfd;
 
 	for (;;) {
 		if ((e = calloc(1, sizeof(*e))) == NULL)
@@ -89,35 +135,45 @@ watch_receive(void)
 		mh.msg_iovlen = 1;
 		mh.msg_control = cbuf.buf;
 		mh.msg_controllen = sizeof(cbuf.buf);
-		n = recvmsg(watch_recv_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n <= 0) {
 			free(e);
 			return;
 		}
-		fd = -1;
+		lfd = -1;
 		cm = CMSG_FIRSTHDR(&mh);
 		if (cm != NULL && cm->cmsg_level == SOL_SOCKET &&
 		    cm->cmsg_type == SCM_RIGHTS &&
 		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-		if (fd < 0 || (size_t)n != sizeof(e->msg)) {
-			if (fd >= 0)
-				close(fd);
+			memcpy(&lfd, CMSG_DATA(cm), sizeof(int));
+		if (lfd < 0 || (size_t)n != sizeof(e->msg)) {
+			if (lfd >= 0)
+				close(lfd);
 			free(e);
 			continue;
 		}
 		e->msg.service[sizeof(e->msg.service) - 1] = '\0';
-		e->fd = fd;
+		e->fd = lfd;
 		ev.data.ptr = e;
-		if (epoll_ctl(watch_epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
-			close(fd);
-			free(e);
-			continue;
-		}
+		/* On the list first: the watcher may see it at once. */
+		pthread_mutex_lock(&watch_mtx);
 		if ((e->next = watch_list) != NULL)
 			watch_list->prev = e;
 		watch_list = e;
+		pthread_mutex_unlock(&watch_mtx);
+		if (epoll_ctl(watch_epfd, EPOLL_CTL_ADD, lfd, &ev) == -1) {
+			watch_unlink(e);
+			close(lfd);
+			free(e);
+		}
 	}
+}
+
+void
+sandbox_watch_collect(void)
+{
+	if (exec_recv_fd >= 0)
+		watch_receive(exec_recv_fd);
 }
 
 /* A handler tried a denied call: name it, then end its process group. */
@@ -147,34 +203,41 @@ watch_notified(struct watch_entry *e)
 static void *
 watch_main(void *arg)
 {
-	struct epoll_event evs[16];
+	const struct timespec batch = { 0, WATCH_BATCH_MS * 1000000L };
+	struct epoll_event evs[64];
 	struct watch_entry *e;
-	int i, n;
+	int i, n, closed;
 
 	(void)arg;
 	for (;;) {
-		n = epoll_wait(watch_epfd, evs, 16, -1);
+		n = epoll_wait(watch_epfd, evs, 64, -1);
+		closed = 0;
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.ptr == NULL) {
-				watch_receive();
+				watch_receive(watch_recv_fd);
 				continue;
 			}
 			e = evs[i].data.ptr;
 			if (evs[i].events & EPOLLIN)
 				watch_notified(e);
 			if (evs[i].events & (EPOLLHUP | EPOLLERR)) {
+				/*
+				 * Not close() alone: a child being started
+				 * holds a copy of the descriptor until it
+				 * execs, and epoll drops an item only with
+				 * the file's last descriptor.
+				 */
 				epoll_ctl(watch_epfd, EPOLL_CTL_DEL, e->fd,
 				    NULL);
 				close(e->fd);
-				if (e->prev != NULL)
-					e->prev->next = e->next;
-				else
-					watch_list = e->next;
-				if (e->next != NULL)
-					e->next->prev = e->prev;
+				watch_unlink(e);
 				free(e);
+				closed++;
 			}
 		}
+		/* Let the next hang-ups gather (see the top of the file). */
+		if (closed > 0)
+			(void)nanosleep(&batch, NULL);
 	}
 	return NULL;
 }
@@ -198,18 +261,31 @@ sandbox_watch_start(void)
 	pthread_attr_t attr;
 	sigset_t all, old;
 	pthread_t t;
-	int sv[2], rc;
+	int sv[2], xv[2], epfd, rc;
 
 	if (watch_epfd >= 0)
 		return 0;
+	sv[0] = sv[1] = xv[0] = xv[1] = epfd = -1;
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == -1 ||
-	    (watch_epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+	    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, xv) == -1 ||
+	    (epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, sv[1], &ev) == -1) {
 		log_warn("seccomp watcher");
+		for (rc = 0; rc < 2; rc++) {
+			if (sv[rc] >= 0)
+				close(sv[rc]);
+			if (xv[rc] >= 0)
+				close(xv[rc]);
+		}
+		if (epfd >= 0)
+			close(epfd);
 		return -1;
 	}
 	watch_send_fd = sv[0];
 	watch_recv_fd = sv[1];
-	epoll_ctl(watch_epfd, EPOLL_CTL_ADD, watch_recv_fd, &ev);
+	exec_send_fd = xv[0];
+	exec_recv_fd = xv[1];
+	watch_epfd = epfd;
 	/* The thread takes no signal: the main thread reads them. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -240,6 +316,13 @@ int
 sandbox_apply_seccomp(const struct sandbox *sb, const char *service,
     const char **why)
 {
+	return sandbox_apply_seccomp_to(sb, service, watch_send_fd, why);
+}
+
+int
+sandbox_apply_seccomp_to(const struct sandbox *sb, const char *service,
+    int channel, const char **why)
+{
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -264,7 +347,7 @@ sandbox_apply_seccomp(const struct sandbox *sb, const char *service,
 		}
 		return 0;
 	}
-	if (watch_send_fd < 0) {
+	if (channel < 0) {
 		errno = ENOTCONN;
 		*why = "seccomp: porterd's watcher is not running";
 		return -1;
@@ -293,7 +376,7 @@ sandbox_apply_seccomp(const struct sandbox *sb, const char *service,
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &lfd, sizeof(int));
-	if (sendmsg(watch_send_fd, &mh, MSG_NOSIGNAL) == -1) {
+	if (sendmsg(channel, &mh, MSG_NOSIGNAL) == -1) {
 		*why = "seccomp: handing the listener to porterd";
 		return -1;
 	}

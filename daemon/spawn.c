@@ -315,7 +315,7 @@ spawn_exec_prepare(struct spawn_exec_args *a, struct conn *c, int stderr_fd)
 	a->fd = c->fd;
 	a->stderr_fd = stderr_fd;
 	a->drop_caps = privs_active();
-	a->channel = sandbox_channel_fd();
+	a->channel = sandbox_exec_channel_fd();
 	return 0;
 }
 
@@ -354,7 +354,8 @@ spawn_exec_child(void *arg)
 	}
 	spawn_close_from3(&a->channel, 1);
 	/* Last: from here on the filter judges every call, execve too. */
-	if (sandbox_apply_seccomp(conf->sandbox, conf->name, &why) == -1) {
+	if (sandbox_apply_seccomp_to(conf->sandbox, conf->name, a->channel,
+	    &why) == -1) {
 		spawn_child_fail(2, a->svc, why, errno);
 		_exit(126);
 	}
@@ -374,6 +375,9 @@ spawn_exec(struct conn *c, int stderr_fd)
 	if (spawn_exec_prepare(&a, c, stderr_fd) == 0)
 		pid = spawner_clone(spawn_exec_child, &a);
 	err = errno;
+	/* The child has exec'd or exited: its listener is queued, if any. */
+	if (pid > 0 && a.channel >= 0)
+		sandbox_watch_collect();
 	spawn_exec_release(&a);
 	errno = err;
 	return pid;
