@@ -329,10 +329,13 @@ seccomp_prepare(struct sandbox *sb, bool exec, char *err, size_t errlen)
 		goto fail;
 	/*
 	 * A binary tree instead of a linear chain: fewer instructions per
-	 * call.  Attaching any filter still costs the child ~90 us on a 6.x
-	 * kernel, which runs it once per system call number and architecture
-	 * to fill its action cache; that is the price of seccomp per
-	 * connection (porterd.conf(5) says so).
+	 * call.  Attaching any filter still costs the child ~100 us on a 6.x
+	 * kernel (perf, in a VM): about two thirds allocating and JIT-
+	 * compiling the program (the BPF text patch flushes the TLB), one
+	 * fifth running it once per system call number and architecture to
+	 * fill the action cache.  The filter's length hardly matters; only
+	 * inheriting an attached filter (a pre-sandboxed launcher that forks
+	 * the handlers) would avoid the cost.  porterd.conf(5) says so.
 	 */
 	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	for (i = 0; list != NULL && list[i] != NULL; i++) {

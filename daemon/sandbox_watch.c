@@ -26,7 +26,8 @@
  *   - hang-ups are not urgent: after a round that closed listeners the
  *     watcher sleeps WATCH_BATCH_MS, so at high connection rates one
  *     wake-up closes many.  A violation is still reported within that
- *     time; the offending call waits for the verdict meanwhile.
+ *     time; the offending call waits for the verdict meanwhile, it never
+ *     runs.
  * The alternatives that need no listener cannot name the call:
  * SECCOMP_RET_KILL_PROCESS and SECCOMP_RET_TRAP leave si_syscall in the
  * dying process's own siginfo only (an exec'd program has no handler
@@ -70,8 +71,14 @@ struct watch_entry {
 	struct watch_entry *prev, *next;
 };
 
-/* How long the watcher waits before it looks again after closing listeners. */
-#define WATCH_BATCH_MS	10
+/*
+ * How long the watcher waits before it looks again after closing
+ * listeners: at most 50 such wake-ups a second, whatever the connection
+ * rate.  A round that fills evs[] does not wait, so listeners never pile
+ * up faster than they are closed.
+ */
+#define WATCH_BATCH_MS	20
+#define WATCH_EVENTS	256
 
 /* The list is added to by the watcher and the spawner thread. */
 static pthread_mutex_t watch_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -204,13 +211,13 @@ static void *
 watch_main(void *arg)
 {
 	const struct timespec batch = { 0, WATCH_BATCH_MS * 1000000L };
-	struct epoll_event evs[64];
+	struct epoll_event evs[WATCH_EVENTS];
 	struct watch_entry *e;
 	int i, n, closed;
 
 	(void)arg;
 	for (;;) {
-		n = epoll_wait(watch_epfd, evs, 64, -1);
+		n = epoll_wait(watch_epfd, evs, WATCH_EVENTS, -1);
 		closed = 0;
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.ptr == NULL) {
@@ -236,7 +243,7 @@ watch_main(void *arg)
 			}
 		}
 		/* Let the next hang-ups gather (see the top of the file). */
-		if (closed > 0)
+		if (closed > 0 && n < WATCH_EVENTS)
 			(void)nanosleep(&batch, NULL);
 	}
 	return NULL;

@@ -9,8 +9,9 @@ NoNewPrivs: 1; under seccomp = basic-exec it reports Seccomp: 2; a write
 outside its Landlock paths fails with "Permission denied" and leaves no
 file while one inside them succeeds; a denied system call (syscall-deny =
 uname) kills the handler, no line after it runs, and porterd's log names
-the call; with seccomp-action = errno the call fails with EPERM instead
-and the script goes on; under chroot the jail is the root; private-tmp
+the call; the listeners porterd holds to hear of such calls are closed
+once their handlers end; with seccomp-action = errno the call fails with
+EPERM instead and the script goes on; under chroot the jail is the root; private-tmp
 hides the host's /tmp and what the handler writes there stays private;
 network = none leaves only the loopback interface; an isolated echo
 plugin under seccomp = io-only still echoes, and sees 0, 1 and 2 on
@@ -22,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -161,6 +163,21 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, inside,
             expect(want in out.splitlines(), "%r not in %r" % (want, out))
         m = re.search(r"^nice=(-?\d+)$", out, re.M)
         expect(m and int(m.group(1)) >= 7, "niceness: %r" % out)
+
+    with t.case("seccomp listeners are closed once their handlers end"):
+        # status runs under seccomp-action = kill: each connection hands
+        # porterd a listener, collected by the spawner thread and closed
+        # by the watcher in batches.  Its descriptors come back down.
+        def nfds():
+            return len(os.listdir("/proc/%d/fd" % d.pid))
+        base = nfds()
+        for _ in range(20):
+            talk(d.addr("status"))
+        deadline = time.monotonic() + 10
+        while nfds() > base and time.monotonic() < deadline:
+            time.sleep(0.05)
+        expect(nfds() <= base, "porterd holds %d descriptors, %d before"
+               % (nfds(), base))
 
     with t.case("landlock: a write outside the paths fails with EACCES"):
         if not d.find(r"^landlock: kernel ABI"):
