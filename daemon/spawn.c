@@ -281,14 +281,19 @@ spawn_child_fail(int fd, const struct svc *svc, const char *what, int err)
 	}
 }
 
+/* True if conf's handlers report seccomp violations to the watcher. */
+static bool
+spawn_reports(const struct service *conf)
+{
+	return conf->sandbox != NULL && conf->sandbox->seccomp &&
+	    conf->sandbox->seccomp_action == SB_SECCOMP_KILL;
+}
+
 /* Seccomp violations are reported by porterd's watcher: start it once. */
 static int
 spawn_watch(const struct service *conf)
 {
-	if (conf->sandbox == NULL || !conf->sandbox->seccomp ||
-	    conf->sandbox->seccomp_action != SB_SECCOMP_KILL)
-		return 0;
-	return sandbox_watch_start();
+	return spawn_reports(conf) ? sandbox_watch_start() : 0;
 }
 
 int
@@ -315,7 +320,8 @@ spawn_exec_prepare(struct spawn_exec_args *a, struct conn *c, int stderr_fd)
 	a->fd = c->fd;
 	a->stderr_fd = stderr_fd;
 	a->drop_caps = privs_active();
-	a->channel = sandbox_exec_channel_fd();
+	/* Only a child that sends a listener keeps the socket open. */
+	a->channel = spawn_reports(conf) ? sandbox_exec_channel_fd() : -1;
 	return 0;
 }
 

@@ -39,7 +39,7 @@ struct spawn_exec_args {
 	char envbuf[2048];		/* the connection variables' strings */
 	int fd;				/* the connection */
 	int stderr_fd;			/* stderr = log target, or -1 */
-	int channel;			/* the seccomp watcher's socket, or -1 */
+	int channel;			/* sandbox_exec_channel_fd(), or -1 */
 	bool drop_caps;			/* run-as: drop what porterd kept */
 };
 
