@@ -418,6 +418,9 @@ edge_relay_step(struct edge_relay *r)
 	}
 	switch (tls_relay(r->tc, &w)) {
 	case TLS_DONE:
+		if (tls_relay_truncated(r->tc))
+			log_debug("%s: TLS relay: the client closed without "
+			    "close_notify", r->name);
 		goto end;
 	case TLS_ERROR:
 		log_debug("%s: TLS relay: %s", r->name, tls_conn_error(r->tc));

@@ -44,6 +44,8 @@ struct tls_conn {
 	int fd;
 	int app;		/* our socketpair end, -1 without a relay */
 	bool ktls;
+	bool notified;		/* the client's close_notify was read */
+	bool truncated;		/* its stream ended without one */
 	struct relay_dir in;	/* client -> handler */
 	struct relay_dir out;	/* handler -> client */
 	char err[256];
@@ -339,6 +341,16 @@ tls_handshake(struct tls_conn *c)
 	return ssl_status(c, r, "handshake");
 }
 
+/* After the handshake: notes the client's close_notify (relay_in). */
+static void
+info_cb(const SSL *ssl, int where, int ret)
+{
+	struct tls_conn *c = SSL_get_app_data(ssl);
+
+	if ((where & SSL_CB_READ_ALERT) && (ret & 0xff) == SSL_AD_CLOSE_NOTIFY)
+		c->notified = true;
+}
+
 enum tls_status
 tls_start(struct tls_conn *c, int *ret_fd)
 {
@@ -365,6 +377,17 @@ tls_start(struct tls_conn *c, int *ret_fd)
 	}
 	c->app = sp[0];
 	*ret_fd = sp[1];
+	/*
+	 * OpenSSL 3 makes a TCP EOF without close_notify a fatal error
+	 * (SSL_R_UNEXPECTED_EOF_WHILE_READING) that also ends the way back,
+	 * so a client that shuts down writing, or closes without
+	 * close_notify as many do, would lose the handler's answer.  The
+	 * relay takes it as the end of the client's stream, as a plain TCP
+	 * handler would; the callback tells the two ends apart for the log.
+	 */
+	SSL_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_set_app_data(c->ssl, c);
+	SSL_set_info_callback(c->ssl, info_cb);
 	return TLS_WANT_READ;
 }
 
@@ -402,7 +425,9 @@ relay_in(struct tls_conn *c, struct tls_wait *w, bool *progress)
 			if (e == SSL_ERROR_ZERO_RETURN ||
 			    (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 &&
 			    errno == 0)) {
-				d->eof = true;	/* close_notify or bare EOF */
+				/* close_notify or bare EOF (tls_start()) */
+				d->eof = true;
+				c->truncated = !c->notified;
 				*progress = true;
 			} else if (e == SSL_ERROR_WANT_READ)
 				w->net |= POLLIN;
@@ -533,6 +558,12 @@ bool
 tls_relay_app_done(const struct tls_conn *c)
 {
 	return c->out.done;
+}
+
+bool
+tls_relay_truncated(const struct tls_conn *c)
+{
+	return c->truncated;
 }
 
 const char *

@@ -25,8 +25,10 @@
  *
  * tls_relay() never blocks and buffers at most 16 KiB per direction: it
  * stops reading a side whose data the other side has not taken yet.  An
- * end of stream from the client (close_notify or TCP EOF) becomes
- * shutdown(SHUT_WR) of the handler's socket; the handler closing its
+ * end of stream from the client (close_notify, or a TCP EOF without it,
+ * which OpenSSL 3 would otherwise make a fatal error) becomes
+ * shutdown(SHUT_WR) of the handler's socket, after all the data before
+ * it, and the way back stays open; the handler closing its
  * side (or shutting down writing) sends close_notify and shuts the TCP
  * connection down for writing.
  *
@@ -122,6 +124,13 @@ enum tls_status tls_relay(struct tls_conn *c, struct tls_wait *w);
  * client's side keeps the relay going; a caller may bound that wait.
  */
 bool tls_relay_app_done(const struct tls_conn *c);
+
+/*
+ * True once the client ended its stream with a TCP EOF but no
+ * close_notify (an abbreviated close or a truncation: the handler cannot
+ * tell, as with plain TCP).  For the log.
+ */
+bool tls_relay_truncated(const struct tls_conn *c);
 
 /* The last error, "" if none.  Valid until the next call or free. */
 const char *tls_conn_error(const struct tls_conn *c);

@@ -5,8 +5,11 @@ Certificates (a CA, a server certificate for 127.0.0.1, a client
 certificate, and one from another CA) are made with the openssl command.
 
 Asserts: Python's ssl client and `openssl s_client` get the echo plugin's
-echo through TLS; an exec'd program sees TLS_VERSION, TLS_CIPHER, TLS_SNI
-and TLS_ALPN in its environment and a plugin the same in ctx->vars
+echo through TLS; a client that ends its stream with a TCP EOF but no
+close_notify (OpenSSL 3 calls that an error) still has all its data reach
+the echo plugin, /bin/cat, or a program that hashes it, and with a
+half-close reads the whole answer; an exec'd program sees TLS_VERSION,
+TLS_CIPHER, TLS_SNI and TLS_ALPN in its environment and a plugin the same in ctx->vars
 (ctxdump); curl gets a page from micro-httpd behind TLS; with
 verify-client = require a client certificate from the CA is accepted
 (SSL_CLIENT_S_DN, SSL_CLIENT_VERIFY=SUCCESS) and no certificate or one from
@@ -17,7 +20,9 @@ whether kernel TLS or the relay carries each connection; a key readable
 by others is refused by --check with file:line, and a reload with such a
 key fails and keeps the running service.
 """
+import hashlib
 import os
+import select
 import shutil
 import socket
 import ssl
@@ -118,6 +123,67 @@ def tls_talk(addr, ctx, data=b"", sni="localhost"):
         s.close()
 
 
+def tls_no_notify(addr, ctx, data, how):
+    """TLS over memory BIOs, so that the end is ours: sends data while
+    reading what comes back, then ends the stream without close_notify:
+    how="shut" shuts down TCP writing and reads the answer to its end (the
+    server's close_notify or EOF); how="close" closes the socket once the
+    data is out and the server's session tickets are read (unread bytes
+    would make the close a reset).  Every wait is bounded.  Returns what
+    it read."""
+    sock = connect(addr)
+    inc, outc = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, outc, server_hostname="localhost")
+    deadline = time.monotonic() + 20
+    out, wire, sent, ended = b"", b"", False, False
+    sock.setblocking(False)
+    try:
+        while time.monotonic() < deadline:
+            if not sent:
+                try:
+                    obj.do_handshake()
+                    obj.write(data)
+                    sent = True
+                except ssl.SSLWantReadError:
+                    pass
+            wire += outc.read()
+            if sent and not wire and not ended:
+                sock.shutdown(socket.SHUT_WR)   # no close_notify first
+                ended = True
+            r, w, _ = select.select([sock], [sock] if wire else [], [],
+                                    max(0.0, deadline - time.monotonic())
+                                    if how == "shut" or not ended else 0.3)
+            if how == "close" and ended and not r:
+                return out
+            if w:
+                try:
+                    wire = wire[sock.send(wire):]
+                except BlockingIOError:
+                    pass
+            if not r:
+                continue
+            x = sock.recv(1 << 16)
+            if x:
+                inc.write(x)
+            else:
+                inc.write_eof()
+            while True:
+                try:
+                    y = obj.read(1 << 16)
+                except ssl.SSLWantReadError:
+                    break
+                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                    return out
+                if not y:
+                    return out      # a ragged EOF
+                out += y
+            if not x:
+                return out
+        raise AssertionError("no end within 20 s (%d bytes read)" % len(out))
+    finally:
+        sock.close()
+
+
 def env_of(text):
     kv = {}
     for line in text.decode("utf-8", "replace").splitlines():
@@ -149,6 +215,12 @@ def scenario(t):
     conf += service("env", dict({"listen": ["127.0.0.1:0"],
                                  "exec_": "/usr/bin/env"}, **user),
                     tls_section(tmp, "        alpn = { \"x-porter\" }\n"))
+    conf += service("cat", {"listen": ["127.0.0.1:0"], "exec_": "/bin/cat",
+                            "user": "root"}, tls_section(tmp))
+    # What the program read, told through its stderr (the log).
+    conf += service("sink", {"listen": ["127.0.0.1:0"], "exec_": "/bin/sh",
+                             "args": ["-c", "echo \"sink $(sha256sum)\" >&2"],
+                             "user": "root"}, tls_section(tmp))
     conf += service("ctx", {"listen": ["127.0.0.1:0"], "plugin": "ctxdump"},
                     tls_section(tmp))
     if os.path.exists(httpd):
@@ -183,6 +255,25 @@ def scenario(t):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
         expect(b"hello s_client\n" in p.stdout,
                "s_client got %r (stderr %r)" % (p.stdout, p.stderr[-300:]))
+
+    data = os.urandom(1 << 20)
+    for svc in ("echo", "cat"):
+        with t.case("%s: half-close without close_notify, answer whole" %
+                    svc):
+            mark = d.mark()
+            got = tls_no_notify(d.addr(svc), client_ctx(tmp), data, "shut")
+            expect_eq(len(got), len(data), "echoed length")
+            expect(got == data, "echoed bytes differ")
+            d.wait_line(r"^service %s: 127\.0\.0\.1:\d+: TLS relay: the "
+                        r"client closed without close_notify$" % svc,
+                        since=mark)
+
+    with t.case("close without close_notify: the program gets all data"):
+        mark = d.mark()
+        tls_no_notify(d.addr("sink"), client_ctx(tmp), data, "close")
+        got = d.wait_line(r"sink ([0-9a-f]{64}) ", since=mark).group(1)
+        expect_eq(got, hashlib.sha256(data).hexdigest(),
+                  "sha256 of what the program read")
 
     with t.case("the log says which carries it: kernel TLS or the relay"):
         line = d.wait_line(r"^service echo: 127\.0\.0\.1:\d+: TLSv1\.3 "
