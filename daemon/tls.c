@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -354,7 +356,7 @@ info_cb(const SSL *ssl, int where, int ret)
 enum tls_status
 tls_start(struct tls_conn *c, int *ret_fd)
 {
-	int sp[2];
+	int sp[2], one = 1;
 
 	/* The kernel must carry both ways, and nothing may wait in OpenSSL. */
 	if (BIO_get_ktls_send(SSL_get_wbio(c->ssl)) &&
@@ -377,6 +379,12 @@ tls_start(struct tls_conn *c, int *ret_fd)
 	}
 	c->app = sp[0];
 	*ret_fd = sp[1];
+	/*
+	 * The relay writes records as they come (the session tickets, then
+	 * the answer): with Nagle, one left unacknowledged would hold the
+	 * next behind the client's delayed ACK (40 ms a connection).
+	 */
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/*
 	 * OpenSSL 3 makes a TCP EOF without close_notify a fatal error
 	 * (SSL_R_UNEXPECTED_EOF_WHILE_READING) that also ends the way back,
