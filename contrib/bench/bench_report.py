@@ -37,6 +37,7 @@ class Report:
         self.idle = []
         self.count_ns = None    # the exact counters, per connection
         self.porterd_limits = self.xinetd_limits = ()
+        self.tls = None         # tls_rows()
         self.load = os.getloadavg()[0]
 
     def note(self, msg):
@@ -62,6 +63,12 @@ class Report:
 
     def counting(self, ns):
         self.count_ns = ns
+
+    def tls_rows(self, short, bulk, bulk_clients, bulk_size):
+        """short, bulk: [(key, label, [results])] (issue 14)."""
+        self.tls = (dict((k, (l, r)) for k, l, r in short),
+                    dict((k, (l, r)) for k, l, r in bulk),
+                    bulk_clients, bulk_size)
 
     def ready(self, times, n):
         self.ready_times = (times, n)
@@ -124,6 +131,7 @@ class Report:
         self._print_pers()
         self._print_memory()
         self._print_start()
+        self._print_tls()
         self._print_targets()
         if self.notes:
             print("\nNotes:")
@@ -217,6 +225,67 @@ class Report:
                           client["ops"], client["errors"],
                           client["err_refused"]))
 
+    def _print_tls(self):
+        if not self.tls:
+            return
+        short, bulk, nb, size = self.tls
+        print("\nTLS (issue 14): short connections, TLS 1.3 full handshake, "
+              "%d B echo (%d clients)" % (self.payload, self.clients))
+        print("%-40s %8s %10s %8s %8s %6s  %s" % (
+            "system", "conn/s", "x stunnel", "srv us", "cli us", "errors",
+            "conn/s per repetition"))
+        for key in ("st_cat", "tls_cat", "st_echo", "tls_echo"):
+            if key not in short:
+                continue
+            label, res = short[key]
+            rate = _med(res, "rate")
+            peer = short.get("st_" + key[4:]) if key.startswith("tls_") \
+                else None
+            print("%-40s %8.0f %10s %8.1f %8.1f %6d  %s" % (
+                label, rate, _fmt(_ratio(rate, _med(peer[1], "rate"))
+                                  if peer else None, ".2f", ""),
+                _med(res, "srv_us_per_op"), _med(res, "cpu_us_per_op"),
+                sum(r["errors"] for r in res),
+                " ".join("%.0f" % r["rate"] for r in res)))
+        print("\nTLS bulk: %d KiB echoed per connection (%d clients)"
+              % (size // 1024, nb))
+        print("%-40s %8s %10s %8s %8s %6s  %s" % (
+            "system", "MiB/s", "x plain", "srv ms", "cli ms", "errors",
+            "MiB/s per repetition"))
+        for key in ("cat", "tls_cat", "echo", "tls_echo"):
+            label, res = bulk[key]
+            mib = _med(res, "rate") * size / MIB / MIB
+            plain = _med(bulk[key[4:]][1], "rate") * size / MIB / MIB \
+                if key.startswith("tls_") else None
+            print("%-40s %8.1f %10s %8.2f %8.2f %6d  %s" % (
+                label, mib, _fmt(_ratio(mib, plain), ".2f", ""),
+                _med(res, "srv_us_per_op") / 1e3,
+                _med(res, "cpu_us_per_op") / 1e3,
+                sum(r["errors"] for r in res),
+                " ".join("%.1f" % (r["rate"] * size / MIB / MIB)
+                         for r in res)))
+        print("  srv ms / cli ms: CPU time per connection (1 MiB each way) "
+              "of the server and of loadgen,\n  which does TLS too on the "
+              "same CPUs")
+
+    def _tls_targets(self):
+        """Issue 14's goals: (description, value text, met)."""
+        out = []
+        if not self.tls:
+            return out
+        short, bulk = self.tls[:2]
+        for what, key in (("exec /bin/cat", "cat"), ("echo plugin", "echo")):
+            if "st_" + key in short:
+                r = _ratio(_med(short["tls_" + key][1], "rate"),
+                           _med(short["st_" + key][1], "rate"))
+                out.append(("TLS %s >= 2x stunnel4 (conn/s)" % what,
+                            _fmt(r, ".2f") + "x", r is not None and r >= 2))
+            r = _ratio(_med(bulk["tls_" + key][1], "rate"),
+                       _med(bulk[key][1], "rate"))
+            out.append(("TLS %s bulk >= 0.8x without TLS" % what,
+                        _fmt(r, ".2f") + "x", r is not None and r >= 0.8))
+        return out
+
     def _targets(self):
         """(description, value text, met: True/False/None)."""
         ref = self.rate("ref")
@@ -295,6 +364,7 @@ class Report:
                             "%d refused" % client["err_refused"],
                             client["err_refused"] == 0 and
                             client["errors"] == 0))
+        out.extend(self._tls_targets())
         return out
 
     def _print_targets(self):

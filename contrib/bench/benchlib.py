@@ -319,13 +319,13 @@ class Listener(Server):
 # ------------------------------------------------------------------ loadgen
 
 def run_loadgen(binary, port, seconds, clients, size, persistent=False,
-                cpus=None):
-    """One loadgen run against 127.0.0.1:port, on cpus if given; its
-    key=value line as a dict (numbers converted).  -S: every system sees
-    source 127.0.0.1 (see README.md)."""
+                cpus=None, tls=False):
+    """One loadgen run against 127.0.0.1:port, on cpus if given, with TLS
+    (-L) if asked; its key=value line as a dict (numbers converted).  -S:
+    every system sees source 127.0.0.1 (see README.md)."""
     cmd = [binary, "-q", "-S", "-c", str(clients), "-s", str(size),
-           "-d", "%.3f" % seconds, "-T", "5"] + (["-p"] if persistent
-                                                 else [])
+           "-d", "%.3f" % seconds, "-T", "5"]
+    cmd += (["-p"] if persistent else []) + (["-L"] if tls else [])
     cmd.append("127.0.0.1:%d" % port)
     pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
     try:

@@ -1,7 +1,7 @@
 /*
  * loadgen.c -- echo load generator for Porter's benchmark (contrib/bench).
  *
- * loadgen [-p] [-r] [-S] [-q] [-c CLIENTS] [-s BYTES] [-d SECONDS]
+ * loadgen [-p] [-r] [-S] [-L] [-q] [-c CLIENTS] [-s BYTES] [-d SECONDS]
  *         [-n COUNT] [-t THREADS] [-T TIMEOUT] ADDRESS
  *
  * Runs CLIENTS client loops against an echo server at ADDRESS
@@ -14,6 +14,10 @@
  * With -p each loop keeps one connection and an op is one round trip.
  * Every op's payload is a different slice of a fixed pattern, so a stale,
  * duplicated or misrouted echo is caught, not just a short one.
+ *
+ * -L speaks TLS (loadgen_tls.c): a full handshake per connection, the
+ * same echo check on the plaintext, and close_notify before the
+ * half-close; the server's close_notify or TCP EOF ends the op.
  *
  * Design: one epoll loop per thread (default one thread) rather than a
  * thread per client.  On a 2-core machine the client shares the CPU with
@@ -88,6 +92,7 @@ client_close(struct client *c, int rst)
 
 	if (c->fd < 0)
 		return;
+	tls_end(c);
 	if (rst)
 		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(c->fd);
@@ -213,6 +218,20 @@ client_done(struct worker *w, struct client *c)
 	client_connect(w, c);
 }
 
+/* send() or, with -L, TLS. */
+static ssize_t
+io_send(struct client *c, const void *buf, size_t len)
+{
+	return opt.tls ? tls_send(c, buf, len) :
+	    send(c->fd, buf, len, MSG_NOSIGNAL);
+}
+
+static ssize_t
+io_recv(struct client *c, void *buf, size_t len)
+{
+	return opt.tls ? tls_recv(c, buf, len) : recv(c->fd, buf, len, 0);
+}
+
 /*
  * Moves the payload both ways as far as the socket allows.  Reading goes
  * on while writing so that a payload larger than the socket buffers
@@ -232,8 +251,7 @@ client_xfer(struct worker *w, struct client *c, int readable)
 
 	for (;;) {
 		if (writable && c->sent < opt.size) {
-			n = send(c->fd, want + c->sent, opt.size - c->sent,
-			    MSG_NOSIGNAL);
+			n = io_send(c, want + c->sent, opt.size - c->sent);
 			if (n > 0) {
 				c->sent += (size_t)n;
 			} else if (errno == EAGAIN) {
@@ -248,7 +266,7 @@ client_xfer(struct worker *w, struct client *c, int readable)
 			len = opt.size - c->got;
 			if (len > RBUF_SIZE)
 				len = RBUF_SIZE;
-			n = recv(c->fd, w->rbuf, len, 0);
+			n = io_recv(c, w->rbuf, len);
 			if (n == 0) {
 				client_fail(w, c, ERR_EOF, 0);
 				return -1;
@@ -280,8 +298,13 @@ client_xfer(struct worker *w, struct client *c, int readable)
 static void
 client_event(struct worker *w, struct client *c, uint32_t events)
 {
-	int readable = (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP |
+	/*
+	 * With -L, OpenSSL may hold bytes the socket no longer signals, and
+	 * a read may be what moves a write: always try (until EAGAIN).
+	 */
+	int readable = opt.tls || (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP |
 	    EPOLLERR)) != 0;
+	int r;
 	socklen_t len = sizeof(int);
 	ssize_t n;
 	int e = 0;
@@ -298,34 +321,63 @@ client_event(struct worker *w, struct client *c, uint32_t events)
 			if (!(events & EPOLLOUT))
 				return;
 			c->state = C_XFER;
+			if (opt.tls) {
+				if (tls_begin(c) == -1) {
+					client_fail(w, c, ERR_OTHER, errno);
+					return;
+				}
+				c->state = C_HANDSHAKE;
+			}
+			continue;
+		case C_HANDSHAKE:
+			if ((r = tls_handshake(c)) == 0)
+				return;
+			if (r == -1) {
+				client_fail(w, c, err_kind_of(errno), errno);
+				return;
+			}
+			c->state = C_XFER;
 			continue;
 		case C_XFER:
 			if (client_xfer(w, c, readable) != 1)
 				return;
 			/* What made it readable has been read. */
-			readable = 0;
+			readable = opt.tls;
 			if (opt.persistent || opt.rst) {
 				client_done(w, c);
 				if (c->state != C_XFER)
 					return;	/* reconnecting or failed */
 				continue;
 			}
-			if (shutdown(c->fd, SHUT_WR) == -1) {
-				client_fail(w, c, err_kind_of(errno), errno);
-				return;
-			}
+			c->state = C_DRAIN;
+			c->shut = 0;
 			/*
 			 * The server's EOF comes as an event of its own,
 			 * unless it closed already and this event said so.
 			 */
-			readable = (events & (EPOLLRDHUP | EPOLLHUP)) != 0;
-			c->state = C_DRAIN;
+			readable = opt.tls ||
+			    (events & (EPOLLRDHUP | EPOLLHUP)) != 0;
 			continue;
 		case C_DRAIN:
+			if (!c->shut) {
+				/* -L: close_notify first, then the FIN. */
+				if (opt.tls && (r = tls_shutdown(c)) != 1) {
+					if (r == -1)
+						client_fail(w, c,
+						    err_kind_of(errno), errno);
+					return;
+				}
+				if (shutdown(c->fd, SHUT_WR) == -1) {
+					client_fail(w, c, err_kind_of(errno),
+					    errno);
+					return;
+				}
+				c->shut = 1;
+			}
 			if (!readable)
 				return;	/* the ACK of our FIN, say */
 			readable = 0;
-			n = recv(c->fd, w->rbuf, 1, 0);
+			n = io_recv(c, w->rbuf, 1);
 			if (n == 0) {
 				client_done(w, c);
 				return;
@@ -485,6 +537,8 @@ main(int argc, char *argv[])
 	    nofile_fit((rlim_t)opt.clients + opt.threads + 16) == -1)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
+	if (opt.tls && tls_init() == -1)
+		return 2;
 	pattern_init();
 	if ((ws = calloc(opt.threads, sizeof(*ws))) == NULL) {
 		perror("loadgen: calloc");
@@ -534,5 +588,7 @@ main(int argc, char *argv[])
 	}
 	free(ws);
 	free(pattern);
+	if (opt.tls)
+		tls_done();
 	return r;
 }

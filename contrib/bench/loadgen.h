@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include <porter/socket.h>
@@ -27,6 +28,7 @@ struct options {
 	int rst;		/* -r: close with RST instead of half-close */
 	int spread;		/* IPv4 target: vary the source address */
 	int quiet;		/* -q: no summary on stderr */
+	int tls;		/* -L: TLS client (loadgen_tls.c) */
 };
 
 /*
@@ -62,12 +64,16 @@ enum client_state {
 	C_IDLE,
 	C_BACKOFF,		/* after an error: reconnect at deadline */
 	C_CONNECTING,
+	C_HANDSHAKE,		/* -L: the TLS handshake */
 	C_XFER,			/* sending the payload, reading the echo */
 	C_DRAIN			/* half-closed, waiting for the server's EOF */
 };
 
+struct ssl_st;
+
 struct client {
 	int fd;
+	struct ssl_st *ssl;	/* -L: the session, else NULL */
 	unsigned id;
 	enum client_state state;
 	size_t offset;		/* this op's payload: pattern + offset */
@@ -75,6 +81,7 @@ struct client {
 	uint64_t op_start;	/* ns: connect (-p: send) of this op */
 	uint64_t deadline;	/* ns: timeout, or end of the backoff */
 	uint64_t verified;	/* bytes of echo compared and found equal */
+	int shut;		/* C_DRAIN: our end (close_notify, FIN) sent */
 };
 
 /* One epoll loop and the clients it drives. */
@@ -102,6 +109,25 @@ struct worker {
 int options_parse(struct options *opt, int argc, char *argv[]);
 
 uint64_t now_ns(void);
+
+/*
+ * -L (loadgen_tls.c): TLS over c->fd with OpenSSL, non-blocking, in the
+ * same loops.  tls_init() builds the one client context (no certificate
+ * check: loopback only, the bench's own certificate; no session reuse,
+ * so every connection is a full handshake).  The calls below return as
+ * send()/recv() do: -1 with errno EAGAIN when they would block (either
+ * way: a TLS read may need the socket writable and the other way round),
+ * ECONNRESET or EPROTO on failure, 0 from tls_recv() at the server's end
+ * of stream (close_notify, or a TCP EOF without it).
+ */
+int tls_init(void);
+void tls_done(void);
+int tls_begin(struct client *c);	/* SSL for c->fd; -1, errno */
+int tls_handshake(struct client *c);	/* 1 done, 0 again, -1 errno */
+ssize_t tls_send(struct client *c, const void *buf, size_t len);
+ssize_t tls_recv(struct client *c, void *buf, size_t len);
+int tls_shutdown(struct client *c);	/* close_notify: 1 sent, 0 again */
+void tls_end(struct client *c);		/* frees c->ssl; accepts none */
 
 struct rusage;
 

@@ -38,6 +38,8 @@ usage(FILE *f)
 	    "  -r            close with RST right after the echo (default: "
 	    "half-close,\n"
 	    "                wait for the server's EOF, close)\n"
+	    "  -L            TLS: a full handshake per connection, "
+	    "close_notify at the end\n"
 	    "  -S            do not spread IPv4 source addresses over "
 	    "127.64.0.0/16\n"
 	    "  -t THREADS    epoll loops (default 1, max %d)\n"
@@ -171,7 +173,7 @@ options_parse(struct options *opt, int argc, char *argv[])
 	double v;
 	int ch, nospread = 0;
 
-	while ((ch = getopt(argc, argv, "c:s:d:n:prSt:T:qh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:s:d:n:prLSt:T:qh")) != -1) {
 		switch (ch) {
 		case 'c':
 			if (parse_num("-c", optarg, 1, MAX_CLIENTS, &v) == -1)
@@ -198,6 +200,9 @@ options_parse(struct options *opt, int argc, char *argv[])
 			break;
 		case 'r':
 			opt->rst = 1;
+			break;
+		case 'L':
+			opt->tls = 1;
 			break;
 		case 'S':
 			nospread = 1;

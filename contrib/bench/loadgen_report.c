@@ -153,10 +153,10 @@ report(const struct options *opt, const struct worker *ws, size_t nw,
 	p99 = hist_quantile(&t.h, 0.99) / 1e3;
 
 	printf("mode=%s target=%s clients=%u threads=%u size=%zu close=%s "
-	    "secs=%.3f ops=%llu rate=%.1f errors=%llu",
+	    "tls=%d secs=%.3f ops=%llu rate=%.1f errors=%llu",
 	    opt->persistent ? "persistent" : "conn", target, opt->clients,
 	    opt->threads, opt->size, opt->persistent ? "none" :
-	    opt->rst ? "rst" : "fin", secs, (unsigned long long)t.ops, rate,
+	    opt->rst ? "rst" : "fin", opt->tls, secs, (unsigned long long)t.ops, rate,
 	    (unsigned long long)t.nerr);
 	for (j = 0; j < ERR_MAX; j++)
 		printf(" err_%s=%llu", err_names[j],

@@ -12,10 +12,13 @@ completed ops, and verified exactly ops x payload bytes of echo; a payload
 larger than the socket buffers comes back whole; against a service that
 does not echo (daytime) it reports errors and exits 1 (the check can
 fail); it refuses a non-loopback target without connecting (exit 2); the
-epoll_echo reference passes the same verification.
+epoll_echo reference passes the same verification; with -L (TLS) against
+the echo plugin behind porterd's TLS, the same checks pass with short
+payloads and a 1 MiB one, and against a plain echo -L reports errors.
 """
 import os
 import select
+import shutil
 import socket
 import signal
 import subprocess
@@ -72,6 +75,19 @@ def scenario(t):
     conf += conf_service("echo", listen=["127.0.0.1:0", sock], plugin="echo")
     conf += conf_service("daytime", listen=["127.0.0.1:0"],
                          plugin="daytime")
+    have_tls = shutil.which("openssl") is not None
+    if have_tls:
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "2", "-subj",
+                        "/CN=localhost"], check=True, capture_output=True,
+                       timeout=60)
+        os.chmod(key, 0o600)
+        conf += conf_service("tls", listen=["127.0.0.1:0"], plugin="echo")
+        conf = conf[:-2] + ("    tls {\n        certificate = \"%s\"\n"
+                            "        key = \"%s\"\n    }\n}\n"
+                            % (cert, key))
     d = t.porterd(t.write(os.path.join(tmp, "porterd.conf"), conf), plugins)
     d.wait_ready()
     tcp = d.addr("echo", family=socket.AF_INET).text
@@ -90,6 +106,22 @@ def scenario(t):
     with t.case("AF_UNIX, both modes"):
         expect_clean(*loadgen("-c", 4, "-d", 0.5, sock), 64)
         expect_clean(*loadgen("-p", "-c", 4, "-d", 0.5, sock), 64)
+
+    if have_tls:
+        with t.case("TLS (-L): 8 clients, then 1 MiB payloads, verified"):
+            tls = d.addr("tls").text
+            expect_clean(*loadgen("-L", "-c", 8, "-d", 1, tls), 64)
+            expect_clean(*loadgen("-L", "-c", 2, "-s", 1 << 20, "-n", 10,
+                                  "-d", 20, tls), 1 << 20)
+
+        with t.case("-L against a plain echo: errors, exit 1"):
+            rc, res = loadgen("-L", "-c", 2, "-d", 0.5, tcp)
+            expect_eq(rc, 1, "exit status")
+            expect(int(res.get("errors", 0)) > 0, "no error: %r" % res)
+            expect_eq(int(res.get("verified_bytes", -1)), 0,
+                      "verified bytes")
+    else:
+        t.note("openssl command missing: -L not exercised")
 
     with t.case("a service that does not echo: errors, exit 1"):
         rc, res = loadgen("-c", 2, "-d", 0.5, day)
