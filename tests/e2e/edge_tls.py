@@ -8,7 +8,10 @@ Asserts: Python's ssl client and `openssl s_client` get the echo plugin's
 echo through TLS; a client that ends its stream with a TCP EOF but no
 close_notify (OpenSSL 3 calls that an error) still has all its data reach
 the echo plugin, /bin/cat, or a program that hashes it, and with a
-half-close reads the whole answer; an exec'd program sees TLS_VERSION,
+half-close reads the whole answer; where the kernel offers TLS, a TLS 1.2
+connection's program gets the TCP socket itself and /proc/net/tls_stat
+counts it (else the case is skipped with a note, and the program gets
+the relay's socket); an exec'd program sees TLS_VERSION,
 TLS_CIPHER, TLS_SNI and TLS_ALPN in its environment and a plugin the same in ctx->vars
 (ctxdump); curl gets a page from micro-httpd behind TLS; with
 verify-client = require a client certificate from the CA is accepted
@@ -184,6 +187,30 @@ def tls_no_notify(addr, ctx, data, how):
         sock.close()
 
 
+def ktls_missing():
+    """None if the kernel takes TLS on a TCP socket (TCP_ULP "tls",
+    which loads the module where it can), else why not."""
+    lsn = socket.socket()
+    try:
+        lsn.bind(("127.0.0.1", 0))
+        lsn.listen(1)
+        with socket.create_connection(lsn.getsockname(), 5) as c:
+            peer, _ = lsn.accept()
+            peer.close()
+            c.setsockopt(socket.IPPROTO_TCP, 31, b"tls")    # TCP_ULP
+        return None
+    except OSError as e:
+        return "TCP_ULP \"tls\": %s" % (e.strerror or e)
+    finally:
+        lsn.close()
+
+
+def tls_stat():
+    """/proc/net/tls_stat as {name: count}."""
+    with open("/proc/net/tls_stat") as f:
+        return dict((k, int(v)) for k, v in (x.split() for x in f))
+
+
 def env_of(text):
     kv = {}
     for line in text.decode("utf-8", "replace").splitlines():
@@ -221,6 +248,12 @@ def scenario(t):
     conf += service("sink", {"listen": ["127.0.0.1:0"], "exec_": "/bin/sh",
                              "args": ["-c", "echo \"sink $(sha256sum)\" >&2"],
                              "user": "root"}, tls_section(tmp))
+    # Says whether its stdin is a TCP socket (kernel TLS) or not (relay).
+    conf += service("fdkind", dict({
+        "listen": ["127.0.0.1:0"], "exec_": "/bin/sh", "args": [
+            "-c", "i=$(readlink /proc/self/fd/0 | tr -dc 0-9); awk -v i=$i "
+            "'$10 == i { t = 1 } END { print t ? \"fd=tcp\" : \"fd=other\" }'"
+            " /proc/net/tcp /proc/net/tcp6"]}, **user), tls_section(tmp))
     conf += service("ctx", {"listen": ["127.0.0.1:0"], "plugin": "ctxdump"},
                     tls_section(tmp))
     if os.path.exists(httpd):
@@ -284,6 +317,33 @@ def scenario(t):
         if not ktls:
             expect(line.endswith(", relay"),
                    "no kernel TLS here, yet: %s" % line)
+
+    why = ktls_missing()
+    if why is not None:
+        t.note("kernel TLS: not offered here (%s); its case is skipped, "
+               "the relay carries every connection" % why)
+        with t.case("without kernel TLS the handler gets the relay"):
+            got = tls_talk(d.addr("fdkind"), client_ctx(tmp))
+            expect_eq(got, b"fd=other\n", "what the program says")
+    else:
+        with t.case("kernel TLS (TLS 1.2): the handler gets the TCP "
+                    "socket, the kernel's counters move"):
+            ctx = client_ctx(tmp)
+            # OpenSSL 3.0 takes TLS 1.3 only for sending into the kernel.
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            before = tls_stat()
+            mark = d.mark()
+            got = tls_talk(d.addr("fdkind"), ctx)
+            after = tls_stat()
+            expect_eq(got, b"fd=tcp\n", "what the program says")
+            d.wait_line(r"^service fdkind: 127\.0\.0\.1:\d+: TLSv1\.2 "
+                        r"\S+, kernel TLS$", since=mark)
+            for way in ("Tx", "Rx"):
+                moved = sum(after.get("Tls%s%s" % (way, k), 0) -
+                            before.get("Tls%s%s" % (way, k), 0)
+                            for k in ("Sw", "Device"))
+                expect(moved > 0, "Tls%s counters did not move: %r -> %r"
+                       % (way, before, after))
 
     with t.case("exec: TLS_VERSION, TLS_CIPHER, TLS_SNI, TLS_ALPN"):
         env = env_of(tls_talk(d.addr("env"),
