@@ -394,6 +394,14 @@ tls_start(struct tls_conn *c, int *ret_fd)
 	 * handler would; the callback tells the two ends apart for the log.
 	 */
 	SSL_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/*
+	 * Whole buffers per read(), not a header then a record: half the
+	 * system calls.  Only now: read ahead in the handshake would take
+	 * the client's first data into OpenSSL, ruling kernel TLS out.
+	 * relay_in() calls SSL_read() again after every progress, so what
+	 * waits in OpenSSL's buffer is never left behind a wait for POLLIN.
+	 */
+	SSL_set_read_ahead(c->ssl, 1);
 	SSL_set_app_data(c->ssl, c);
 	SSL_set_info_callback(c->ssl, info_cb);
 	return TLS_WANT_READ;
