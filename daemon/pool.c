@@ -9,6 +9,10 @@
  * process -- unless the pool went down 3 times within 10 s, in which
  * case connections are refused for 10 s, logged once per episode.
  *
+ * A pool belongs to every svc that points to it (refs): one, or after a
+ * reload that changed nothing it depends on, the old svc and its
+ * successors (pool_share()); the last pool_free() closes it.
+ *
  * Connections in the pool are kept in a list per pool, found by their
  * connection id (c->id).  The pools' sockets are watched by an epoll of
  * this file's own; the control loop watches that one descriptor
@@ -58,7 +62,12 @@ extern char **environ;
 enum pool_state { POOL_STARTING, POOL_UP, POOL_DOWN };
 
 struct pool {
-	struct svc *svc;		/* the owner (borrowed) */
+	char *name;			/* the service's, for logs */
+	unsigned refs;			/* svcs that point here: a reload
+					 * shares the pool of an unchanged
+					 * service with its successor */
+	struct svc *starter;		/* STARTING: the svc (a reference)
+					 * the spawner starts it for */
 	enum pool_state state;
 	pid_t pid;
 	int fd;				/* -1 when down */
@@ -124,9 +133,14 @@ pool_applies(const struct service *conf)
 	    conf->isolation == ISOLATION_PROCESS && !conf->wait;
 }
 
-/* The SETUP message: everything the pool process needs to know. */
+/*
+ * The SETUP message: everything the pool process needs to know, and so
+ * what tells whether a reloaded service can keep its pool
+ * (pool_share()).  `compare` adds what the pool gets otherwise (the
+ * Landlock paths its ruleset descriptor was built from).
+ */
 static int
-pool_setup_msg(const struct svc *svc, struct pool_tlv_buf *b)
+pool_setup_msg(const struct svc *svc, struct pool_tlv_buf *b, bool compare)
 {
 	const struct service *conf = svc->conf;
 	struct pool_hdr h = { POOL_MAGIC, POOL_SETUP };
@@ -164,8 +178,21 @@ pool_setup_msg(const struct svc *svc, struct pool_tlv_buf *b)
 	pool_tlv_put(b, POOL_T_POOL, u, 16);
 	if (conf->sandbox != NULL) {
 		const struct sandbox *sb = conf->sandbox;
+		struct sandbox v = *sb;
+		size_t k;
 
-		pool_tlv_put(b, POOL_T_SANDBOX, sb, sizeof(*sb));
+		/* Pointers and descriptors: porterd's, not the pool's. */
+		v.chroot = v.workdir = v.seccomp_profile = NULL;
+		v.deny = NULL;
+		v.bpf = NULL;
+		for (k = 0; k < SB_LL_NKINDS; k++)
+			v.ll_paths[k] = NULL;
+		v.ll_fd = sb->ll_fd >= 0 ? 0 : -1;
+		pool_tlv_put(b, POOL_T_SANDBOX, &v, sizeof(v));
+		for (k = 0; compare && k < SB_LL_NKINDS; k++)
+			for (i = 0; i < sb->ll_npaths[k]; i++)
+				pool_tlv_put_str(b, POOL_T_LANDLOCK,
+				    sb->ll_paths[k][i]);
 		if (sb->chroot != NULL)
 			pool_tlv_put_str(b, POOL_T_CHROOT, sb->chroot);
 		if (sb->workdir != NULL)
@@ -177,13 +204,14 @@ pool_setup_msg(const struct svc *svc, struct pool_tlv_buf *b)
 }
 
 /*
- * Starts the pool's process (spawner thread, lock held: the pid is known
- * before the control thread can reap it).  Returns 0, or -1 (logged).
+ * Starts the pool's process for svc (spawner thread, lock held: the pid
+ * is known before the control thread can reap it).  Returns 0, or -1
+ * (logged).
  */
 static int
-pool_start(struct pool *p)
+pool_start(struct pool *p, const struct svc *svc)
 {
-	const struct service *conf = p->svc->conf;
+	const struct service *conf = svc->conf;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = p };
 	struct pool_tlv_buf b = { NULL, 0, 0, 0 };
 	struct spawn_pool_args a;
@@ -216,7 +244,7 @@ pool_start(struct pool *p)
 		return -1;
 	}
 	/* The pool reads SETUP once it runs; the socket buffers it. */
-	if (pool_setup_msg(p->svc, &b) == -1 ||
+	if (pool_setup_msg(svc, &b, false) == -1 ||
 	    pool_send(sv[0], b.data, b.len, -1) == -1) {
 		log_warn("service %s: worker pool setup", conf->name);
 		free(b.data);
@@ -306,7 +334,7 @@ pool_down(struct pool *p, const char *why, struct conn **done)
 		pool_fail_conn(c, done);
 	}
 	p->waiting = p->wtail = NULL;
-	log_warnx("service %s: worker pool pid %ld: %s%s", p->svc->conf->name,
+	log_warnx("service %s: worker pool pid %ld: %s%s", p->name,
 	    (long)p->pid, why, n > 0 ? ", its connections are lost" : "");
 	for (i = POOL_CRASH_MAX - 1; i > 0; i--)
 		p->downs[i] = p->downs[i - 1];
@@ -317,7 +345,7 @@ pool_down(struct pool *p, const char *why, struct conn **done)
 		if (!p->episode)
 			log_warnx("service %s: worker pool failed %d times in "
 			    "%d s, refusing connections for %d s",
-			    p->svc->conf->name, POOL_CRASH_MAX,
+			    p->name, POOL_CRASH_MAX,
 			    POOL_CRASH_WINDOW, POOL_BACKOFF);
 		p->episode = true;
 	}
@@ -328,11 +356,13 @@ static void
 pool_start_job(void *arg)
 {
 	struct pool *p = arg;
-	struct svc *svc = p->svc;
+	struct svc *svc;
 	struct conn *done = NULL;
 
 	pthread_mutex_lock(&pools.lock);
-	if (pool_start(p) == -1)
+	svc = p->starter;
+	p->starter = NULL;
+	if (pool_start(p, svc) == -1)
 		pool_down(p, "could not be started", &done);
 	pthread_mutex_unlock(&pools.lock);
 	pool_finish(done);
@@ -352,7 +382,12 @@ pool_submit(struct conn *c)
 			r = -1;
 			goto out;
 		}
-		p->svc = svc;
+		if ((p->name = strdup(svc->conf->name)) == NULL) {
+			free(p);
+			r = -1;
+			goto out;
+		}
+		p->refs = 1;
 		p->fd = -1;
 		p->state = POOL_DOWN;
 		p->next = pools.all;
@@ -367,7 +402,9 @@ pool_submit(struct conn *c)
 		}
 		/* Not on this loop: the spawner starts the process. */
 		svc_ref(svc);
+		p->starter = svc;
 		if (spawner_call(pool_start_job, p) == -1) {
+			p->starter = NULL;
 			svc_unref(svc);	/* c holds one too: not the last */
 			r = -1;
 			goto out;
@@ -422,7 +459,7 @@ pool_up(struct pool *p, struct conn **done)
 		next = c->next;
 		if (pool_send_conn(p, c) == -1) {
 			log_warn("service %s: handing a connection to the "
-			    "worker pool", p->svc->conf->name);
+			    "worker pool", p->name);
 			pool_fail_conn(c, done);
 		}
 	}
@@ -519,7 +556,7 @@ pool_reaped(pid_t pid, int status)
 		/* Its socket's end tells pool_events() the pool is down. */
 		if (status != 0)
 			log_warnx("service %s: worker pool pid %ld ended with "
-			    "status 0x%x", p->svc->conf->name, (long)pid,
+			    "status 0x%x", p->name, (long)pid,
 			    (unsigned)status);
 		p->pid = 0;
 		break;
@@ -535,7 +572,11 @@ pool_free(struct pool *p)
 	if (p == NULL)
 		return;
 	pthread_mutex_lock(&pools.lock);
-	/* No conn holds the svc any more: nothing is waiting or running. */
+	if (--p->refs > 0) {	/* an unchanged successor keeps it */
+		pthread_mutex_unlock(&pools.lock);
+		return;
+	}
+	/* No conn holds its svcs any more: nothing is waiting or running. */
 	if (p->fd >= 0) {
 		epoll_ctl(pools.ev.fd, EPOLL_CTL_DEL, p->fd, NULL);
 		close(p->fd);	/* the pool drains and exits */
@@ -547,5 +588,29 @@ pool_free(struct pool *p)
 		}
 	}
 	pthread_mutex_unlock(&pools.lock);
+	free(p->name);
 	free(p);
+}
+
+void
+pool_share(struct svc *old, struct svc *svc)
+{
+	struct pool_tlv_buf a = { NULL, 0, 0, 0 }, b = { NULL, 0, 0, 0 };
+
+	if (!pool_applies(old->conf) || !pool_applies(svc->conf))
+		return;
+	/* Both messages now: the log settings in them are the same. */
+	if (pool_setup_msg(old, &a, true) == -1 ||
+	    pool_setup_msg(svc, &b, true) == -1 || a.len != b.len ||
+	    memcmp(a.data, b.data, a.len) != 0)
+		goto out;
+	pthread_mutex_lock(&pools.lock);
+	if (old->pool != NULL && svc->pool == NULL) {
+		svc->pool = old->pool;
+		svc->pool->refs++;
+	}
+	pthread_mutex_unlock(&pools.lock);
+out:
+	free(a.data);
+	free(b.data);
 }

@@ -18,6 +18,12 @@
  * pool-idle-timeout.  max-connections and the other limits are applied by
  * porterd before a connection reaches the pool, so they stay exact.
  *
+ * Reload: a service of the same name whose pool would be started the same
+ * (pool_share()) keeps its pool -- the workers, their state and their
+ * connections -- shared by the old svc and its successor; any other pool
+ * drains: no new connection reaches it, its busy workers finish their
+ * connections, then the pool process exits.
+ *
  * What workers of one service share: the plugin's init state (a copy per
  * pool process, made once), the process's memory between connections
  * when reuse != 1, a private /tmp or network namespace.  reuse = 1 gives
@@ -70,7 +76,20 @@ int pool_submit(struct conn *c);
  */
 void pool_reaped(pid_t pid, int status);
 
-/* svc is being freed: closes its pool's socket (the pool drains). */
+/*
+ * Reload (control thread, table.c): svc replaces old, a service of the
+ * same name.  If everything the pool process was started with is the same
+ * for both (plugin, args, user and groups, sandbox, pool options: the
+ * SETUP message), svc shares old's pool, whose workers go on serving;
+ * otherwise svc starts a pool of its own on its first connection and
+ * old's drains once old's last connection is over (pool_free()).
+ */
+void pool_share(struct svc *old, struct svc *svc);
+
+/*
+ * svc is being freed: drops its reference to p; the last one closes the
+ * pool's socket (the pool lets its busy workers finish, then exits).
+ */
 void pool_free(struct pool *p);
 
 /*

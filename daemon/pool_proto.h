@@ -87,7 +87,9 @@ enum pool_tlv_type {
 	POOL_T_SANDBOX,		/* struct sandbox, pointers not meaningful */
 	POOL_T_CHROOT,		/* string */
 	POOL_T_WORKDIR,		/* string */
-	POOL_T_BPF		/* the seccomp filter's instructions */
+	POOL_T_BPF,		/* the seccomp filter's instructions */
+	POOL_T_LANDLOCK		/* string: a Landlock path; only in the copy
+				 * a reload compares (pool_share()) */
 };
 
 /* A buffer records are appended to. */

@@ -31,6 +31,7 @@
 #include "listen.h"
 #include "log.h"
 #include "logpeer.h"
+#include "pool.h"
 #include "loop_priv.h"
 #include "limiter.h"
 #include "svc.h"
@@ -137,9 +138,11 @@ table_claim_passed(struct svc *svc, bool *ret_by_name, char *errbuf,
  * carry over to the new svc, so a reload is no way around
  * max-connections.  The new numbers reach the shared limiter only when
  * the table is swapped (table_commit), so a failed reload changes nothing.
+ * Its worker pool carries over too if the pool would be started the same
+ * (pool.h); a failed reload just drops the new svc's reference.
  */
 static void
-table_share_limiter(struct svc *svc)
+table_share(struct svc *svc)
 {
 	size_t i;
 
@@ -150,6 +153,7 @@ table_share_limiter(struct svc *svc)
 			continue;
 		limiter_unref(svc->lim);
 		svc->lim = limiter_ref(old->lim);
+		pool_share(old, svc);
 		return;
 	}
 }
@@ -207,7 +211,7 @@ table_build(struct config_ref *cref, struct table *nt, char *errbuf,
 		if (svc == NULL)
 			goto fail;
 		nt->svcs[nt->n++] = svc;
-		table_share_limiter(svc);
+		table_share(svc);
 		if ((svc->ls = calloc(conf->nlistens + loop.npassed + 1,
 		    sizeof(*svc->ls))) == NULL) {
 			snprintf(errbuf, errlen, "out of memory");
