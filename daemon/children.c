@@ -132,5 +132,6 @@ children_signal_all(int sig)
 	for (c = lingering; c != NULL; c = c->next)
 		spawn_kill(c, sig);
 	pthread_mutex_unlock(&children_mtx);
+	pool_signal_all(sig);	/* pool workers are not in the table */
 }
 

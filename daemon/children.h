@@ -34,7 +34,10 @@ pid_t children_start(struct conn *c, int stderr_fd);
  */
 void children_reap(void);
 
-/* Control thread: sends sig to every child's process group. */
+/*
+ * Control thread: sends sig to every child's process group, and to the
+ * pool worker of every connection a pool runs (pool_signal_all()).
+ */
 void children_signal_all(int sig);
 
 #endif

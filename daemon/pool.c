@@ -565,6 +565,19 @@ pool_reaped(pid_t pid, int status)
 }
 
 void
+pool_signal_all(int sig)
+{
+	struct pool *p;
+	struct conn *c;
+
+	pthread_mutex_lock(&pools.lock);
+	for (p = pools.all; p != NULL; p = p->next)
+		for (c = p->running; c != NULL; c = c->next)
+			(void)spawn_kill(c, sig);	/* c->pid: its worker */
+	pthread_mutex_unlock(&pools.lock);
+}
+
+void
 pool_free(struct pool *p)
 {
 	struct pool **pp;

@@ -77,6 +77,14 @@ int pool_submit(struct conn *c);
 void pool_reaped(pid_t pid, int status);
 
 /*
+ * Control thread (children_signal_all()): sends sig to the worker of
+ * every connection a pool runs (each worker leads a process group), so a
+ * shutdown's SIGTERM reaches them as it reaches exec'd children.  A
+ * connection whose worker is not yet known (no STARTED yet) is skipped.
+ */
+void pool_signal_all(int sig);
+
+/*
  * Reload (control thread, table.c): svc replaces old, a service of the
  * same name.  If everything the pool process was started with is the same
  * for both (plugin, args, user and groups, sandbox, pool options: the

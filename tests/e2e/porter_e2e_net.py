@@ -95,6 +95,16 @@ def recv_all(s, limit=16 << 20):
         expect(len(buf) <= limit, "more than %d bytes before EOF" % limit)
 
 
+def recv_or_reset(s, n=100, timeout=10):
+    """The next recv of up to n bytes (b"" at EOF, and for a reset too:
+    a peer killed under its connection), waiting at most timeout."""
+    s.settimeout(timeout)
+    try:
+        return s.recv(n)
+    except ConnectionResetError:
+        return b""
+
+
 def ask_line(s, line):
     """Sends line; returns the answer up to and including its newline
     (or what came before EOF)."""
