@@ -407,6 +407,7 @@ plugin_ctx(pt_plugin_ctx *ctx, struct svc *svc, struct conn *c)
 		ctx->peer = c->peer.len > 0 ? &c->peer : NULL;
 		ctx->local = c->local.len > 0 ? &c->local : NULL;
 		ctx->state = svc->state;
-		ctx->vars = edge_vars(c);	/* edge.h: TLS_*, PROXY_* */
+		/* edge.h: TLS_*, PROXY_*; a pool worker got them sent. */
+		ctx->vars = c->vars != NULL ? c->vars : edge_vars(c);
 	}
 }

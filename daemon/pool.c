@@ -43,6 +43,7 @@
 
 #include "conn.h"
 #include "dispatch.h"
+#include "edge.h"
 #include "log.h"
 #include "loader.h"
 #include "pool.h"
@@ -277,19 +278,47 @@ pool_addr_copy(pt_addr *to, const pt_addr *from)
 	to->len = (socklen_t)len;
 }
 
-/* Sends c into the pool.  Returns 0, or -1 with errno. */
+/*
+ * Sends c into the pool, with the vars its edge found (TLS, PROXY) after
+ * the message's struct.  Returns 0, or -1 with errno (EMSGSIZE: the vars
+ * do not fit in a message).
+ */
 static int
 pool_send_conn(struct pool *p, struct conn *c)
 {
-	struct pool_conn_msg m;
+	const char *const *vars = edge_vars(c);
+	size_t i, n = edge_nvars(c), len = 0, off;
+	struct pool_conn_msg *m, one;
+	int r;
 
-	memset(&m, 0, sizeof(m));
-	m.h.magic = POOL_MAGIC;
-	m.h.type = POOL_CONN;
-	m.id = c->id;
-	pool_addr_copy(&m.peer, &c->peer);
-	pool_addr_copy(&m.local, &c->local);
-	if (pool_send(p->fd, &m, sizeof(m), c->fd) == -1)
+	for (i = 0; i < n; i++)
+		len += strlen(vars[i]) + 1;
+	if (len > POOL_MSG_MAX - sizeof(*m)) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (len == 0)
+		m = &one;
+	else if ((m = malloc(sizeof(*m) + len)) == NULL)
+		return -1;
+	memset(m, 0, sizeof(*m));
+	m->h.magic = POOL_MAGIC;
+	m->h.type = POOL_CONN;
+	m->id = c->id;
+	pool_addr_copy(&m->peer, &c->peer);
+	pool_addr_copy(&m->local, &c->local);
+	m->nvars = (uint32_t)n;
+	m->vars_len = (uint32_t)len;
+	for (i = 0, off = sizeof(*m); i < n; i++) {
+		size_t l = strlen(vars[i]) + 1;
+
+		memcpy((char *)m + off, vars[i], l);
+		off += l;
+	}
+	r = pool_send(p->fd, m, sizeof(*m) + len, c->fd);
+	if (m != &one)
+		free(m);
+	if (r == -1)
 		return -1;
 	c->next = p->running;
 	p->running = c;

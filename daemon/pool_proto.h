@@ -8,7 +8,8 @@
  * (the pool process is porterd re-exec'd), so structs go as they are.
  *
  *   porterd -> pool  SETUP    TLV records (pool_tlv_*): what the service is
- *                    CONN     + fd: one connection (id, peer, local)
+ *                    CONN     + fd: one connection (id, peer, local,
+ *                             the edge's vars: TLS_*, PROXY_*)
  *   pool -> porterd  READY    the plugin is loaded and the sandbox on
  *                    FAIL     text: why the pool cannot serve (then exit)
  *                    STARTED  connection id runs in process pid
@@ -49,6 +50,9 @@ struct pool_conn_msg {
 	uint64_t id;
 	pt_addr peer;			/* len 0: unknown */
 	pt_addr local;
+	uint32_t nvars;			/* ctx->vars: this many strings, */
+	uint32_t vars_len;		/* in the vars_len bytes that follow
+					 * the struct, each NUL-terminated */
 };
 
 struct pool_started_msg {

@@ -68,9 +68,10 @@ struct pw_worker {
 };
 
 struct pw_pending {
-	struct pool_conn_msg m;
 	int fd;
+	size_t len;		/* of msg: a CONN and its vars */
 	struct pw_pending *next;
+	_Alignas(struct pool_conn_msg) unsigned char msg[];
 };
 
 static struct {
@@ -86,6 +87,7 @@ static struct {
 	unsigned alive;
 	struct pw_pending *qhead, *qtail;
 	bool draining;		/* porterd closed the pool's socket */
+	unsigned char *buf;	/* POOL_MSG_MAX bytes: a message read */
 } pw;
 
 static time_t
@@ -315,6 +317,51 @@ pw_title(const char *role)
 	    role);
 }
 
+/*
+ * A CONN message of n bytes in buf: the struct and its vars.  Returns it,
+ * or NULL if malformed.
+ */
+static const struct pool_conn_msg *
+pw_conn_msg(const unsigned char *buf, ssize_t n)
+{
+	const struct pool_conn_msg *m = (const void *)buf;
+
+	if (n < (ssize_t)sizeof(*m) || m->h.type != POOL_CONN ||
+	    (size_t)n != sizeof(*m) + m->vars_len)
+		return NULL;
+	return m;
+}
+
+/*
+ * The vars after m (nvars NUL-terminated strings) as a NULL-terminated
+ * array into the message: ctx->vars.  Returns a new array (free()), NULL
+ * when there are none, or (void *)-1 if malformed or out of memory.
+ */
+static const char **
+pw_conn_vars(const struct pool_conn_msg *m)
+{
+	const char *v = (const char *)(m + 1), *end = v + m->vars_len;
+	const char **vars;
+	uint32_t i;
+
+	if (m->nvars == 0)
+		return m->vars_len == 0 ? NULL : (void *)-1;
+	if (m->nvars > m->vars_len ||
+	    (vars = calloc((size_t)m->nvars + 1, sizeof(*vars))) == NULL)
+		return (void *)-1;
+	for (i = 0; i < m->nvars; i++) {
+		const char *nul = memchr(v, '\0', (size_t)(end - v));
+
+		if (nul == NULL) {
+			free(vars);
+			return (void *)-1;
+		}
+		vars[i] = v;
+		v = nul + 1;
+	}
+	return vars;
+}
+
 /* ------------------------------------------------------------ a worker */
 
 /* Closes every descriptor from 3 on but a, b and c (-1: none). */
@@ -346,7 +393,8 @@ static void __attribute__((noreturn))
 pw_worker_main(int sock)
 {
 	const struct sandbox *sb = pw.has_sb ? &pw.sb : NULL;
-	struct pool_conn_msg m;
+	const struct pool_conn_msg *m;
+	const char **vars;
 	struct pool_done_msg d;
 	struct rusage before, after;
 	struct conn c;
@@ -365,13 +413,14 @@ pw_worker_main(int sock)
 		_exit(126);
 	}
 	for (;;) {
-		n = pool_recv(sock, &m, sizeof(m), &fd);
+		n = pool_recv(sock, pw.buf, POOL_MSG_MAX, &fd);
 		if (n == -1)
 			log_warn("service %s: worker %ld: receiving a "
 			    "connection", pw.conf.name, (long)getpid());
 		if (n <= 0)
 			_exit(n == 0 ? 0 : 1);	/* 0: the master is done */
-		if ((size_t)n != sizeof(m) || m.h.type != POOL_CONN || fd < 0) {
+		if ((m = pw_conn_msg(pw.buf, n)) == NULL || fd < 0 ||
+		    (vars = pw_conn_vars(m)) == (void *)-1) {
 			if (fd >= 0)
 				close(fd);
 			_exit(1);
@@ -379,16 +428,18 @@ pw_worker_main(int sock)
 		memset(&c, 0, sizeof(c));
 		c.svc = &pw.svc;
 		c.fd = fd;
-		c.peer = m.peer;
-		c.local = m.local;
+		c.peer = m->peer;
+		c.local = m->local;
+		c.vars = vars;
 		(void)getrusage(RUSAGE_SELF, &before);
 		dispatch_run_plugin(&c);
 		close(fd);
+		free(vars);
 		(void)getrusage(RUSAGE_SELF, &after);
 		memset(&d, 0, sizeof(d));
 		d.h.magic = POOL_MAGIC;
 		d.h.type = POOL_DONE;
-		d.id = m.id;
+		d.id = m->id;
 		d.pid = (int32_t)getpid();
 		d.status = c.rc == 0 ? 0 : 1 << 8;	/* "exit 1" */
 		d.bytes_in = c.stats.bytes_in;
@@ -501,7 +552,7 @@ pw_dispatch(void)
 		pw.qhead = p->next;
 		if (pw.qhead == NULL)
 			pw.qtail = NULL;
-		if (pool_send(w->fd, &p->m, sizeof(p->m), p->fd) == -1) {
+		if (pool_send(w->fd, p->msg, p->len, p->fd) == -1) {
 			/* The worker is dying; its reap frees the slot. */
 			close(w->fd);
 			w->fd = -1;
@@ -512,7 +563,7 @@ pw_dispatch(void)
 			continue;
 		}
 		close(p->fd);
-		w->id = p->m.id;
+		w->id = ((const struct pool_conn_msg *)p->msg)->id;
 		memset(&st, 0, sizeof(st));
 		st.h.magic = POOL_MAGIC;
 		st.h.type = POOL_STARTED;
@@ -528,24 +579,25 @@ static void
 pw_ctl(void)
 {
 	struct pw_pending *p;
-	struct pool_conn_msg m;
 	ssize_t n;
 	int fd;
 
-	n = pool_recv(PW_CTL, &m, sizeof(m), &fd);
+	n = pool_recv(PW_CTL, pw.buf, POOL_MSG_MAX, &fd);
 	if (n <= 0) {
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			return;
 		pw.draining = true;
 		return;
 	}
-	if ((size_t)n != sizeof(m) || m.h.type != POOL_CONN || fd < 0 ||
-	    (p = calloc(1, sizeof(*p))) == NULL) {
+	if (pw_conn_msg(pw.buf, n) == NULL || fd < 0 ||
+	    (p = malloc(sizeof(*p) + (size_t)n)) == NULL) {
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
-	p->m = m;
+	memcpy(p->msg, pw.buf, (size_t)n);
+	p->len = (size_t)n;
+	p->next = NULL;
 	p->fd = fd;
 	if (pw.qtail != NULL)
 		pw.qtail->next = p;
@@ -669,6 +721,8 @@ poolworker_main(char **argv)
 		    pw_title_at);
 	pw_setup(&plugin);
 	pw_title("pool");
+	if ((pw.buf = malloc(POOL_MSG_MAX)) == NULL)
+		pw_fail("out of memory");
 	if (fcntl(PW_CHANNEL, F_GETFD) != -1)
 		sandbox_channel_adopt(PW_CHANNEL);
 	/* Logs go through a copy (or /dev/log); 0, 1, 2 are /dev/null. */

@@ -153,6 +153,8 @@ struct conn {
 	 * the TCP socket back so, and its socketpair end is created so).
 	 */
 	int kfamily, ktype, kproto;
+	const char *const *vars;	/* in a pool worker: the edge's vars
+					 * porterd sent (ctx->vars), or NULL */
 };
 
 #endif

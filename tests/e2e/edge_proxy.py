@@ -26,11 +26,11 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (Skip, connect, conf_opts, conf_service,  # noqa
-                        expect, expect_eq, main, recv_all)
+from porter_e2e import (Skip, V2SIG, connect, conf_opts,  # noqa
+                        conf_service, expect, expect_eq, main, recv_all,
+                        v2_header)
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
-V2SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 
 
 def free_port():
@@ -67,12 +67,6 @@ def kv(text, key):
         if line.startswith(key + "="):
             return line[len(key) + 1:]
     return None
-
-
-def v2_header(src, sport, dst, dport, tlvs=b""):
-    body = socket.inet_aton(src) + socket.inet_aton(dst) + \
-        struct.pack("!HH", sport, dport) + tlvs
-    return V2SIG + bytes([0x21, 0x11]) + struct.pack("!H", len(body)) + body
 
 
 def scenario(t):

@@ -4,6 +4,7 @@ timeout; only numeric loopback and AF_UNIX addresses are used.
 """
 import re
 import socket
+import struct
 import threading
 import time
 
@@ -93,6 +94,16 @@ def recv_all(s, limit=16 << 20):
             return bytes(buf)
         buf += chunk
         expect(len(buf) <= limit, "more than %d bytes before EOF" % limit)
+
+
+V2SIG = b"\r\n\r\n\x00\r\nQUIT\n"    # the PROXY protocol v2 signature
+
+
+def v2_header(src, sport, dst, dport, tlvs=b""):
+    """A PROXY v2 header: PROXY, TCP over IPv4, then the TLVs (bytes)."""
+    body = socket.inet_aton(src) + socket.inet_aton(dst) + \
+        struct.pack("!HH", sport, dport) + tlvs
+    return V2SIG + bytes([0x21, 0x11]) + struct.pack("!H", len(body)) + body
 
 
 def recv_or_reset(s, n=100, timeout=10):
