@@ -324,6 +324,14 @@ class Report:
                      self.rate("process"), self.rate("xi_echo"), 2.0)
         ratio_target("porterd exec >= 1.2x xinetd exec /bin/cat",
                      self.rate("exec"), self.rate("xi_exec"), 1.2)
+        # Issue 12 (process model): each against its bare bound.
+        ratio_target("process (pooled) >= 0.5x reference (issue 12)",
+                     self.rate("process"), ref, 0.5)
+        ratio_target("process reuse 1 >= 0.95x bare fork-per-connection "
+                     "(issue 12)", self.rate("process1"),
+                     self.rate("bare_fork"), 0.95)
+        ratio_target("exec >= 0.9x bare accept + posix_spawn (issue 12)",
+                     self.rate("exec"), self.rate("bare_spawn"), 0.9)
         ratio_target("exec sandboxed >= 0.9x exec (issue 15)",
                      self.rate("exec_sb"), self.rate("exec"), 0.9)
         a, b = self.srv_us("exec_sb"), self.srv_us("exec")
