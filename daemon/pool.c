@@ -509,7 +509,7 @@ pool_read(struct pool *p, struct conn **done)
 	int fd;
 
 	while (p->fd >= 0) {
-		n = pool_recv(p->fd, &m, sizeof(m), &fd);
+		n = pool_recv(p->fd, &m, sizeof(m), &fd, 0);
 		if (fd >= 0)
 			close(fd);
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))

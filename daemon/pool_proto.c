@@ -128,7 +128,7 @@ pool_send(int sock, const void *msg, size_t len, int fd)
 }
 
 ssize_t
-pool_recv(int sock, void *buf, size_t len, int *fd)
+pool_recv(int sock, void *buf, size_t len, int *fd, int flags)
 {
 	union {
 		struct cmsghdr h;
@@ -149,7 +149,7 @@ pool_recv(int sock, void *buf, size_t len, int *fd)
 	mh.msg_control = cbuf.buf;
 	mh.msg_controllen = sizeof(cbuf.buf);
 	do {
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | flags);
 	} while (n == -1 && errno == EINTR);
 	if (n <= 0)
 		return n;

@@ -126,12 +126,12 @@ int pool_tlv_next(const unsigned char *buf, size_t len, size_t *off,
 int pool_send(int sock, const void *msg, size_t len, int fd);
 
 /*
- * Receives one message into buf (len bytes).  A descriptor that came
- * with it is stored in *fd (close-on-exec), else *fd = -1.  Returns the
- * message's length (0: the peer closed), or -1 with errno (EBADMSG: too
- * short, wrong magic, or truncated; a descriptor that came with it is
- * closed).
+ * Receives one message into buf (len bytes); flags: 0 or MSG_DONTWAIT.
+ * A descriptor that came with it is stored in *fd (close-on-exec), else
+ * *fd = -1.  Returns the message's length (0: the peer closed), or -1
+ * with errno (EBADMSG: too short, wrong magic, or truncated; a descriptor
+ * that came with it is closed).
  */
-ssize_t pool_recv(int sock, void *buf, size_t len, int *fd);
+ssize_t pool_recv(int sock, void *buf, size_t len, int *fd, int flags);
 
 #endif

@@ -32,13 +32,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -57,6 +57,10 @@
 #define PW_CTL		3	/* the socket to porterd */
 #define PW_LLFD		4	/* the Landlock ruleset, if any */
 #define PW_CHANNEL	5	/* the seccomp watcher's socket, if any */
+#define PW_BATCH	64	/* messages read from porterd per wakeup */
+
+/* What an event of the master's epoll is about: data.u64 = slot << 2 | */
+enum { PW_EV_CTL, PW_EV_WORKER, PW_EV_EXIT };
 
 struct pw_worker {
 	pid_t pid;		/* 0: free slot */
@@ -88,6 +92,7 @@ static struct {
 	struct pw_pending *qhead, *qtail;
 	bool draining;		/* porterd closed the pool's socket */
 	unsigned char *buf;	/* POOL_MSG_MAX bytes: a message read */
+	int ep;			/* the master's epoll */
 } pw;
 
 static time_t
@@ -152,7 +157,7 @@ pw_setup(char **plugin)
 
 	if ((buf = malloc(POOL_MSG_MAX)) == NULL)
 		pw_fail("out of memory");
-	n = pool_recv(PW_CTL, buf, POOL_MSG_MAX, &fd);
+	n = pool_recv(PW_CTL, buf, POOL_MSG_MAX, &fd, 0);
 	if (n <= 0)
 		_exit(n == 0 ? 0 : 1);
 	if (fd >= 0)
@@ -413,7 +418,7 @@ pw_worker_main(int sock)
 		_exit(126);
 	}
 	for (;;) {
-		n = pool_recv(sock, pw.buf, POOL_MSG_MAX, &fd);
+		n = pool_recv(sock, pw.buf, POOL_MSG_MAX, &fd, 0);
 		if (n == -1)
 			log_warn("service %s: worker %ld: receiving a "
 			    "connection", pw.conf.name, (long)getpid());
@@ -452,6 +457,34 @@ pw_worker_main(int sock)
 		if (pw.reuse > 0 && ++served >= pw.reuse)
 			_exit(0);
 	}
+}
+
+/*
+ * Adds fd to the master's epoll for slot w (what: PW_EV_*).  Closing fd
+ * takes it out again.  Returns 0, or -1 with errno.
+ */
+static int
+pw_watch(int fd, const struct pw_worker *w, unsigned what)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	ev.data.u64 = (w != NULL ? (uint64_t)(w - pw.w) << 2 : 0) | what;
+	return epoll_ctl(pw.ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/*
+ * Takes *fd out of the epoll and closes it (-1: nothing).  Out first: a
+ * worker just forked may still hold a copy for a moment, which would
+ * keep the registration alive.
+ */
+static void
+pw_unwatch(int *fd)
+{
+	if (*fd < 0)
+		return;
+	(void)epoll_ctl(pw.ep, EPOLL_CTL_DEL, *fd, NULL);
+	close(*fd);
+	*fd = -1;
 }
 
 /* Forks a worker into a free slot.  Returns the slot, or NULL. */
@@ -510,6 +543,15 @@ pw_fork(void)
 		(void)waitpid(pid, NULL, 0);
 		return NULL;
 	}
+	if (pw_watch(sv[0], w, PW_EV_WORKER) == -1 ||
+	    pw_watch(w->pidfd, w, PW_EV_EXIT) == -1) {
+		log_warn("service %s: epoll_ctl", pw.conf.name);
+		kill(pid, SIGKILL);
+		close(sv[0]);
+		close(w->pidfd);
+		(void)waitpid(pid, NULL, 0);
+		return NULL;
+	}
 	w->pid = pid;
 	w->fd = sv[0];
 	w->id = 0;
@@ -554,8 +596,7 @@ pw_dispatch(void)
 			pw.qtail = NULL;
 		if (pool_send(w->fd, p->msg, p->len, p->fd) == -1) {
 			/* The worker is dying; its reap frees the slot. */
-			close(w->fd);
-			w->fd = -1;
+			pw_unwatch(&w->fd);
 			p->next = pw.qhead;
 			pw.qhead = p;
 			if (pw.qtail == NULL)
@@ -574,27 +615,10 @@ pw_dispatch(void)
 	}
 }
 
-/* A message from porterd (or its end). */
+/* Queues the CONN message in pw.buf (n bytes) as p, with its fd. */
 static void
-pw_ctl(void)
+pw_queue(struct pw_pending *p, ssize_t n, int fd)
 {
-	struct pw_pending *p;
-	ssize_t n;
-	int fd;
-
-	n = pool_recv(PW_CTL, pw.buf, POOL_MSG_MAX, &fd);
-	if (n <= 0) {
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			return;
-		pw.draining = true;
-		return;
-	}
-	if (pw_conn_msg(pw.buf, n) == NULL || fd < 0 ||
-	    (p = malloc(sizeof(*p) + (size_t)n)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
 	memcpy(p->msg, pw.buf, (size_t)n);
 	p->len = (size_t)n;
 	p->next = NULL;
@@ -606,6 +630,36 @@ pw_ctl(void)
 	pw.qtail = p;
 }
 
+/*
+ * The messages from porterd (or its end): every one waiting, up to a
+ * bound, so that a burst of connections costs one wakeup.
+ */
+static void
+pw_ctl(void)
+{
+	struct pw_pending *p;
+	unsigned k;
+	ssize_t n;
+	int fd;
+
+	for (k = 0; k < PW_BATCH && !pw.draining; k++) {
+		n = pool_recv(PW_CTL, pw.buf, POOL_MSG_MAX, &fd, MSG_DONTWAIT);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			pw.draining = true;
+			return;
+		}
+		if (pw_conn_msg(pw.buf, n) == NULL || fd < 0 ||
+		    (p = malloc(sizeof(*p) + (size_t)n)) == NULL) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		pw_queue(p, n, fd);
+	}
+}
+
 /* A worker's DONE, or its end. */
 static void
 pw_from_worker(struct pw_worker *w)
@@ -614,7 +668,7 @@ pw_from_worker(struct pw_worker *w)
 	ssize_t n;
 	int fd;
 
-	n = pool_recv(w->fd, &d, sizeof(d), &fd);
+	n = pool_recv(w->fd, &d, sizeof(d), &fd, MSG_DONTWAIT);
 	if (fd >= 0)
 		close(fd);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -622,8 +676,7 @@ pw_from_worker(struct pw_worker *w)
 	if (n <= 0 || (size_t)n != sizeof(d) || d.h.type != POOL_DONE ||
 	    d.id != w->id) {
 		/* Gone (or babbling): the reap reports its connection. */
-		close(w->fd);
-		w->fd = -1;
+		pw_unwatch(&w->fd);
 		return;
 	}
 	w->id = 0;
@@ -631,10 +684,8 @@ pw_from_worker(struct pw_worker *w)
 	w->idle_since = pw_now();
 	pw_send_porterd(&d, sizeof(d));
 	/* Done with its share: it exits by itself, give it nothing more. */
-	if (pw.reuse > 0 && w->served >= pw.reuse) {
-		close(w->fd);
-		w->fd = -1;
-	}
+	if (pw.reuse > 0 && w->served >= pw.reuse)
+		pw_unwatch(&w->fd);
 }
 
 /* Reaps w, which has exited; if it was serving, reports its connection. */
@@ -648,12 +699,8 @@ pw_reap(struct pw_worker *w)
 	if (wait4(w->pid, &status, WNOHANG, &ru) <= 0)
 		return;
 	/* A DONE it sent before exiting (reuse reached) wins. */
-	if (w->id != 0 && w->fd >= 0) {
-		struct pollfd one = { .fd = w->fd, .events = POLLIN };
-
-		if (poll(&one, 1, 0) == 1 && (one.revents & POLLIN))
-			pw_from_worker(w);
-	}
+	if (w->id != 0 && w->fd >= 0)
+		pw_from_worker(w);	/* does not wait */
 	if (w->id != 0) {
 		memset(&d, 0, sizeof(d));
 		d.h.magic = POOL_MAGIC;
@@ -666,9 +713,8 @@ pw_reap(struct pw_worker *w)
 		d.maxrss = ru.ru_maxrss;
 		pw_send_porterd(&d, sizeof(d));
 	}
-	if (w->fd >= 0)
-		close(w->fd);
-	close(w->pidfd);
+	pw_unwatch(&w->fd);
+	pw_unwatch(&w->pidfd);
 	memset(w, 0, sizeof(*w));
 	w->fd = w->pidfd = -1;
 	pw.alive--;
@@ -689,8 +735,7 @@ pw_tend(void)
 			continue;
 		if (pw.draining || (pw.idle > 0 && pw.alive > pw.min &&
 		    now - w->idle_since >= (time_t)pw.idle)) {
-			close(w->fd);	/* it exits on EOF */
-			w->fd = -1;
+			pw_unwatch(&w->fd);	/* it exits on EOF */
 			continue;
 		}
 		idle++;
@@ -709,11 +754,11 @@ pw_tend(void)
 int
 poolworker_main(char **argv)
 {
+	struct epoll_event evs[64];
 	struct pool_text_msg ready;
-	struct pollfd *pfd = NULL;
 	char *plugin = NULL;
-	size_t i, n, cap = 0;
-	int null;
+	bool ctl = true;
+	int i, n, null;
 
 	pw_title_at = argv[0];
 	for (i = 0; argv[i] != NULL; i++)
@@ -733,6 +778,9 @@ poolworker_main(char **argv)
 	close(null);
 	pw_plugin(plugin);
 	pw_confine();
+	if ((pw.ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    pw_watch(PW_CTL, NULL, PW_EV_CTL) == -1)
+		pw_fail("epoll: %s", strerror(errno));
 	memset(&ready, 0, sizeof(ready));
 	ready.h.magic = POOL_MAGIC;
 	ready.h.type = POOL_READY;
@@ -741,35 +789,38 @@ poolworker_main(char **argv)
 	pw_tend();
 
 	while (!pw.draining || pw.alive > 0) {
-		if (cap < 2 * pw.nw + 1) {
-			cap = 2 * pw.nw + 1;
-			if ((pfd = realloc(pfd, cap * sizeof(*pfd))) == NULL)
+		if ((n = epoll_wait(pw.ep, evs, 64, 1000)) == -1) {
+			if (errno != EINTR)
 				_exit(1);
+			n = 0;
 		}
-		n = 0;
-		pfd[n].fd = pw.draining ? -1 : PW_CTL;
-		pfd[n++].events = POLLIN;
-		for (i = 0; i < pw.nw; i++) {
-			bool live = pw.w[i].pid != 0;
+		for (i = 0; i < n; i++) {
+			size_t slot = (size_t)(evs[i].data.u64 >> 2);
+			struct pw_worker *w = slot < pw.nw ? &pw.w[slot] : NULL;
 
-			pfd[n].fd = live ? pw.w[i].fd : -1;
-			pfd[n++].events = POLLIN;
-			pfd[n].fd = live ? pw.w[i].pidfd : -1;
-			pfd[n++].events = POLLIN;
+			/*
+			 * Level-triggered; a slot reaped earlier in this batch
+			 * has pid 0 and fd -1 (no fork runs meanwhile).  A
+			 * worker's DONE is read before its exit: pw_reap().
+			 */
+			switch (evs[i].data.u64 & 3) {
+			case PW_EV_CTL:
+				pw_ctl();
+				break;
+			case PW_EV_WORKER:
+				if (w != NULL && w->pid != 0 && w->fd >= 0)
+					pw_from_worker(w);
+				break;
+			case PW_EV_EXIT:
+				if (w != NULL && w->pid != 0)
+					pw_reap(w);
+				break;
+			}
 		}
-		if (poll(pfd, n, 1000) == -1 && errno != EINTR)
-			_exit(1);
-		/* Workers' DONEs before their exits: see pw_reap(). */
-		for (i = 0; i < pw.nw && 2 * i + 2 < n; i++) {
-			if (pfd[2 * i + 1].revents != 0 && pw.w[i].fd >= 0 &&
-			    pw.w[i].fd == pfd[2 * i + 1].fd)
-				pw_from_worker(&pw.w[i]);
-			if (pfd[2 * i + 2].revents != 0 && pw.w[i].pid != 0 &&
-			    pw.w[i].pidfd == pfd[2 * i + 2].fd)
-				pw_reap(&pw.w[i]);
+		if (pw.draining && ctl) {
+			(void)epoll_ctl(pw.ep, EPOLL_CTL_DEL, PW_CTL, NULL);
+			ctl = false;
 		}
-		if (pfd[0].revents != 0)
-			pw_ctl();
 		if (pw.draining) {
 			struct pw_pending *p;
 

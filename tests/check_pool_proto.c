@@ -124,7 +124,7 @@ START_TEST(test_msg_with_fd)
 	m.id = 43;
 	ck_assert_int_eq(pool_send(sv[0], &m, sizeof(m), -1), 0);
 
-	n = pool_recv(sv[1], &got, sizeof(got), &fd);
+	n = pool_recv(sv[1], &got, sizeof(got), &fd, 0);
 	ck_assert_int_eq(n, (ssize_t)sizeof(got));
 	ck_assert_uint_eq(got.id, 42);
 	ck_assert_int_ge(fd, 0);
@@ -143,13 +143,18 @@ START_TEST(test_msg_with_fd)
 	}
 	close(fd);
 
-	n = pool_recv(sv[1], &got, sizeof(got), &fd);
+	n = pool_recv(sv[1], &got, sizeof(got), &fd, 0);
 	ck_assert_int_eq(n, (ssize_t)sizeof(got));
 	ck_assert_uint_eq(got.id, 43);
 	ck_assert_int_eq(fd, -1);
+	/* Nothing left: MSG_DONTWAIT does not wait for the next one. */
+	n = pool_recv(sv[1], &got, sizeof(got), &fd, MSG_DONTWAIT);
+	ck_assert_int_eq(n, -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(fd, -1);
 
 	close(sv[0]);
-	n = pool_recv(sv[1], &got, sizeof(got), &fd);
+	n = pool_recv(sv[1], &got, sizeof(got), &fd, 0);
 	ck_assert_int_eq(n, 0);	/* the peer closed */
 	close(sv[1]);
 	close(carried[0]);
@@ -171,14 +176,14 @@ START_TEST(test_msg_refused)
 
 	/* Shorter than a header, with a descriptor: refused, fd closed. */
 	ck_assert_int_eq(pool_send(sv[0], tiny, sizeof(tiny), carried[0]), 0);
-	ck_assert_int_eq(pool_recv(sv[1], &got, sizeof(got), &fd), -1);
+	ck_assert_int_eq(pool_recv(sv[1], &got, sizeof(got), &fd, 0), -1);
 	ck_assert_int_eq(errno, EBADMSG);
 	ck_assert_int_eq(fd, -1);
 	ck_assert_int_eq(nfds(), before);
 
 	/* The wrong magic. */
 	ck_assert_int_eq(pool_send(sv[0], &bad, sizeof(bad), carried[0]), 0);
-	ck_assert_int_eq(pool_recv(sv[1], &got, sizeof(got), &fd), -1);
+	ck_assert_int_eq(pool_recv(sv[1], &got, sizeof(got), &fd, 0), -1);
 	ck_assert_int_eq(errno, EBADMSG);
 	ck_assert_int_eq(nfds(), before);
 
@@ -188,7 +193,7 @@ START_TEST(test_msg_refused)
 	m.h.type = POOL_CONN;
 	ck_assert_int_eq(pool_send(sv[0], &m, sizeof(m), carried[0]), 0);
 	ck_assert_int_eq(pool_recv(sv[1], &got, sizeof(struct pool_hdr) + 4,
-	    &fd), -1);
+	    &fd, 0), -1);
 	ck_assert_int_eq(errno, EBADMSG);
 	ck_assert_int_eq(nfds(), before);
 
