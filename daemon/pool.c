@@ -205,6 +205,32 @@ pool_setup_msg(const struct svc *svc, struct pool_tlv_buf *b, bool compare)
 }
 
 /*
+ * The pool process's environment: porterd's plus LD_BIND_NOW=1, so the
+ * dynamic linker binds every symbol once, in the pool process.  Lazily
+ * bound, each worker forked from it would look up the same symbols
+ * again on its first calls and write them into pages shared with the
+ * pool process -- a copy-on-write fault each, per worker, and with
+ * reuse = 1 per connection.  poolworker_main() takes the variable out
+ * again, so the plugin does not see it.  Returns a new array (free(),
+ * not the strings), or NULL.
+ */
+static char **
+pool_env(void)
+{
+	static char bind_now[] = "LD_BIND_NOW=1";
+	char **env;
+	size_t n;
+
+	for (n = 0; environ[n] != NULL; n++)
+		;
+	if ((env = calloc(n + 2, sizeof(*env))) == NULL)
+		return NULL;
+	memcpy(env, environ, n * sizeof(*env));
+	env[n] = bind_now;
+	return env;
+}
+
+/*
  * Starts the pool's process for svc (spawner thread, lock held: the pid
  * is known before the control thread can reap it).  Returns 0, or -1
  * (logged).
@@ -217,6 +243,7 @@ pool_start(struct pool *p, const struct svc *svc)
 	struct pool_tlv_buf b = { NULL, 0, 0, 0 };
 	struct spawn_pool_args a;
 	char argv0[128];
+	char **env;
 	int sv[2];
 
 	if (conf->sandbox != NULL && conf->sandbox->seccomp &&
@@ -233,11 +260,12 @@ pool_start(struct pool *p, const struct svc *svc)
 	a.channel = sandbox_channel_fd();
 	a.err_fd = log_gettarget() == LOG_TARGET_STDERR ? 2 : -1;
 	a.exe = pools.exe;
-	a.env = environ;
+	a.env = env = pool_env();
 	a.keep_caps = privs_active();
 	snprintf(argv0, sizeof(argv0), "porterd: %s pool", conf->name);
 	a.argv0 = argv0;
-	p->pid = spawner_clone(spawn_pool_child, &a);
+	p->pid = env != NULL ? spawner_clone(spawn_pool_child, &a) : -1;
+	free(env);	/* the child has exec'd (or failed): vfork */
 	close(sv[1]);
 	if (p->pid == -1) {
 		log_warn("service %s: starting the worker pool", conf->name);

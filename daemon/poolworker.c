@@ -764,6 +764,8 @@ poolworker_main(char **argv)
 	for (i = 0; argv[i] != NULL; i++)
 		pw_title_len = (size_t)(argv[i] + strlen(argv[i]) + 1 -
 		    pw_title_at);
+	/* pool.c's pool_env(): its work is done, the plugin need not see it */
+	(void)unsetenv("LD_BIND_NOW");
 	pw_setup(&plugin);
 	pw_title("pool");
 	if ((pw.buf = malloc(POOL_MSG_MAX)) == NULL)
