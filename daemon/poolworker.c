@@ -95,6 +95,16 @@ static struct {
 	int ep;			/* the master's epoll */
 } pw;
 
+/* STARTED and DONE messages for porterd, gathered (pw_post()). */
+static struct {
+	union {
+		struct pool_started_msg st;
+		struct pool_done_msg d;
+	} m[PW_BATCH];
+	size_t len[PW_BATCH];
+	unsigned n;
+} pw_out;
+
 static time_t
 pw_now(void)
 {
@@ -569,6 +579,48 @@ pw_send_porterd(const void *msg, size_t len)
 		pw.draining = true;
 }
 
+/*
+ * Sends the STARTED and DONE messages gathered since the last call, in
+ * order, with one sendmmsg() for the lot: under load one wakeup of the
+ * master ends several connections.
+ */
+static void
+pw_flush(void)
+{
+	struct mmsghdr mm[PW_BATCH];
+	struct iovec iov[PW_BATCH];
+	unsigned i, off = 0;
+	int r;
+
+	memset(mm, 0, pw_out.n * sizeof(mm[0]));
+	for (i = 0; i < pw_out.n; i++) {
+		iov[i].iov_base = &pw_out.m[i];
+		iov[i].iov_len = pw_out.len[i];
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (off < pw_out.n && !pw.draining) {
+		r = sendmmsg(PW_CTL, mm + off, pw_out.n - off, MSG_NOSIGNAL);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			pw.draining = true;	/* as pw_send_porterd() */
+		else
+			off += (unsigned)r;
+	}
+	pw_out.n = 0;
+}
+
+/* Gathers a STARTED or DONE for porterd (pw_flush() sends it). */
+static void
+pw_post(const void *msg, size_t len)
+{
+	if (pw_out.n == PW_BATCH)
+		pw_flush();
+	memcpy(&pw_out.m[pw_out.n], msg, len);
+	pw_out.len[pw_out.n++] = len;
+}
+
 /* Hands queued connections to idle workers, forking as allowed. */
 static void
 pw_dispatch(void)
@@ -610,7 +662,7 @@ pw_dispatch(void)
 		st.h.type = POOL_STARTED;
 		st.id = w->id;
 		st.pid = (int32_t)w->pid;
-		pw_send_porterd(&st, sizeof(st));
+		pw_post(&st, sizeof(st));
 		free(p);
 	}
 }
@@ -682,7 +734,7 @@ pw_from_worker(struct pw_worker *w)
 	w->id = 0;
 	w->served++;
 	w->idle_since = pw_now();
-	pw_send_porterd(&d, sizeof(d));
+	pw_post(&d, sizeof(d));
 	/* Done with its share: it exits by itself, give it nothing more. */
 	if (pw.reuse > 0 && w->served >= pw.reuse)
 		pw_unwatch(&w->fd);
@@ -711,7 +763,7 @@ pw_reap(struct pw_worker *w)
 		d.utime = ru.ru_utime;
 		d.stime = ru.ru_stime;
 		d.maxrss = ru.ru_maxrss;
-		pw_send_porterd(&d, sizeof(d));
+		pw_post(&d, sizeof(d));
 	}
 	pw_unwatch(&w->fd);
 	pw_unwatch(&w->pidfd);
@@ -835,6 +887,7 @@ poolworker_main(char **argv)
 		}
 		pw_dispatch();
 		pw_tend();
+		pw_flush();
 	}
 	if (pw.svc.inited && pw.svc.plugin->desc->fini != NULL)
 		pw.svc.plugin->desc->fini(pw.svc.state);
