@@ -36,12 +36,16 @@ int ptl_sock_fd(const pt_sock *s, const char *op, pt_error *err);
  */
 int ptl_sock_shared(const pt_sock *s);
 /*
- * A stream socket's last read returned less than asked: the receive queue
- * was most likely empty then, so the next read waits before it tries
- * (one failing system call saved per request/response turn).
+ * A stream socket's reads so far (sockio.c): PTL_READ_SHORT, the last one
+ * returned less than asked (the receive queue was most likely empty
+ * then), and PTL_READ_WAITED, one had to wait for data.  With both, the
+ * next read waits before it tries: one failing system call saved per
+ * request/response turn.
  */
-int ptl_sock_drained(const pt_sock *s);
-void ptl_sock_set_drained(pt_sock *s, int drained);
+#define PTL_READ_SHORT	1
+#define PTL_READ_WAITED	2
+int ptl_sock_rflags(const pt_sock *s);
+void ptl_sock_set_rflags(pt_sock *s, int rflags);
 
 /*
  * pt_sock_dup() with the caller's operation name for messages: a new

@@ -37,8 +37,7 @@ struct pt_sock {
 	int proto;		/* as given or detected; 0 = the default */
 	double timeout;		/* PT_TIMEOUT_NONE, 0.0, or seconds */
 	int shared;		/* the description has other holders */
-	int drained;		/* stream: the last read was short, so the
-				 * next one waits first (sockio.c) */
+	int rflags;		/* stream: PTL_READ_* (sockio.c) */
 };
 
 /* Creation flags a caller may OR into a type; never part of the type. */
@@ -91,7 +90,7 @@ ptl_sock_new(int fd, int family, int type, int proto, double timeout,
 	s->proto = proto;
 	s->timeout = timeout;
 	s->shared = 0;
-	s->drained = 0;
+	s->rflags = 0;
 	return s;
 }
 
@@ -102,15 +101,15 @@ ptl_sock_shared(const pt_sock *s)
 }
 
 int
-ptl_sock_drained(const pt_sock *s)
+ptl_sock_rflags(const pt_sock *s)
 {
-	return s->drained;
+	return s->rflags;
 }
 
 void
-ptl_sock_set_drained(pt_sock *s, int drained)
+ptl_sock_set_rflags(pt_sock *s, int rflags)
 {
-	s->drained = drained;
+	s->rflags = rflags;
 }
 
 int
@@ -252,7 +251,7 @@ pt_sock_adopt(int fd, int family, int type, int proto, pt_error *err)
 	s->proto = dproto;
 	s->timeout = (fl & O_NONBLOCK) ? 0.0 : PT_TIMEOUT_NONE;
 	s->shared = 0;
-	s->drained = 0;
+	s->rflags = 0;
 	return s;
 }
 

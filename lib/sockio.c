@@ -590,7 +590,7 @@ sock_recv(pt_sock *s, const char *op, void *buf, size_t len, int flags,
 	struct io io;
 	pt_addr a;
 	ssize_t n;
-	int fd, e, stream;
+	int fd, e, stream, rf;
 
 	if ((fd = ptl_sock_fd(s, op, err)) < 0)
 		return -1;
@@ -600,10 +600,13 @@ sock_recv(pt_sock *s, const char *op, void *buf, size_t len, int flags,
 	 * The last read was short: the queue was empty then, and a try now
 	 * would most likely fail.  Wait first (only where a try would be
 	 * followed by a wait anyway; the wait reports data that came since,
-	 * as poll(2) does and as iowait.h asks of a waiter).
+	 * as poll(2) does and as iowait.h asks of a waiter) -- once this
+	 * socket has had to wait for data before: a short exchange, whose
+	 * peer's EOF often follows its data at once, keeps trying first.
 	 */
-	if (stream && io.nb && io.timeout != 0 && !(flags & MSG_DONTWAIT) &&
-	    ptl_sock_drained(s)) {
+	rf = stream ? ptl_sock_rflags(s) : 0;
+	if (rf == (PTL_READ_SHORT | PTL_READ_WAITED) && io.nb &&
+	    io.timeout != 0 && !(flags & MSG_DONTWAIT)) {
 		e = io_wait(fd, POLLIN, io.deadline);
 		if (e <= 0)
 			return io_fail(err, e == 0 ? IO_TIMEDOUT : -e,
@@ -621,9 +624,12 @@ sock_recv(pt_sock *s, const char *op, void *buf, size_t len, int flags,
 		if ((e = io_again(&io, (int)-n, POLLIN)) != 0)
 			return io_fail(err, e,
 			    label_fd(label, sizeof(label), op, fd, 1));
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			rf |= PTL_READ_WAITED;
 	}
 	if (stream)
-		ptl_sock_set_drained(s, n > 0 && (size_t)n < len);
+		ptl_sock_set_rflags(s, (rf & PTL_READ_WAITED) |
+		    (n > 0 && (size_t)n < len ? PTL_READ_SHORT : 0));
 	if (ret_from != NULL)
 		*ret_from = a;
 	return n;

@@ -104,6 +104,14 @@ START_TEST(test_recv_waits)
 
 	unix_pair(p);
 	install();
+	/* Short reads on a socket that never waited: each read tries first. */
+	ck_assert_int_eq(pt_sock_send(p[1], "hi", 2, 0, &e), 2);
+	ck_assert_int_eq(pt_sock_recv(p[0], 8, 0, &buf, &e), 2);
+	free(buf);
+	ck_assert_int_eq(pt_sock_send(p[1], "yo", 2, 0, &e), 2);
+	ck_assert_int_eq(pt_sock_recv(p[0], 8, 0, &buf, &e), 2);
+	free(buf);
+	ck_assert_int_eq(fk.waits, 0);
 	pid = late_writer(pt_sock_fileno(p[1]), 100, "late");
 	ck_assert_msg(pt_sock_recv(p[0], 8, 0, &buf, &e) == 4, "%s", e.msg);
 	ck_assert_str_eq(buf, "late");
@@ -114,8 +122,9 @@ START_TEST(test_recv_waits)
 	ck_assert_int_eq(fk.last_events, POLLIN);
 	ck_assert_int_eq(fk.last_ms, -1);
 	/*
-	 * The read was short (4 of 8), so the next one waits first: data
-	 * that came meanwhile is reported at once (the waiter polls).
+	 * The read had to wait and was short (4 of 8), so the next one waits
+	 * first: data that came meanwhile is reported at once (the waiter
+	 * polls).
 	 */
 	fk.waits = 0;
 	ck_assert_int_eq(pt_sock_send(p[1], "now", 3, 0, &e), 3);

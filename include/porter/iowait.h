@@ -16,8 +16,9 @@
  * or timeout mode first tries the operation without blocking (MSG_DONTWAIT,
  * or a descriptor that is non-blocking for that one call) and only on
  * EAGAIN calls wait(arg, fd, events, remaining_ms), then tries again --
- * except a read on a stream socket whose previous read was short (its
- * queue was empty then), which waits first.  A waiter must therefore
+ * except a read on a stream socket that has waited for data before and
+ * whose previous read was short (its queue was empty then), which waits
+ * first.  A waiter must therefore
  * report readiness as poll(2) does, including data that arrived before
  * it was called, not only new edges of an edge-triggered epoll.  The
  * socket's timeout bounds the whole call exactly as in blocking mode (the
