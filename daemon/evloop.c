@@ -45,6 +45,7 @@
 #include "evloop.h"
 #include "fiber.h"
 #include "log.h"
+#include "tls.h"
 
 #define EVLOOP_BATCH		64
 #define FOLLOWER_IDLE_SECS	30
@@ -492,6 +493,14 @@ evloop_thread(void *arg)
 		pthread_mutex_lock(&L->lock);
 	}
 out:
+	/*
+	 * OpenSSL's state of this thread (a relay or handshake ran here),
+	 * freed now, while porterd waits for this thread: not by a key
+	 * destructor racing with exit().
+	 */
+	pthread_mutex_unlock(&L->lock);
+	tls_thread_end();
+	pthread_mutex_lock(&L->lock);
 	L->threads--;
 	pthread_cond_broadcast(&L->cond);
 	pthread_mutex_unlock(&L->lock);

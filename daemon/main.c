@@ -22,6 +22,7 @@
 #include "log.h"
 #include "pool.h"
 #include "loop.h"
+#include "tls.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -206,6 +207,10 @@ main(int argc, char *argv[])
 	/* A worker pool's process (pool.h): porterd re-exec'd by itself. */
 	if (argc == 2 && strcmp(argv[1], "--pool-worker") == 0)
 		return poolworker_main(argv);
+	if (tls_init() == -1) {
+		fprintf(stderr, "porterd: cannot initialise OpenSSL\n");
+		return 1;
+	}
 	while ((ch = getopt_long(argc, argv, "f:ndtP:Vh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {

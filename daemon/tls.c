@@ -305,6 +305,18 @@ tls_conn_free(struct tls_conn *c)
 	free(c);
 }
 
+int
+tls_init(void)
+{
+	return OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, NULL) == 1 ? 0 : -1;
+}
+
+void
+tls_thread_end(void)
+{
+	OPENSSL_thread_stop();
+}
+
 /* Maps an SSL call's result; records the reason on errors. */
 static enum tls_status
 ssl_status(struct tls_conn *c, int r, const char *what)

@@ -80,6 +80,17 @@ struct tls_ctx;
 struct tls_conn;
 
 /*
+ * Once, before any thread starts: OpenSSL without its atexit cleanup.
+ * porterd may exit with threads still inside OpenSSL (a relay or a
+ * handshake on an event loop, a thread's own cleanup on its way out);
+ * freeing OpenSSL's global state under them crashed porterd at exit.
+ * Returns 0, or -1 if OpenSSL could not be initialised.
+ */
+int tls_init(void);
+/* A thread that used OpenSSL is ending: frees its thread-local state. */
+void tls_thread_end(void);
+
+/*
  * Builds a server context.  Returns it (free with tls_ctx_free(); it is
  * reference-counted by OpenSSL, so connections may outlive a reload's
  * swap), or NULL with "file:line: tls key '/x': readable by others (mode
