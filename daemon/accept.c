@@ -227,12 +227,14 @@ accept_wait(struct evloop *L, struct listener *l, struct svc *svc)
 		gate_pause_rate(svc, wait_ms);
 		return;
 	case LIM_FULL:
+	case LIM_BUSY:
 		return;		/* wait services have no max-connections */
 	}
 	if (!gate_claim_wait(l)) {
 		limiter_unreserve(svc->lim);	/* another loop took it */
 		return;
 	}
+	limiter_accepted(svc->lim);
 	dispatch(L, l, l->fd, NULL, NULL);
 }
 
@@ -267,6 +269,15 @@ accept_one_locked(struct evloop *L, struct listener *l, struct svc *svc)
 		break;
 	case LIM_RATE:
 		gate_pause_rate(svc, wait_ms);
+		return false;
+	case LIM_BUSY:
+		/*
+		 * The last slot is another loop's accept in progress: if it
+		 * finds nothing it gives the slot back.  Leave the client in
+		 * the backlog rather than refuse it for a slot that may be
+		 * free; the listener stays readable, so this loop (or that
+		 * one) comes back to it.
+		 */
 		return false;
 	case LIM_FULL:
 		if (spec->reject_message == NULL) {
@@ -317,6 +328,8 @@ accept_one_locked(struct evloop *L, struct listener *l, struct svc *svc)
 		accept_emfile(l, false);
 		return false;
 	}
+	if (reserved)
+		limiter_accepted(svc->lim);
 	__atomic_store_n(&last_fd, fd, __ATOMIC_RELAXED);
 	memcpy(&peer.ss, &ss, sizeof(ss));
 	peer.len = len;

@@ -117,11 +117,13 @@ limiter_reserve(struct limiter *lim, long *ret_wait_ms)
 
 	pthread_mutex_lock(&lim->lock);
 	if (lim->spec.max_conns > 0 && lim->live >= lim->spec.max_conns)
-		v = LIM_FULL;
+		v = lim->trying > 0 ? LIM_BUSY : LIM_FULL;
 	else if (take_token(lim, ret_wait_ms) == -1)
 		v = LIM_RATE;
-	else
+	else {
 		lim->live++;
+		lim->trying++;
+	}
 	pthread_mutex_unlock(&lim->lock);
 	return v;
 }
@@ -131,8 +133,17 @@ limiter_unreserve(struct limiter *lim)
 {
 	pthread_mutex_lock(&lim->lock);
 	lim->live--;
+	lim->trying--;
 	if (lim->spec.rate > 0)
 		lim->tokens += 1.0;
+	pthread_mutex_unlock(&lim->lock);
+}
+
+void
+limiter_accepted(struct limiter *lim)
+{
+	pthread_mutex_lock(&lim->lock);
+	lim->trying--;
 	pthread_mutex_unlock(&lim->lock);
 }
 

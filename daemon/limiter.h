@@ -40,6 +40,8 @@ struct limiter {
 	unsigned refs;			/* svcs sharing it (see table.c) */
 	unsigned live;			/* slots taken: running handlers and
 					 * accepts in progress */
+	unsigned trying;		/* of which: reserved by a loop whose
+					 * accept4() has not answered yet */
 	bool max_paused;		/* accepts paused at max-connections */
 	struct svc *owner;		/* the running svc using it (gate.c) */
 	struct source_entry **sources;	/* hash of live counts per source */
@@ -74,6 +76,8 @@ void limiter_respec(struct limiter *lim, const struct limits_spec *spec);
 enum lim_verdict {
 	LIM_OK,		/* a slot and a token are reserved */
 	LIM_FULL,	/* max-connections reached */
+	LIM_BUSY,	/* reached, but only counting another loop's accept
+			 * in progress, which may find nothing: try later */
 	LIM_RATE	/* the token bucket is empty: *ret_wait_ms */
 };
 
@@ -84,6 +88,8 @@ enum lim_verdict {
 enum lim_verdict limiter_reserve(struct limiter *lim, long *ret_wait_ms);
 /* The accept found nothing: gives the slot and the token back. */
 void limiter_unreserve(struct limiter *lim);
+/* The accept got a connection: the reserved slot is a real one now. */
+void limiter_accepted(struct limiter *lim);
 /* True when the bucket is full again (a rate episode is over). */
 bool limiter_bucket_full(struct limiter *lim);
 /*
