@@ -692,7 +692,7 @@ evloop_unpark(void)
 	pthread_mutex_unlock(&park_mtx);
 }
 
-void
+int
 evloop_quit(void)
 {
 	struct timespec until;
@@ -718,7 +718,7 @@ evloop_quit(void)
 			r = pthread_cond_timedwait(&L->cond, &L->lock, &until);
 		pthread_mutex_unlock(&L->lock);
 		if (L->threads > 0)
-			return;	/* a handler is still running: leave it all */
+			return -1;	/* a handler still runs: leave it all */
 	}
 	for (i = 0; i < nloops; i++) {
 		close(loops[i].epfd);
@@ -731,6 +731,7 @@ evloop_quit(void)
 	loops = NULL;
 	epfds = NULL;
 	nloops = 0;
+	return 0;
 }
 
 /* ------------------------------------------------------------ live conns */

@@ -59,9 +59,10 @@ void evloop_unpark(void);
 
 /*
  * Control thread, at exit with no live connection: stops every loop's
- * threads (bounded wait) and frees the loops.
+ * threads (bounded wait) and frees the loops.  Returns 0, or -1 if a
+ * thread still runs (a handler): then nothing is freed.
  */
-void evloop_quit(void);
+int evloop_quit(void);
 
 /* L's epoll descriptor, for callbacks of its own (struct ev) on L. */
 int evloop_epfd(const struct evloop *L);

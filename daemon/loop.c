@@ -593,7 +593,8 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 	bindretry_clear();	/* hook (hard) */
 	control_rt_close();
 	if (evloop_live() == 0) {
-		evloop_quit();
+		if (evloop_quit() == 0)
+			table_close_at_exit();
 		edge_relays_free();		/* edge.h: what is left */
 		table_free(&loop.tab);
 	}

@@ -77,5 +77,10 @@ void table_drop_passed(bool unclaimed_only);
  * listeners are taken out of every loop and shut down in place instead.
  */
 void table_stop_listening(unsigned timeout_ms);
+/*
+ * At exit, the event loops stopped: closes what table_stop_listening()
+ * could not (its park failed), and systemd's sockets.
+ */
+void table_close_at_exit(void);
 
 #endif

@@ -406,6 +406,26 @@ table_drop_passed(bool unclaimed_only)
 	loop.npassed = n;
 }
 
+/* Closes porterd's own listeners; systemd's are only disarmed. */
+static void
+table_close_listeners(void)
+{
+	size_t i, j;
+
+	gate_lock();
+	for (i = 0; i < loop.tab.n; i++) {
+		struct svc *svc = loop.tab.svcs[i];
+
+		for (j = 0; j < svc->nls; j++)
+			if (svc->ls[j]->adopted)
+				gate_disarm_locked(svc->ls[j]);
+			else
+				gate_drop_listener_locked(svc->ls[j]);
+		svc->nls = 0;
+	}
+	gate_unlock();
+}
+
 /*
  * Gate lock held: l accepts no more, without being closed.  Out of every
  * epoll set first (a shut-down listener polls ready forever); then our
@@ -443,18 +463,14 @@ table_stop_listening(unsigned timeout_ms)
 		gate_unlock();
 		return;
 	}
-	gate_lock();
-	for (i = 0; i < loop.tab.n; i++) {
-		struct svc *svc = loop.tab.svcs[i];
-
-		for (j = 0; j < svc->nls; j++)
-			if (svc->ls[j]->adopted)
-				gate_disarm_locked(svc->ls[j]);
-			else
-				gate_drop_listener_locked(svc->ls[j]);
-		svc->nls = 0;
-	}
-	gate_unlock();
+	table_close_listeners();
 	evloop_unpark();
+	table_drop_passed(false);
+}
+
+void
+table_close_at_exit(void)
+{
+	table_close_listeners();
 	table_drop_passed(false);
 }
