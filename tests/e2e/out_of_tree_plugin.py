@@ -47,6 +47,7 @@ the prefix from the .pc file's place (pcfiledir/../..) and would need the
 example's Makefile to change its pkg-config command.  Skips (77) without a
 C compiler, make, pkg-config or readelf/nm.
 """
+import contextlib
 import os
 import re
 import shutil
@@ -58,6 +59,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from porter_e2e import (TOP_BUILDDIR, TOP_SRCDIR, Failure, HarnessError,  # noqa
+                        build_lock,
                         Skip, conf_opts, conf_service, connect, echo_roundtrip,
                         expect, expect_eq, main, recv_all)
 
@@ -175,10 +177,15 @@ def run(t, cmd, timeout, env=None, cwd=None):
     """Runs cmd; returns its output (stdout+stderr) or raises Failure
     with the tail of it if it fails or outlives timeout."""
     t.note("run: %s" % " ".join(cmd))
+    # make install relinks plugins/.libs/*.so in place (libtool): other
+    # tests copying them meanwhile must wait (build_lock).
+    installing = "install" in cmd or "uninstall" in cmd
     try:
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=timeout, env=env or clean_env(), cwd=cwd)
+        with build_lock(True) if installing else contextlib.nullcontext():
+            p = subprocess.run(cmd, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=timeout,
+                               env=env or clean_env(), cwd=cwd)
     except subprocess.TimeoutExpired:
         raise Failure("%s: no exit within %d s" % (cmd[0], timeout))
     out = p.stdout.decode("utf-8", "replace")

@@ -26,6 +26,7 @@ from porter_e2e_base import *    # noqa: F401,F403
 from porter_e2e_net import *     # noqa: F401,F403
 from porter_e2e_daemon import *  # noqa: F401,F403
 from porter_e2e_base import (Failure, HarnessError, INTERNAL_PLUGINS,
+                             build_lock,
                              PORTERD, Skip, TEST_PLUGINS, TOP_BUILDDIR)
 from porter_e2e_base import _short  # noqa: F401
 from porter_e2e_daemon import Porterd
@@ -128,7 +129,8 @@ class Test:
                                    "and %s; run make check)"
                                    % (name, INTERNAL_PLUGINS, TEST_PLUGINS))
             dst = os.path.join(d, name + ".so")
-            shutil.copyfile(src, dst)
+            with build_lock(False):     # not while make install relinks
+                shutil.copyfile(src, dst)
             os.chmod(dst, mode)
         return d
 

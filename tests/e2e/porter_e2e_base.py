@@ -4,7 +4,10 @@ for the end-to-end harness (see porter_e2e.py).
 Paths come from $top_builddir and $top_srcdir (absolute, set by automake),
 defaulting to this directory's ../.. .
 """
+import contextlib
+import fcntl
 import os
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.normpath(
@@ -86,3 +89,28 @@ def conf_opts(indent="", **kw):
 def conf_service(name, **kw):
     """A `service NAME { ... }` section."""
     return "service %s {\n%s}\n" % (name, conf_opts("    ", **kw))
+
+
+@contextlib.contextmanager
+def build_lock(exclusive, timeout=600):
+    """Holds the build tree's lock: exclusive around a `make install` (libtool
+    relinks the plugins in place under plugins/.libs then), shared while a
+    test copies plugins from there, so that no copy is torn.  Waits at
+    most timeout seconds."""
+    path = os.path.join(TOP_BUILDDIR, ".e2e-build.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else
+                                 fcntl.LOCK_SH) | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise HarnessError("%s: still locked after %d s"
+                                       % (path, timeout))
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)
