@@ -47,6 +47,10 @@ QUIET = 10           # DGRAM_GUARD_QUIET_SECS
 OWN = r"source port is one of porterd's own datagram services"
 LOW = r"source port below 1024"
 OVER = r"reply rate to this source exceeded"
+# A refusal line naming one peer; an episode's summary ("not answering: N
+# datagrams refused ...; episode over") is not one.  Under valgrind an
+# earlier episode can go quiet, and be summarised, while a later case runs.
+SINGLE = r"not answering \S"
 CLK = os.sysconf("SC_CLK_TCK")
 
 
@@ -130,7 +134,7 @@ def forged_cases(t, d, raw, port):
         expect(dgram_request(d.addr("echo"), b"sync") == b"sync",
                "echo does not answer a real client")
         idle_cpu(t, d, "after 101 more")
-        expect_eq(count(d, r"not answering", m), 1, "refusal lines")
+        expect_eq(count(d, SINGLE, m), 1, "refusal lines")
     m = d.mark()
     with t.case("forged: source port 19 is refused by every plugin, "
                 "one line"):
@@ -142,7 +146,7 @@ def forged_cases(t, d, raw, port):
             d.wait_line(r"service %s: .*plugin %s done in [\d.]+s \(in 6 B, "
                         r"out 0 B\)" % (name, name), m)
         idle_cpu(t, d, "after port 19")
-        expect_eq(count(d, r"not answering", m), 1, "refusal lines")
+        expect_eq(count(d, SINGLE, m), 1, "refusal lines")
 
 
 def scenario(t):
@@ -208,7 +212,7 @@ def scenario(t):
         d.wait_line(r"service echo: not answering 127\.0\.0\.3:\d+: %s"
                     % OVER, m)
         idle_cpu(t, d, "after the reflector")
-        expect_eq(count(d, r"not answering", m), 1, "refusal lines")
+        expect_eq(count(d, SINGLE, m), 1, "refusal lines")
 
     with t.case("reload: the own ports follow the config; quiet episodes "
                 "are summarised"):

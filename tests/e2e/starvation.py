@@ -12,9 +12,16 @@ serving.
 Asserts, with contrib/bench's loadgen (every echo verified): an
 in-process echo's connection rate while 8 clients loop on an exec'd
 /bin/cat and 8 on a process-isolated echo is at least STARVE_MIN of its
-unloaded rate (a generous bound on a shared 2-core machine; the issue's
-goal, 0.8, is for `make bench`), with no error on any of the three
-services, and the loaded services really ran (both completed ops).
+unloaded rate, with no error on any of the three services, and the
+loaded services really ran (both completed ops).
+
+STARVE_MIN is generous on purpose.  The three load generators and the
+children share the machine's cores with porterd, so a fair scheduler
+alone leaves the echo about a third of its unloaded rate on 2 cores (0.28
+was seen on a busy CI machine).  Starvation, the defect this guards
+against, showed as 0.0025; 0.1 is forty times above that and well below
+what CPU sharing explains.  The issue's goal, 0.8, is measured by `make
+bench`, never here.
 """
 import os
 import subprocess
@@ -27,7 +34,7 @@ from porter_e2e import (TOP_BUILDDIR, HarnessError, Skip,  # noqa: E402
                         conf_opts, conf_service, expect, expect_eq, main)
 
 LOADGEN = os.path.join(TOP_BUILDDIR, "contrib", "bench", "loadgen")
-STARVE_MIN = 0.3
+STARVE_MIN = 0.1
 MEASURE_SECS = 2
 LOAD_SECS = MEASURE_SECS + 3
 
