@@ -61,6 +61,40 @@ def cpu_seconds(pid):
     return sum(int(x) for x in fields[11:15]) / CLK_TCK
 
 
+def descendants(pid):
+    """The living processes under pid (children of each of its threads),
+    depth first."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = os.listdir("/proc/%d/task" % p)
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open("/proc/%d/task/%s/children" % (p, t)) as f:
+                    kids = [int(x) for x in f.read().split()]
+            except OSError:
+                continue
+            out += kids
+            todo += kids
+    return out
+
+
+def tree_cpu_seconds(pid):
+    """cpu_seconds() of pid and of every living process under it: a
+    worker pool or a launcher reaps its own children, whose time reaches
+    porterd only when that process itself is reaped."""
+    total = cpu_seconds(pid)
+    for k in descendants(pid):
+        try:
+            total += cpu_seconds(k)
+        except OSError:
+            pass    # gone meanwhile: its time is in its parent's now
+    return total
+
+
 def listening_ports(pid):
     """TCP ports in LISTEN state on sockets pid holds, sorted by fd."""
     inodes = {}
@@ -224,7 +258,7 @@ class Server:
                          % (self.label, START_TIMEOUT))
 
     def cpu(self):
-        return cpu_seconds(self.pid)
+        return tree_cpu_seconds(self.pid)
 
     def log_tail(self, n=5):
         try:
