@@ -84,6 +84,41 @@ children_group_alive(const struct conn *c)
 	return kill(-c->pid, 0) == 0 || errno == EPERM;
 }
 
+bool
+children_linger(struct conn *c)
+{
+	bool alive;
+
+	pthread_mutex_lock(&children_mtx);
+	if ((alive = children_group_alive(c))) {
+		c->next = lingering;
+		lingering = c;
+	}
+	pthread_mutex_unlock(&children_mtx);
+	return alive;
+}
+
+bool
+children_adopt(struct conn *c)
+{
+	siginfo_t si;
+	struct conn **b;
+
+	pthread_mutex_lock(&children_mtx);
+	si.si_pid = 0;
+	if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
+		/* Ours now (running, or a zombie): the reaper ends it. */
+		b = &pids[(unsigned)c->pid % PID_BUCKETS];
+		c->next = *b;
+		*b = c;
+		pthread_mutex_unlock(&children_mtx);
+		return true;
+	}
+	pthread_mutex_unlock(&children_mtx);
+	/* Reaped already, or not re-parented yet: watch its group. */
+	return children_linger(c);
+}
+
 void
 children_reap(void)
 {

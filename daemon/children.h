@@ -35,6 +35,25 @@ pid_t children_start(struct conn *c, int stderr_fd);
 void children_reap(void);
 
 /*
+ * Control thread: c's handler, started by an exec service's launcher
+ * (pool.h), has exited (c->status, c->ru set).  If its process group
+ * still has members, c lingers here as a child of porterd's own would
+ * (they are re-parented to porterd, the subreaper) and true is
+ * returned; false: the group is gone, the caller ends c.
+ */
+bool children_linger(struct conn *c);
+
+/*
+ * Control thread: c's launcher died while c's handler (c->pid) ran.  The
+ * handler is re-parented to porterd: put it in the pid table, so the
+ * reaper ends c with its real status.  If it cannot be told apart from a
+ * process already reaped, c lingers on its group instead (its status is
+ * then unknown: reported as 0).  False: nothing of it is left, the
+ * caller ends c.
+ */
+bool children_adopt(struct conn *c);
+
+/*
  * Control thread: sends sig to every child's process group, and to the
  * pool worker of every connection a pool runs (pool_signal_all()).
  */

@@ -37,6 +37,14 @@ dispatch_set_stderr(int fd)
 	dispatch_stderr = fd;
 }
 
+int
+dispatch_stderr_fd(const struct svc *svc)
+{
+	if (svc->conf->kind != HANDLER_EXEC)
+		return -1;
+	return svc->err_wr >= 0 ? svc->err_wr : dispatch_stderr;
+}
+
 void
 dispatch_run_plugin(struct conn *c)
 {
@@ -192,8 +200,7 @@ dispatch_start(struct evloop *L, struct conn *c)
 	 * ended by whoever sees the end (or the start fail).
 	 */
 	if ((pool_applies(conf) ? pool_submit(c) :
-	    spawner_submit(c, conf->kind == HANDLER_EXEC ? (svc->err_wr >= 0 ?
-	    svc->err_wr : dispatch_stderr) : -1)) == -1) {
+	    spawner_submit(c, dispatch_stderr_fd(svc))) == -1) {
 		log_warn("service %s: %s %s", conf->name,
 		    conf->kind == HANDLER_EXEC ? "exec" : "fork",
 		    conf->kind == HANDLER_EXEC ? conf->handler : "handler");

@@ -55,4 +55,10 @@ void dispatch_done(struct conn *c);
  */
 void dispatch_set_stderr(int fd);
 
+/*
+ * Where svc's exec'd children write their stderr in "log" mode: its
+ * pipe, or the descriptor above (-1: /dev/null, or not an exec service).
+ */
+int dispatch_stderr_fd(const struct svc *svc);
+
 #endif

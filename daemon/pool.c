@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "children.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "edge.h"
@@ -77,6 +78,7 @@ struct pool {
 	time_t downs[POOL_CRASH_MAX];	/* when it went down, newest first */
 	time_t refuse_until;
 	bool episode;			/* the crash loop is logged */
+	bool launcher;			/* starts an exec service's programs */
 	struct pool *next;		/* every pool, for pool_reaped() */
 };
 
@@ -127,11 +129,27 @@ pool_finish(struct conn *done)
 	}
 }
 
+/* True if conf's pool is a launcher of exec'd handlers (pool.h). */
+static bool
+pool_launches(const struct service *conf)
+{
+	return conf->kind == HANDLER_EXEC && !conf->wait &&
+	    conf->sandbox != NULL && conf->sandbox->launcher;
+}
+
 bool
 pool_applies(const struct service *conf)
 {
-	return conf->kind == HANDLER_PLUGIN &&
-	    conf->isolation == ISOLATION_PROCESS && !conf->wait;
+	return (conf->kind == HANDLER_PLUGIN &&
+	    conf->isolation == ISOLATION_PROCESS && !conf->wait) ||
+	    pool_launches(conf);
+}
+
+/* What the logs call p's process. */
+static const char *
+pool_what(const struct pool *p)
+{
+	return p->launcher ? "launcher" : "worker pool";
 }
 
 /*
@@ -151,11 +169,22 @@ pool_setup_msg(const struct svc *svc, struct pool_tlv_buf *b, bool compare)
 
 	pool_tlv_start(b, &h, sizeof(h));
 	pool_tlv_put_str(b, POOL_T_NAME, conf->name);
-	pool_tlv_put_str(b, POOL_T_PLUGIN, svc->plugin->path);
-	for (i = 0; i < conf->nargs; i++)
-		pool_tlv_put_str(b, POOL_T_ARG, conf->args[i]);
+	if (pool_launches(conf)) {
+		u[0] = (uint32_t)conf->stderr_mode;
+		pool_tlv_put(b, POOL_T_EXEC, u, 4);
+		pool_tlv_put_str(b, POOL_T_PLUGIN, conf->handler);
+		for (i = 0; svc->argv[i] != NULL; i++)
+			pool_tlv_put_str(b, POOL_T_ARG, svc->argv[i]);
+		for (i = 0; i < conf->nenv; i++)
+			pool_tlv_put_str(b, POOL_T_ENV, conf->env[i]);
+	} else {
+		pool_tlv_put_str(b, POOL_T_PLUGIN, svc->plugin->path);
+		for (i = 0; i < conf->nargs; i++)
+			pool_tlv_put_str(b, POOL_T_ARG, conf->args[i]);
+	}
 	u[0] = (uint32_t)conf->socktype;
-	pool_tlv_put(b, POOL_T_SOCKTYPE, u, 4);
+	u[1] = (uint32_t)conf->protocol;
+	pool_tlv_put(b, POOL_T_SOCKTYPE, u, 8);
 	u[0] = (uint32_t)log_gettarget();
 	u[1] = (uint32_t)log_getlevel();
 	pool_tlv_put(b, POOL_T_LOG, u, 8);
@@ -258,7 +287,9 @@ pool_start(struct pool *p, const struct svc *svc)
 	a.ctl = sv[1];
 	a.ll_fd = conf->sandbox != NULL ? conf->sandbox->ll_fd : -1;
 	a.channel = sandbox_channel_fd();
-	a.err_fd = log_gettarget() == LOG_TARGET_STDERR ? 2 : -1;
+	/* A launcher's fd 2 is its programs' stderr in "log" mode. */
+	a.err_fd = p->launcher ? dispatch_stderr_fd(svc) :
+	    log_gettarget() == LOG_TARGET_STDERR ? 2 : -1;
 	a.exe = pools.exe;
 	a.env = env = pool_env();
 	a.keep_caps = privs_active();
@@ -268,14 +299,15 @@ pool_start(struct pool *p, const struct svc *svc)
 	free(env);	/* the child has exec'd (or failed): vfork */
 	close(sv[1]);
 	if (p->pid == -1) {
-		log_warn("service %s: starting the worker pool", conf->name);
+		log_warn("service %s: starting the %s", conf->name,
+		    pool_what(p));
 		close(sv[0]);
 		return -1;
 	}
 	/* The pool reads SETUP once it runs; the socket buffers it. */
 	if (pool_setup_msg(svc, &b, false) == -1 ||
 	    pool_send(sv[0], b.data, b.len, -1) == -1) {
-		log_warn("service %s: worker pool setup", conf->name);
+		log_warn("service %s: %s setup", conf->name, pool_what(p));
 		free(b.data);
 		close(sv[0]);
 		kill(p->pid, SIGKILL);
@@ -285,14 +317,14 @@ pool_start(struct pool *p, const struct svc *svc)
 	/* Non-blocking from here: the loop must never wait on a pool. */
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1 ||
 	    epoll_ctl(pools.ev.fd, EPOLL_CTL_ADD, sv[0], &ev) == -1) {
-		log_warn("service %s: worker pool socket", conf->name);
+		log_warn("service %s: %s socket", conf->name, pool_what(p));
 		close(sv[0]);
 		kill(p->pid, SIGKILL);
 		return -1;
 	}
 	p->fd = sv[0];
-	log_debug("service %s: worker pool started, pid %ld", conf->name,
-	    (long)p->pid);
+	log_debug("service %s: %s started, pid %ld", conf->name,
+	    pool_what(p), (long)p->pid);
 	return 0;
 }
 
@@ -348,6 +380,15 @@ pool_send_conn(struct pool *p, struct conn *c)
 		free(m);
 	if (r == -1)
 		return -1;
+	/*
+	 * An exec'd program has the connection now: as children_start()
+	 * does, keep no copy unless an idle timeout must watch it, or the
+	 * peer would not see EOF when the program closes its end early.
+	 */
+	if (p->launcher && c->svc->conf->limits.idle_timeout == 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
 	c->next = p->running;
 	p->running = c;
 	return 0;
@@ -382,6 +423,14 @@ pool_down(struct pool *p, const char *why, struct conn **done)
 	p->state = POOL_DOWN;
 	for (c = p->running; c != NULL; c = next, n++) {
 		next = c->next;
+		/* A launcher's programs live on, re-parented to porterd. */
+		if (p->launcher && c->pid > 0) {
+			if (!children_adopt(c)) {
+				c->next = *done;
+				*done = c;
+			}
+			continue;
+		}
 		c->cut = "worker pool lost";
 		pool_fail_conn(c, done);
 	}
@@ -391,8 +440,10 @@ pool_down(struct pool *p, const char *why, struct conn **done)
 		pool_fail_conn(c, done);
 	}
 	p->waiting = p->wtail = NULL;
-	log_warnx("service %s: worker pool pid %ld: %s%s", p->name,
-	    (long)p->pid, why, n > 0 ? ", its connections are lost" : "");
+	log_warnx("service %s: %s pid %ld: %s%s", p->name, pool_what(p),
+	    (long)p->pid, why, n == 0 ? "" : p->launcher ? ", its running "
+	    "programs are now porterd's children" :
+	    ", its connections are lost");
 	for (i = POOL_CRASH_MAX - 1; i > 0; i--)
 		p->downs[i] = p->downs[i - 1];
 	p->downs[0] = now;
@@ -400,9 +451,9 @@ pool_down(struct pool *p, const char *why, struct conn **done)
 	    now - p->downs[POOL_CRASH_MAX - 1] < POOL_CRASH_WINDOW) {
 		p->refuse_until = now + POOL_BACKOFF;
 		if (!p->episode)
-			log_warnx("service %s: worker pool failed %d times in "
+			log_warnx("service %s: %s failed %d times in "
 			    "%d s, refusing connections for %d s",
-			    p->name, POOL_CRASH_MAX,
+			    p->name, pool_what(p), POOL_CRASH_MAX,
 			    POOL_CRASH_WINDOW, POOL_BACKOFF);
 		p->episode = true;
 	}
@@ -447,6 +498,7 @@ pool_submit(struct conn *c)
 		p->refs = 1;
 		p->fd = -1;
 		p->state = POOL_DOWN;
+		p->launcher = pool_launches(svc->conf);
 		p->next = pools.all;
 		pools.all = p;
 		svc->pool = p;
@@ -467,8 +519,8 @@ pool_submit(struct conn *c)
 			goto out;
 		}
 		if (p->episode) {
-			log_info("service %s: starting the worker pool again",
-			    svc->conf->name);
+			log_info("service %s: starting the %s again",
+			    svc->conf->name, pool_what(p));
 			p->episode = false;
 		}
 		p->state = POOL_STARTING;
@@ -516,7 +568,7 @@ pool_up(struct pool *p, struct conn **done)
 		next = c->next;
 		if (pool_send_conn(p, c) == -1) {
 			log_warn("service %s: handing a connection to the "
-			    "worker pool", p->name);
+			    "%s", p->name, pool_what(p));
 			pool_fail_conn(c, done);
 		}
 	}
@@ -575,6 +627,9 @@ pool_read(struct pool *p, struct conn **done)
 			c->ru.ru_utime = m.d.utime;
 			c->ru.ru_stime = m.d.stime;
 			c->ru.ru_maxrss = (long)m.d.maxrss;
+			/* Its group may live on, as a child's of porterd. */
+			if (p->launcher && children_linger(c))
+				break;
 			c->next = *done;
 			*done = c;
 			break;
@@ -612,8 +667,8 @@ pool_reaped(pid_t pid, int status)
 			continue;
 		/* Its socket's end tells pool_events() the pool is down. */
 		if (status != 0)
-			log_warnx("service %s: worker pool pid %ld ended with "
-			    "status 0x%x", p->name, (long)pid,
+			log_warnx("service %s: %s pid %ld ended with "
+			    "status 0x%x", p->name, pool_what(p), (long)pid,
 			    (unsigned)status);
 		p->pid = 0;
 		break;
@@ -667,7 +722,12 @@ pool_share(struct svc *old, struct svc *svc)
 {
 	struct pool_tlv_buf a = { NULL, 0, 0, 0 }, b = { NULL, 0, 0, 0 };
 
-	if (!pool_applies(old->conf) || !pool_applies(svc->conf))
+	/*
+	 * Not a launcher: its fd 2 is the old svc's stderr pipe, which goes
+	 * with the old svc.
+	 */
+	if (!pool_applies(old->conf) || !pool_applies(svc->conf) ||
+	    pool_launches(old->conf) || pool_launches(svc->conf))
 		return;
 	/* Both messages now: the log settings in them are the same. */
 	if (pool_setup_msg(old, &a, true) == -1 ||

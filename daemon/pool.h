@@ -32,6 +32,21 @@
  * Datagram (wait) services with isolation = process still fork a child of
  * porterd per turn (spawn.h, on the spawner thread).
  *
+ * Launchers: an exec service whose sandbox has Landlock or seccomp
+ * (sandbox.h: sb->launcher) gets the same machinery with a different
+ * process at the other end: `porterd --pool-worker` that applies the
+ * whole sandbox to itself once -- user, chroot, no_new_privs, Landlock,
+ * the seccomp filter -- and then, per CONN, clones the program with vfork
+ * semantics (spawn_launch_prepare()); the program inherits all of it and
+ * sets only its own resource limits, so no connection pays the ~100 us
+ * a filter costs to attach.  STARTED gives porterd the program's pid
+ * (timeouts and shutdown signal its group), DONE its wait status and
+ * rusage.  The programs are the launcher's children; what they leave in
+ * their group, and the programs themselves if the launcher dies, are
+ * re-parented to porterd, the subreaper, and their connections linger in
+ * children.c until the group is gone.  A launcher is never shared across
+ * a reload (its stderr is the old svc's pipe): the old one drains.
+ *
  * Threads: event loops call pool_submit(); the spawner thread starts pool
  * processes (spawner.h), so a loop never forks or waits for one; the
  * control thread reads the pools' messages (the ev pool_init() returns,

@@ -92,8 +92,12 @@ enum pool_tlv_type {
 	POOL_T_CHROOT,		/* string */
 	POOL_T_WORKDIR,		/* string */
 	POOL_T_BPF,		/* the seccomp filter's instructions */
-	POOL_T_LANDLOCK		/* string: a Landlock path; only in the copy
+	POOL_T_LANDLOCK,	/* string: a Landlock path; only in the copy
 				 * a reload compares (pool_share()) */
+	POOL_T_EXEC,		/* u32 stderr mode: a launcher (pool.h);
+				 * then PLUGIN is the program and ARG its
+				 * argv, argv[0] first */
+	POOL_T_ENV		/* string, once per env entry, in order */
 };
 
 /* A buffer records are appended to. */

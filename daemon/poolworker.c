@@ -25,12 +25,19 @@
  * workers above pool-min exit after pool-idle-timeout.  When porterd
  * closes the pool's socket (reload, shutdown, porterd gone), the master
  * lets busy workers finish, then exits.
+ *
+ * A launcher (pool.h; SETUP has EXEC) is the same process without
+ * workers: it applies the whole sandbox to itself, loads the seccomp
+ * filter last, and for every CONN clones the program
+ * (pw_launch()), reports it STARTED, and reports its exit DONE from its
+ * pidfd, with the wait status and rusage.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -52,6 +59,7 @@
 #include "pool.h"
 #include "pool_proto.h"
 #include "sandbox.h"
+#include "spawn.h"
 #include "dispatch.h"
 
 #define PW_CTL		3	/* the socket to porterd */
@@ -91,6 +99,11 @@ static struct {
 	unsigned alive;
 	struct pw_pending *qhead, *qtail;
 	bool draining;		/* porterd closed the pool's socket */
+	bool exec;		/* a launcher: starts the service's program
+				 * per connection, no workers */
+	int null_fd;		/* a launcher's /dev/null, opened before the
+				 * sandbox could hide it */
+	char *stack;		/* a launcher's clone stack */
 	unsigned char *buf;	/* POOL_MSG_MAX bytes: a message read */
 	int ep;			/* the master's epoll */
 } pw;
@@ -199,6 +212,22 @@ pw_setup(char **plugin)
 			break;
 		case POOL_T_SOCKTYPE:
 			pw.conf.socktype = (int)pw_u32(v, vlen, 0);
+			pw.conf.protocol = (int)pw_u32(v, vlen, 1);
+			break;
+		case POOL_T_EXEC:
+			pw.exec = true;
+			pw.conf.kind = HANDLER_EXEC;
+			pw.conf.isolation = ISOLATION_THREAD;
+			pw.conf.stderr_mode = (enum stderr_mode)pw_u32(v,
+			    vlen, 0);
+			break;
+		case POOL_T_ENV:
+			pw.conf.env = realloc(pw.conf.env,
+			    (pw.conf.nenv + 2) * sizeof(char *));
+			if (pw.conf.env == NULL)
+				pw_fail("out of memory");
+			pw.conf.env[pw.conf.nenv++] = pw_str(v, vlen);
+			pw.conf.env[pw.conf.nenv] = NULL;
 			break;
 		case POOL_T_LOG:
 			target = (int)pw_u32(v, vlen, 0);
@@ -255,10 +284,16 @@ pw_setup(char **plugin)
 			break;	/* a newer porterd's record: not needed */
 		}
 	}
-	if (r == -1 || pw.conf.name == NULL || *plugin == NULL)
+	if (r == -1 || pw.conf.name == NULL || *plugin == NULL ||
+	    (pw.exec && nargs == 0))
 		pw_fail("setup: malformed");
 	pw.conf.nargs = nargs;
 	pw.svc.conf = &pw.conf;
+	if (pw.exec) {
+		/* ARG is the program's argv, argv[0] first. */
+		pw.svc.argv = pw.conf.args;
+		pw.conf.sandbox = pw.has_sb ? &pw.sb : NULL;
+	}
 	log_init((enum log_target)target, level, "porterd");
 	free(buf);
 }
@@ -285,7 +320,13 @@ pw_plugin(const char *path)
 	pw.svc.inited = true;
 }
 
-/* Everything but seccomp, which each worker loads for itself. */
+/*
+ * Everything the workers or programs share: namespaces, chroot, user,
+ * capabilities, no_new_privs, Landlock.  Not the resource limits (each
+ * worker or program takes its own: the master's CPU time is not theirs)
+ * nor seccomp (a worker loads it for itself, a launcher once it is set
+ * up, in poolworker_main()).
+ */
 static void
 pw_confine(void)
 {
@@ -295,7 +336,7 @@ pw_confine(void)
 	const struct sandbox *sb = pw.has_sb ? &pw.sb : NULL;
 	const char *why = NULL;
 
-	if (sandbox_apply_root(sb, &why) == -1)
+	if (sandbox_apply_shared(sb, &why) == -1)
 		pw_fail("%s: %s", why, strerror(errno));
 	if (pw.conf.set_user && (geteuid() == 0 ||
 	    pw.conf.uid != geteuid() || pw.conf.gid != getegid())) {
@@ -423,7 +464,8 @@ pw_worker_main(int sock)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Its own group: a seccomp kill or a timeout hits this worker only. */
 	(void)setsid();
-	if (sandbox_apply_seccomp(sb, pw.conf.name, &why) == -1) {
+	if (sandbox_apply_limits(sb, &why) == -1 ||
+	    sandbox_apply_seccomp(sb, pw.conf.name, &why) == -1) {
 		log_warn("service %s: %s", pw.conf.name, why);
 		_exit(126);
 	}
@@ -497,33 +539,37 @@ pw_unwatch(int *fd)
 	*fd = -1;
 }
 
+/* A free slot (pid 0), growing the table if need be; NULL: no memory. */
+static struct pw_worker *
+pw_slot(void)
+{
+	struct pw_worker *nw;
+	size_t i;
+
+	for (i = 0; i < pw.nw; i++) {
+		if (pw.w[i].pid == 0)
+			return &pw.w[i];
+	}
+	if ((nw = realloc(pw.w, (pw.nw * 2 + 4) * sizeof(*nw))) == NULL)
+		return NULL;
+	pw.w = nw;
+	for (i = pw.nw; i < pw.nw * 2 + 4; i++)
+		memset(&pw.w[i], 0, sizeof(pw.w[i]));
+	nw = &pw.w[pw.nw];
+	pw.nw = pw.nw * 2 + 4;
+	return nw;
+}
+
 /* Forks a worker into a free slot.  Returns the slot, or NULL. */
 static struct pw_worker *
 pw_fork(void)
 {
-	struct pw_worker *w = NULL;
-	size_t i;
+	struct pw_worker *w;
 	pid_t pid;
 	int sv[2];
 
-	for (i = 0; i < pw.nw; i++) {
-		if (pw.w[i].pid == 0) {
-			w = &pw.w[i];
-			break;
-		}
-	}
-	if (w == NULL) {
-		struct pw_worker *nw = realloc(pw.w,
-		    (pw.nw * 2 + 4) * sizeof(*nw));
-
-		if (nw == NULL)
-			return NULL;
-		pw.w = nw;
-		for (i = pw.nw; i < pw.nw * 2 + 4; i++)
-			memset(&pw.w[i], 0, sizeof(pw.w[i]));
-		w = &pw.w[pw.nw];
-		pw.nw = pw.nw * 2 + 4;
-	}
+	if ((w = pw_slot()) == NULL)
+		return NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("service %s: worker socketpair", pw.conf.name);
 		return NULL;
@@ -621,6 +667,92 @@ pw_post(const void *msg, size_t len)
 	pw_out.len[pw_out.n++] = len;
 }
 
+/* ---------------------------------------------------------- a launcher */
+
+#define PW_STACK	(64 * 1024)	/* the launcher's clone stack */
+
+/* A STARTED or DONE (pid -1: the program could not be started). */
+static void
+pw_post_started(uint64_t id, pid_t pid)
+{
+	struct pool_started_msg st;
+	struct pool_done_msg d;
+
+	if (pid > 0) {
+		memset(&st, 0, sizeof(st));
+		st.h.magic = POOL_MAGIC;
+		st.h.type = POOL_STARTED;
+		st.id = id;
+		st.pid = (int32_t)pid;
+		pw_post(&st, sizeof(st));
+		return;
+	}
+	memset(&d, 0, sizeof(d));
+	d.h.magic = POOL_MAGIC;
+	d.h.type = POOL_DONE;
+	d.id = id;
+	d.pid = -1;
+	pw_post(&d, sizeof(d));
+}
+
+/*
+ * Starts the program for the CONN in p, as porterd's spawner would
+ * (spawn.h: clone(CLONE_VM | CLONE_VFORK), only system calls in the
+ * child), minus what this process applied to itself once.  Its exit is
+ * seen on a pidfd and reported DONE by pw_reap(), with its rusage.
+ */
+static void
+pw_launch(struct pw_pending *p)
+{
+	const struct pool_conn_msg *m = (const void *)p->msg;
+	struct spawn_exec_args a;
+	struct pw_worker *w;
+	const char **vars;
+	struct conn c;
+	pid_t pid = -1;
+	int pidfd = -1, err = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.svc = &pw.svc;
+	c.fd = p->fd;
+	c.peer = m->peer;
+	c.local = m->local;
+	if ((vars = pw_conn_vars(m)) == (void *)-1 || (w = pw_slot()) == NULL) {
+		err = ENOMEM;
+	} else {
+		c.vars = vars;
+		if (spawn_launch_prepare(&a, &c, pw.conf.stderr_mode ==
+		    STDERR_LOG ? 2 : pw.null_fd) == 0)
+			pid = (pid_t)clone(spawn_exec_child,
+			    pw.stack + PW_STACK, CLONE_VM | CLONE_VFORK |
+			    CLONE_PIDFD | SIGCHLD, &a, &pidfd);
+		err = errno;
+		spawn_exec_release(&a);
+	}
+	if (vars != (void *)-1)
+		free(vars);
+	close(p->fd);
+	if (pid > 0 && pw_watch(pidfd, w, PW_EV_EXIT) == -1) {
+		/* Unwatched it would never be reported: end it now. */
+		err = errno;
+		kill(pid, SIGKILL);
+		(void)waitpid(pid, NULL, 0);
+		close(pidfd);
+		pid = -1;
+	}
+	if (pid <= 0) {
+		errno = err;
+		log_warn("service %s: exec %s", pw.conf.name, pw.conf.handler);
+	} else {
+		w->pid = pid;
+		w->pidfd = pidfd;
+		w->fd = -1;
+		w->id = m->id;
+		pw.alive++;
+	}
+	pw_post_started(m->id, pid);
+}
+
 /* Hands queued connections to idle workers, forking as allowed. */
 static void
 pw_dispatch(void)
@@ -630,6 +762,13 @@ pw_dispatch(void)
 	struct pw_worker *w;
 	size_t i;
 
+	while (pw.exec && (p = pw.qhead) != NULL) {
+		pw.qhead = p->next;
+		if (pw.qhead == NULL)
+			pw.qtail = NULL;
+		pw_launch(p);
+		free(p);
+	}
 	while ((p = pw.qhead) != NULL) {
 		w = NULL;
 		for (i = 0; i < pw.nw; i++) {
@@ -780,6 +919,8 @@ pw_tend(void)
 	unsigned idle = 0;
 	size_t i;
 
+	if (pw.exec)
+		return;		/* a launcher keeps no workers */
 	for (i = 0; i < pw.nw; i++) {
 		struct pw_worker *w = &pw.w[i];
 
@@ -809,6 +950,7 @@ poolworker_main(char **argv)
 	struct epoll_event evs[64];
 	struct pool_text_msg ready;
 	char *plugin = NULL;
+	const char *why = NULL;
 	bool ctl = true;
 	int i, n, null;
 
@@ -819,22 +961,40 @@ poolworker_main(char **argv)
 	/* pool.c's pool_env(): its work is done, the plugin need not see it */
 	(void)unsetenv("LD_BIND_NOW");
 	pw_setup(&plugin);
-	pw_title("pool");
+	pw_title(pw.exec ? "launcher" : "pool");
 	if ((pw.buf = malloc(POOL_MSG_MAX)) == NULL)
 		pw_fail("out of memory");
 	if (fcntl(PW_CHANNEL, F_GETFD) != -1)
 		sandbox_channel_adopt(PW_CHANNEL);
-	/* Logs go through a copy (or /dev/log); 0, 1, 2 are /dev/null. */
+	/* Logs go through a copy (or /dev/log); 0, 1 are /dev/null. */
 	log_child();
-	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
-	    dup2(null, 2) == -1)
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
 		pw_fail("/dev/null: %s", strerror(errno));
-	close(null);
-	pw_plugin(plugin);
+	if (pw.exec) {
+		/* fd 2 is the programs' stderr in "log" mode (pool.c). */
+		pw.null_fd = null;
+		if ((pw.stack = malloc(PW_STACK)) == NULL)
+			pw_fail("out of memory");
+	} else {
+		/* 2 too: what a plugin prints reaches no terminal. */
+		if (dup2(null, 2) == -1)
+			pw_fail("/dev/null: %s", strerror(errno));
+		close(null);
+		pw_plugin(plugin);
+	}
 	pw_confine();
 	if ((pw.ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    pw_watch(PW_CTL, NULL, PW_EV_CTL) == -1)
 		pw_fail("epoll: %s", strerror(errno));
+	/*
+	 * A launcher's programs inherit its filter: loaded once, here, it
+	 * costs no program anything (attaching one takes ~100 us).  From
+	 * here on the launcher makes only the calls sandbox.c's
+	 * seccomp_launcher_needed lists.
+	 */
+	if (pw.exec && sandbox_apply_seccomp_launcher(pw.has_sb ? &pw.sb :
+	    NULL, pw.conf.name, &why) == -1)
+		pw_fail("%s: %s", why, strerror(errno));
 	memset(&ready, 0, sizeof(ready));
 	ready.h.magic = POOL_MAGIC;
 	ready.h.type = POOL_READY;

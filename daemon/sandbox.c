@@ -106,6 +106,22 @@ static const char *const seccomp_pool_needed[] = {
 	"recvmsg", "getrusage", NULL
 };
 
+/*
+ * What an exec service's launcher (pool.h) calls while its filter is on:
+ * a service that denies one of these starts each handler in a child of
+ * its own instead (sb->launcher false), paying the filter's load there.
+ */
+static const char *const seccomp_launcher_needed[] = {
+	"epoll_wait", "epoll_pwait", "epoll_ctl", "recvmsg", "sendmsg",
+	"sendmmsg", "sendto", "write", "writev", "clone", "clone3", "wait4",
+	"waitid", "close", "close_range", "dup2", "dup3", "fcntl", "setsid",
+	"prlimit64", "setrlimit", "getrlimit", "rt_sigaction",
+	"rt_sigprocmask", "rt_sigreturn", "restart_syscall", "execve", "exit",
+	"exit_group", "brk", "mmap", "munmap", "mremap", "madvise",
+	"mprotect", "futex", "clock_gettime", "getpid", "getsockopt",
+	"kill", NULL
+};
+
 /* What porterd's own start of a handler needs after the filter is on. */
 static const char *const seccomp_needed[] = {
 	"execve", "sendmsg", "close", "exit", "exit_group", "rt_sigreturn",
@@ -383,12 +399,21 @@ fail:
 int
 sandbox_prepare(struct sandbox *sb, bool exec, char *err, size_t errlen)
 {
+	size_t i;
+
 	if (sb->landlock || sb->seccomp)
 		sb->no_new_privs = true;	/* both need it unprivileged */
 	if (sb->landlock && landlock_prepare(sb, err, errlen) == -1)
 		return -1;
 	if (sb->seccomp && seccomp_prepare(sb, exec, err, errlen) == -1)
 		return -1;
+	sb->launcher = exec && (sb->landlock || sb->seccomp) &&
+	    !sb->private_tmp && !sb->net_none;
+	for (i = 0; sb->launcher && i < sb->ndeny; i++) {
+		if (strv_has((char *const *)(uintptr_t)seccomp_launcher_needed,
+		    sb->deny[i]))
+			sb->launcher = false;
+	}
 	return 0;
 }
 
@@ -456,14 +481,10 @@ sandbox_private_tmp(const char **why)
 	return 0;
 }
 
-int
-sandbox_apply_root(const struct sandbox *sb, const char **why)
+/* Namespaces, chroot, working directory: what every handler shares. */
+static int
+sandbox_apply_fs(const struct sandbox *sb, const char **why)
 {
-	struct rlimit rl;
-	size_t i;
-
-	if (sb == NULL)
-		return 0;
 	if (sb->private_tmp && sandbox_private_tmp(why) == -1)
 		return -1;
 	if (sb->net_none && unshare(CLONE_NEWNET) == -1) {
@@ -484,15 +505,12 @@ sandbox_apply_root(const struct sandbox *sb, const char **why)
 		*why = "working-directory";
 		return -1;
 	}
-	for (i = 0; i < SB_NRLIMITS; i++) {
-		if (!sb->rlimit_set[i])
-			continue;
-		rl.rlim_cur = rl.rlim_max = sb->rlimit[i];
-		if (setrlimit(sandbox_resources[i], &rl) == -1) {
-			*why = "setrlimit";
-			return -1;
-		}
-	}
+	return 0;
+}
+
+static int
+sandbox_apply_nice_umask(const struct sandbox *sb, const char **why)
+{
 	if (sb->nice_set) {
 		errno = 0;
 		if (nice(sb->nice) == -1 && errno != 0) {
@@ -503,6 +521,63 @@ sandbox_apply_root(const struct sandbox *sb, const char **why)
 	if (sb->umask_set)
 		umask(sb->umask);
 	return 0;
+}
+
+int
+sandbox_apply_limits(const struct sandbox *sb, const char **why)
+{
+	struct rlimit rl;
+	size_t i;
+
+	for (i = 0; sb != NULL && i < SB_NRLIMITS; i++) {
+		if (!sb->rlimit_set[i])
+			continue;
+		rl.rlim_cur = rl.rlim_max = sb->rlimit[i];
+		if (setrlimit(sandbox_resources[i], &rl) == -1) {
+			*why = "setrlimit";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+sandbox_apply_root(const struct sandbox *sb, const char **why)
+{
+	if (sb == NULL)
+		return 0;
+	if (sandbox_apply_fs(sb, why) == -1 ||
+	    sandbox_apply_limits(sb, why) == -1)
+		return -1;
+	return sandbox_apply_nice_umask(sb, why);
+}
+
+int
+sandbox_apply_shared(const struct sandbox *sb, const char **why)
+{
+	struct rlimit rl;
+	size_t i;
+
+	if (sb == NULL)
+		return 0;
+	if (sandbox_apply_fs(sb, why) == -1)
+		return -1;
+	/*
+	 * A handler, already the service's user, may lower a hard limit
+	 * but not raise it: raise it here, where porterd could.  Without
+	 * the privilege the handler fails as it would have anyway.
+	 */
+	for (i = 0; i < SB_NRLIMITS; i++) {
+		if (!sb->rlimit_set[i] ||
+		    getrlimit(sandbox_resources[i], &rl) == -1 ||
+		    rl.rlim_max == RLIM_INFINITY ||
+		    (sb->rlimit[i] != RLIM_INFINITY &&
+		    sb->rlimit[i] <= rl.rlim_max))
+			continue;
+		rl.rlim_max = sb->rlimit[i];
+		(void)setrlimit(sandbox_resources[i], &rl);
+	}
+	return sandbox_apply_nice_umask(sb, why);
 }
 
 int

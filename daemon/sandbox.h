@@ -90,6 +90,16 @@ struct sandbox {
 	bool seccomp;			/* a filter is to be loaded */
 	void *bpf;			/* struct sock_filter[], bpf_len of them */
 	size_t bpf_len;
+
+	/*
+	 * Set by sandbox_prepare() for an exec service: its handlers are
+	 * started by a launcher that applied the sandbox once (pool.h),
+	 * not each in a child that applies it.  True when the sandbox
+	 * has something that costs per child (Landlock, seccomp), asks
+	 * for no per-connection namespace (private-tmp, network = none),
+	 * and denies no call the launcher makes under the filter.
+	 */
+	bool launcher;
 };
 
 /* Sets the fields their "unset" values (descriptors -1). */
@@ -149,6 +159,30 @@ void sandbox_watch_collect(void);
  * descriptor its workers send their seccomp listeners on.
  */
 void sandbox_channel_adopt(int fd);
+
+/*
+ * A launcher's share of sandbox_apply_root() (pool.h: the process that
+ * starts an exec service's handlers and applies its sandbox once):
+ * namespaces, chroot, working directory, nice and umask, which every
+ * handler inherits; and, while it still has porterd's privileges, each
+ * resource limit's hard value raised as far as its handlers will set it.
+ * The limits themselves are per handler, sandbox_apply_limits() (a
+ * launcher holding rlimit-cpu would spend it on its own work).  Returns
+ * 0, or -1 with errno and a reason in *why.
+ */
+int sandbox_apply_shared(const struct sandbox *sb, const char **why);
+
+/* The resource limits, soft = hard = value: system calls only. */
+int sandbox_apply_limits(const struct sandbox *sb, const char **why);
+
+/*
+ * A launcher's filter: sandbox_apply_seccomp(), but the listener it
+ * sends is shared by every handler the launcher starts, so the watcher
+ * ends the offending process's own session and group, never the
+ * launcher's.
+ */
+int sandbox_apply_seccomp_launcher(const struct sandbox *sb,
+    const char *service, const char **why);
 
 /*
  * The child's steps (see the top of this file).  Each returns 0, or -1

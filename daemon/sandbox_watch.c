@@ -57,7 +57,9 @@
 
 /* What a child sends with its listener. */
 struct watch_msg {
-	pid_t leader;			/* the handler's process group */
+	pid_t leader;			/* the handler's process group, or */
+	pid_t launcher;			/* a launcher whose handlers share
+					 * the listener (0: none) */
 	char service[128];
 };
 
@@ -198,7 +200,22 @@ watch_notified(struct watch_entry *e)
 	 * (a shell) run on before the group's turn.  Then the caller, in
 	 * case it left the group (setpgid is allowed).
 	 */
-	(void)kill(-e->msg.leader, SIGKILL);
+	if (e->msg.launcher != 0) {
+		/*
+		 * Every handler of a launcher reports here: the caller's
+		 * session (each handler starts one) and group, unless the
+		 * launcher itself is what called.
+		 */
+		pid_t sid = getsid((pid_t)req.pid);
+		pid_t pg = getpgid((pid_t)req.pid);
+
+		if (sid > 0 && sid != e->msg.launcher)
+			(void)kill(-sid, SIGKILL);
+		if (pg > 0 && pg != sid && pg != e->msg.launcher)
+			(void)kill(-pg, SIGKILL);
+	} else {
+		(void)kill(-e->msg.leader, SIGKILL);
+	}
 	(void)kill((pid_t)req.pid, SIGKILL);
 	name = seccomp_syscall_resolve_num_arch(req.data.arch, req.data.nr);
 	log_warnx("service %s: pid %d: seccomp: system call %s (%d) denied, "
@@ -319,16 +336,38 @@ sandbox_channel_adopt(int fd)
 	watch_send_fd = fd;
 }
 
+static int watch_attach(const struct sandbox *sb, const char *service,
+    int channel, bool launcher, const char **why);
+
 int
 sandbox_apply_seccomp(const struct sandbox *sb, const char *service,
     const char **why)
 {
-	return sandbox_apply_seccomp_to(sb, service, watch_send_fd, why);
+	return watch_attach(sb, service, watch_send_fd, false, why);
+}
+
+int
+sandbox_apply_seccomp_launcher(const struct sandbox *sb, const char *service,
+    const char **why)
+{
+	return watch_attach(sb, service, watch_send_fd, true, why);
 }
 
 int
 sandbox_apply_seccomp_to(const struct sandbox *sb, const char *service,
     int channel, const char **why)
+{
+	return watch_attach(sb, service, channel, false, why);
+}
+
+/*
+ * Loads sb's filter; with seccomp-action = kill, sends its listener on
+ * channel (the watcher's), for the handler whose group this process
+ * leads, or (launcher) for every process this one will start.
+ */
+static int
+watch_attach(const struct sandbox *sb, const char *service, int channel,
+    bool launcher, const char **why)
 {
 	union {
 		struct cmsghdr h;
@@ -362,6 +401,7 @@ sandbox_apply_seccomp_to(const struct sandbox *sb, const char *service,
 	/* Everything but the send is done before the filter is on. */
 	memset(&msg, 0, sizeof(msg));
 	msg.leader = getpid();
+	msg.launcher = launcher ? msg.leader : 0;
 	/* Not snprintf(): this may run in a vfork child (spawn.h). */
 	for (i = 0; service[i] != '\0' && i + 1 < sizeof(msg.service); i++)
 		msg.service[i] = service[i];

@@ -296,15 +296,23 @@ spawn_watch(const struct service *conf)
 	return spawn_reports(conf) ? sandbox_watch_start() : 0;
 }
 
-int
-spawn_exec_prepare(struct spawn_exec_args *a, struct conn *c, int stderr_fd)
+/*
+ * a->env: PATH, the service's env, c's connection variables and its
+ * edge's (TLS_*, PROXY_*; in a launcher, the vars its CONN carried).
+ */
+static int
+spawn_exec_env(struct spawn_exec_args *a, struct conn *c)
 {
 	const struct service *conf = c->svc->conf;
-	size_t max = conf->nenv + SPAWN_CONN_VARS + 2 + edge_nvars(c), n = 0, i;
+	const char *const *vars = c->vars != NULL ? c->vars : edge_vars(c);
+	size_t nvars = 0, max, n = 0, i;
 
-	memset(a, 0, sizeof(*a));
-	if (spawn_watch(conf) == -1)
-		return -1;
+	if (c->vars != NULL)
+		while (vars[nvars] != NULL)
+			nvars++;
+	else
+		nvars = edge_nvars(c);
+	max = conf->nenv + SPAWN_CONN_VARS + 2 + nvars;
 	/* Built before the child exists: it must not allocate. */
 	if ((a->env = calloc(max, sizeof(*a->env))) == NULL)
 		return -1;
@@ -313,15 +321,39 @@ spawn_exec_prepare(struct spawn_exec_args *a, struct conn *c, int stderr_fd)
 		a->env[n++] = conf->env[i];
 	n += spawn_conn_env(c, a->env + n, max - n, a->envbuf,
 	    sizeof(a->envbuf));
-	for (i = 0; i < edge_nvars(c); i++)	/* edge.h: TLS_*, PROXY_* */
-		a->env[n++] = (char *)(uintptr_t)edge_vars(c)[i];
+	for (i = 0; i < nvars; i++)
+		a->env[n++] = (char *)(uintptr_t)vars[i];
 	a->env[n] = NULL;
 	a->svc = c->svc;
 	a->fd = c->fd;
+	return 0;
+}
+
+int
+spawn_exec_prepare(struct spawn_exec_args *a, struct conn *c, int stderr_fd)
+{
+	const struct service *conf = c->svc->conf;
+
+	memset(a, 0, sizeof(*a));
+	if (spawn_watch(conf) == -1 || spawn_exec_env(a, c) == -1)
+		return -1;
 	a->stderr_fd = stderr_fd;
 	a->drop_caps = privs_active();
 	/* Only a child that sends a listener keeps the socket open. */
 	a->channel = spawn_reports(conf) ? sandbox_exec_channel_fd() : -1;
+	return 0;
+}
+
+int
+spawn_launch_prepare(struct spawn_exec_args *a, struct conn *c,
+    int stderr_fd)
+{
+	memset(a, 0, sizeof(*a));
+	if (spawn_exec_env(a, c) == -1)
+		return -1;
+	a->stderr_fd = stderr_fd;
+	a->channel = -1;
+	a->launched = true;
 	return 0;
 }
 
@@ -344,9 +376,18 @@ spawn_exec_child(void *arg)
 	errfd = a->stderr_fd;
 	if (conf->stderr_mode == STDERR_SOCKET)
 		errfd = a->fd;
-	if (errfd < 0 || conf->stderr_mode == STDERR_NULL)
+	/* A launcher passes its /dev/null: a chroot may have hidden it. */
+	if (errfd < 0 || (conf->stderr_mode == STDERR_NULL && !a->launched))
 		errfd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (spawn_child_setup(a->svc, a->drop_caps, &why) == -1) {
+	if (a->launched) {
+		/* The launcher is confined already: the limits are ours. */
+		spawn_signals_default();
+		(void)syscall(SYS_setsid);
+		if (sandbox_apply_limits(conf->sandbox, &why) == -1) {
+			spawn_child_fail(errfd, a->svc, why, errno);
+			_exit(126);
+		}
+	} else if (spawn_child_setup(a->svc, a->drop_caps, &why) == -1) {
 		spawn_child_fail(errfd, a->svc, why, errno);
 		_exit(126);
 	}
@@ -354,16 +395,21 @@ spawn_exec_child(void *arg)
 	if (dup2(a->fd, 0) == -1 || dup2(a->fd, 1) == -1 ||
 	    dup2(errfd, 2) == -1)
 		_exit(126);
-	if (sandbox_apply_user(conf->sandbox, &why) == -1) {
-		spawn_child_fail(2, a->svc, why, errno);
-		_exit(126);
-	}
-	spawn_close_from3(&a->channel, 1);
-	/* Last: from here on the filter judges every call, execve too. */
-	if (sandbox_apply_seccomp_to(conf->sandbox, conf->name, a->channel,
-	    &why) == -1) {
-		spawn_child_fail(2, a->svc, why, errno);
-		_exit(126);
+	if (!a->launched) {
+		if (sandbox_apply_user(conf->sandbox, &why) == -1) {
+			spawn_child_fail(2, a->svc, why, errno);
+			_exit(126);
+		}
+		spawn_close_from3(&a->channel, 1);
+		/* Last: from here on the filter judges every call, execve
+		 * too. */
+		if (sandbox_apply_seccomp_to(conf->sandbox, conf->name,
+		    a->channel, &why) == -1) {
+			spawn_child_fail(2, a->svc, why, errno);
+			_exit(126);
+		}
+	} else {
+		spawn_close_from3(NULL, 0);
 	}
 	spawn_unblock_all();
 	execve(conf->handler, a->svc->argv, a->env);

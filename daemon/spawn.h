@@ -41,6 +41,8 @@ struct spawn_exec_args {
 	int stderr_fd;			/* stderr = log target, or -1 */
 	int channel;			/* sandbox_exec_channel_fd(), or -1 */
 	bool drop_caps;			/* run-as: drop what porterd kept */
+	bool launched;			/* started by a confined launcher
+					 * (spawn_launch_prepare()) */
 };
 
 /*
@@ -53,6 +55,15 @@ struct spawn_exec_args {
 int spawn_exec_prepare(struct spawn_exec_args *a, struct conn *c,
     int stderr_fd);
 void spawn_exec_release(struct spawn_exec_args *a);
+
+/*
+ * The same in an exec service's launcher (pool.h), which applied the
+ * service's sandbox and user to itself: the child it clones only takes
+ * its resource limits, its session and its descriptors, then execs.
+ * c->vars, if set, are the edge's variables its CONN carried.
+ */
+int spawn_launch_prepare(struct spawn_exec_args *a, struct conn *c,
+    int stderr_fd);
 
 /*
  * The child: the clone() entry point (arg: a struct spawn_exec_args).

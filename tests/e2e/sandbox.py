@@ -17,6 +17,15 @@ network = none leaves only the loopback interface; an isolated echo
 plugin under seccomp = io-only still echoes, and sees 0, 1 and 2 on
 /dev/null; an in-process plugin with a sandbox option is refused with
 file:line.
+
+Exec services with Landlock or seccomp are started by a launcher per
+service (pool.h), which applied the sandbox once: the program's parent is
+that launcher, the same for every connection, itself under the filter
+and no_new_privs but without the programs' rlimit-cpu; a denied call
+kills the handler, not the launcher; a program that leaves a process in
+its group keeps its connection until that process ends; a launcher that
+dies leaves its running program serving, porterd logs that program's
+end, and the next connection starts a new launcher.
 """
 import os
 import re
@@ -32,6 +41,8 @@ from porter_e2e import (connect, conf_opts, conf_service, echo_roundtrip,  # noq
 
 STATUS_SH = """#!/bin/sh
 grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status
+echo "ppid=$PPID"
+echo "cpu=$(ulimit -t)"
 echo "nofile=$(ulimit -n)"
 grep -E '^Max file size' /proc/self/limits | tr -s ' ' '\\n' | sed -n 4p | sed 's/^/fsize=/'
 echo "core=$(ulimit -c)"
@@ -64,6 +75,17 @@ cd /.. && echo "root=$(pwd)"
 echo end
 """
 
+WAIT_SH = """#!/bin/sh
+echo "ppid=$PPID"
+read line
+echo "got $line"
+"""
+
+LINGER_SH = """#!/bin/sh
+sleep 1 &
+echo started
+"""
+
 TMP_SH = """test -e "$HOSTFILE" && echo host-tmp-visible || echo host-tmp-hidden
 echo private > /tmp/porter-e2e-private-tmp
 cat /tmp/porter-e2e-private-tmp
@@ -78,6 +100,34 @@ def talk(addr):
         return recv_all(s).decode("utf-8", "replace")
     finally:
         s.close()
+
+
+def children(pid):
+    kids = []
+    for task in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+            kids += [int(x) for x in f.read().split()]
+    return kids
+
+
+def titled(pid, title):
+    """porterd's children whose process title is `title`."""
+    found = []
+    for k in children(pid):
+        try:
+            with open("/proc/%d/cmdline" % k, "rb") as f:
+                cmd = f.read().split(b"\0")[0].decode()
+        except OSError:
+            continue
+        if cmd == title:
+            found.append(k)
+    return found
+
+
+def proc_status(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f
+                    if ":\t" in line)
 
 
 def make_jail(root):
@@ -101,6 +151,7 @@ def scenario(t):
     w = lambda n, s: t.write(os.path.join(tmp, n), s, 0o755)  # noqa
     status_sh, ll_sh = w("status.sh", STATUS_SH), w("ll.sh", LANDLOCK_SH)
     deny_sh, errno_sh = w("deny.sh", DENY_SH), w("errno.sh", ERRNO_SH)
+    wait_sh, linger_sh = w("wait.sh", WAIT_SH), w("linger.sh", LINGER_SH)
     inside, outside = os.path.join(tmp, "in"), os.path.join(tmp, "out")
     os.mkdir(inside)
     os.mkdir(outside)
@@ -110,19 +161,19 @@ def scenario(t):
     hostfile = os.path.join("/tmp", "porter-e2e-hostfile-%d" % os.getpid())
     open(hostfile, "w").close()
     try:
-        run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, inside,
-            outside, jail, hostfile)
+        run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh,
+            linger_sh, inside, outside, jail, hostfile)
     finally:
         os.unlink(hostfile)
 
 
-def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, inside,
-        outside, jail, hostfile):
+def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
+        inside, outside, jail, hostfile):
     lo = ["127.0.0.1:0"]
     plugins = t.plugindir(["echo"], tmp)
     conf = conf_opts(shutdown_timeout=5, user="root")
     conf += conf_service("status", listen=lo, exec_=status_sh,
-                         rlimit_nofile=64, rlimit_fsize="1M", rlimit_core=0,
+                         rlimit_cpu=5, rlimit_nofile=64, rlimit_fsize="1M", rlimit_core=0,
                          umask="0027", nice=7, working_directory=tmp,
                          no_new_privileges=True, seccomp="basic-exec")
     sysdirs = [d for d in ("/usr", "/bin", "/lib", "/lib64", "/etc")
@@ -145,24 +196,45 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, inside,
                          args=["-c", TMP_SH],
                          env=["HOSTFILE=%s" % hostfile], private_tmp=True,
                          network="none")
+    conf += conf_service("wait", listen=lo, exec_=wait_sh,
+                         seccomp="basic-exec")
+    conf += conf_service("linger", listen=lo, exec_=linger_sh,
+                         seccomp="basic-exec")
     conf += conf_service("echoiso", listen=lo, plugin="echo",
                          isolation="process", seccomp="io-only",
                          rlimit_nofile=32)
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
 
-    with t.case("ready with 7 services; the Landlock ABI is logged"):
-        d.wait_line(r"^ready: 7 services")
+    with t.case("ready with 9 services; the Landlock ABI is logged"):
+        d.wait_line(r"^ready: 9 services")
         d.wait_line(r"^landlock: (kernel ABI \d+|not available)")
 
     with t.case("limits, umask, nice, cwd, NoNewPrivs, Seccomp as the "
                 "program sees them"):
         out = talk(d.addr("status"))
-        for want in ("NoNewPrivs:\t1", "Seccomp:\t2", "nofile=64",
+        for want in ("NoNewPrivs:\t1", "Seccomp:\t2", "nofile=64", "cpu=5",
                      "fsize=1048576", "core=0", "umask=0027", "pwd=%s" % tmp):
             expect(want in out.splitlines(), "%r not in %r" % (want, out))
         m = re.search(r"^nice=(-?\d+)$", out, re.M)
         expect(m and int(m.group(1)) >= 7, "niceness: %r" % out)
+
+    with t.case("one launcher per service starts the programs, "
+                "confined itself but without their rlimit-cpu"):
+        launchers = titled(d.pid, "porterd: status launcher")
+        expect_eq(len(launchers), 1, "status launchers")
+        ppids = set()
+        for _ in range(3):
+            m = re.search(r"^ppid=(\d+)$", talk(d.addr("status")), re.M)
+            ppids.add(int(m.group(1)) if m else None)
+        expect_eq(ppids, set(launchers), "the programs' parents")
+        st = proc_status(launchers[0])
+        expect_eq((st.get("NoNewPrivs"), st.get("Seccomp")), ("1", "2"),
+                  "the launcher's NoNewPrivs, Seccomp")
+        with open("/proc/%d/limits" % launchers[0]) as f:
+            cpu = [ln for ln in f if ln.startswith("Max cpu time")]
+        expect(cpu and cpu[0].split()[3] == "unlimited",
+               "the launcher's cpu limit: %r" % cpu)
 
     with t.case("seccomp listeners are closed once their handlers end"):
         # status runs under seccomp-action = kill: each connection hands
@@ -197,6 +269,56 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, inside,
                     r"\(\d+\) denied, killing the handler")
         d.wait_line(r"^service deny: .*killed by signal 9")
 
+    with t.case("the denied call killed the handler, not its launcher"):
+        launchers = titled(d.pid, "porterd: deny launcher")
+        expect_eq(len(launchers), 1, "deny launchers")
+        out = talk(d.addr("deny"))
+        expect("before" in out and "after" not in out, "output %r" % out)
+        expect_eq(titled(d.pid, "porterd: deny launcher"), launchers,
+                  "the launcher after a second violation")
+
+    with t.case("a process left in the program's group keeps the "
+                "connection until it ends"):
+        m = d.mark()
+        expect_eq(talk(d.addr("linger")).strip(), "started", "output")
+        line = d.wait_line(r"^service linger: .*exec %s pid \d+: exit 0 in "
+                           r"([\d.]+)s" % re.escape(linger_sh), m)
+        secs = float(line.group(1))
+        expect(secs >= 0.9, "the connection ended after %.3f s, before "
+               "its group" % secs)
+
+    with t.case("a launcher that dies: its program goes on and is "
+                "logged, the next connection starts a new launcher"):
+        s = connect(d.addr("wait"))
+        try:
+            f = s.makefile("rb")
+            m0 = re.match(rb"ppid=(\d+)", f.readline())
+            old = int(m0.group(1)) if m0 else -1
+            expect_eq(titled(d.pid, "porterd: wait launcher"), [old],
+                      "the program's parent")
+            m = d.mark()
+            os.kill(old, 9)
+            d.wait_line(r"^service wait: launcher pid %d: exited, its "
+                        r"running programs are now porterd's children"
+                        % old, m)
+            s.sendall(b"hello\n")
+            expect_eq(f.readline(), b"got hello\n", "the orphan's answer")
+            f.close()
+        finally:
+            s.close()
+        d.wait_line(r"^service wait: .*exec %s pid \d+: exit 0 in"
+                    % re.escape(wait_sh), m)
+        s = connect(d.addr("wait"))
+        try:
+            line = s.makefile("rb").readline()
+            s.sendall(b"again\n")
+        finally:
+            s.close()
+        new = titled(d.pid, "porterd: wait launcher")
+        expect(len(new) == 1 and new[0] != old and
+               line == b"ppid=%d\n" % new[0],
+               "new launcher %r, the program said %r" % (new, line))
+
     with t.case("seccomp-action = errno: the call fails with EPERM"):
         out = talk(d.addr("errno"))
         expect("uname-failed" in out and "end" in out, "output %r" % out)
@@ -225,12 +347,9 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, inside,
         try:
             s.sendall(b"x")
             expect_eq(s.recv(1), b"x", "echo")
-            # Any of porterd's threads (an event loop) may have forked it.
-            kids = []
-            for task in os.listdir("/proc/%d/task" % d.pid):
-                with open("/proc/%d/task/%s/children" % (d.pid, task)) as f:
-                    kids += [int(x) for x in f.read().split()]
-            expect(len(kids) == 1, "children of porterd: %r" % kids)
+            # Any of porterd's threads may have started it.
+            kids = titled(d.pid, "porterd: echoiso pool")
+            expect(len(kids) == 1, "echoiso's pool: %r" % kids)
             fds = [os.readlink("/proc/%d/fd/%d" % (kids[0], i))
                    for i in range(3)]
             expect_eq(fds, ["/dev/null"] * 3, "fds 0-2")
