@@ -104,7 +104,6 @@ sandbox_exec_channel_fd(void)
 	return exec_send_fd;
 }
 
-/* Takes every listener queued on fd into the watcher's epoll set. */
 /* Takes e off the list. */
 static void
 watch_unlink(struct watch_entry *e)
@@ -119,6 +118,7 @@ watch_unlink(struct watch_entry *e)
 	pthread_mutex_unlock(&watch_mtx);
 }
 
+/* Takes every listener queued on fd into the watcher's epoll set. */
 static void
 watch_receive(int fd)
 {
