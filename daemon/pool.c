@@ -112,7 +112,23 @@ pool_init(void)
 	return &pools.ev;
 }
 
-/* Ends the gathered conns (lock not held), oldest first. */
+/* True if conf's pool is a launcher of exec'd handlers (pool.h). */
+static bool
+pool_launches(const struct service *conf)
+{
+	return conf->kind == HANDLER_EXEC && !conf->wait &&
+	    conf->sandbox != NULL && conf->sandbox->launcher;
+}
+
+/* pool_down()'s mark on a launcher's conn whose program still runs. */
+static const char pool_orphaned[] = "its launcher died";
+
+/*
+ * Ends the gathered conns (lock not held: children.c's lock is taken
+ * here, never under ours), oldest first.  A launcher's program that has
+ * exited may have left its group behind, and one whose launcher died
+ * runs on as porterd's child: children.c ends those.
+ */
 static void
 pool_finish(struct conn *done)
 {
@@ -125,16 +141,16 @@ pool_finish(struct conn *done)
 	}
 	for (; rev != NULL; rev = c) {
 		c = rev->next;
+		if (rev->cut == pool_orphaned) {
+			rev->cut = NULL;
+			if (children_adopt(rev))
+				continue;
+		} else if (rev->pid > 0 && pool_launches(rev->svc->conf) &&
+		    children_linger(rev)) {
+			continue;
+		}
 		dispatch_done(rev);
 	}
-}
-
-/* True if conf's pool is a launcher of exec'd handlers (pool.h). */
-static bool
-pool_launches(const struct service *conf)
-{
-	return conf->kind == HANDLER_EXEC && !conf->wait &&
-	    conf->sandbox != NULL && conf->sandbox->launcher;
 }
 
 bool
@@ -425,10 +441,9 @@ pool_down(struct pool *p, const char *why, struct conn **done)
 		next = c->next;
 		/* A launcher's programs live on, re-parented to porterd. */
 		if (p->launcher && c->pid > 0) {
-			if (!children_adopt(c)) {
-				c->next = *done;
-				*done = c;
-			}
+			c->cut = pool_orphaned;
+			c->next = *done;
+			*done = c;
 			continue;
 		}
 		c->cut = "worker pool lost";
@@ -627,9 +642,6 @@ pool_read(struct pool *p, struct conn **done)
 			c->ru.ru_utime = m.d.utime;
 			c->ru.ru_stime = m.d.stime;
 			c->ru.ru_maxrss = (long)m.d.maxrss;
-			/* Its group may live on, as a child's of porterd. */
-			if (p->launcher && children_linger(c))
-				break;
 			c->next = *done;
 			*done = c;
 			break;
