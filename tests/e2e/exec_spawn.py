@@ -24,7 +24,7 @@ import threading
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from porter_e2e import (connect, conf_opts, conf_service, expect,  # noqa
-                        expect_eq, main, recv_all)
+                        expect_eq, main, proc_children, recv_all)
 
 N_TRUE = 200
 PAR = 16
@@ -115,13 +115,7 @@ def scenario(t):
         expect_eq(n, N_TRUE, "lines for /bin/true")
 
     with t.case("no zombie children are left"):
-        kids = []
-        for tid in os.listdir("/proc/%d/task" % d.pid):
-            try:
-                with open("/proc/%d/task/%s/children" % (d.pid, tid)) as f:
-                    kids += f.read().split()
-            except OSError:
-                pass
+        kids = proc_children(d.pid)
         zombies = []
         for k in kids:
             try:

@@ -14,6 +14,8 @@ where it is installed.  Then, with real clients:
     read over TFTP (RRQ, DATA, ACK, from the per-transfer port);
   rsync --daemon in inetd mode with `use chroot = yes` and uid/gid: the
     rsync client lists the module and copies a file;
+  the same rsync daemon sandboxed (syscall-deny, no-new-privileges,
+    rlimit-nofile), so started by the service's confined launcher;
   vsftpd with listen=NO (chroots the anonymous user, drops privileges):
     python's ftplib logs in anonymously, lists and retrieves a file over a
     passive data connection.
@@ -34,7 +36,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from porter_e2e import (IO_TIMEOUT, PORTERD, Skip, TOP_BUILDDIR,  # noqa
                         TOP_SRCDIR, conf_service, expect, expect_eq,
-                        main)
+                        main, proc_children, proc_title)
 
 PROGRAMS = {
     "/usr/sbin/in.tftpd": "tftpd-hpa",
@@ -87,6 +89,23 @@ def tftp_get(addr, name):
             block += 1
     finally:
         s.close()
+
+
+def rsync_case(t, d, name, tmp):
+    a = d.addr(name)
+    url = "rsync://%s:%d/data/" % (a.host, a.port)
+    p = subprocess.run(["rsync", url], capture_output=True,
+                       timeout=IO_TIMEOUT * 4)
+    expect_eq(p.returncode, 0, "rsync list status (stderr %r)"
+              % p.stderr[-300:])
+    expect(b"file.txt" in p.stdout, "listing: %r" % p.stdout)
+    dest = os.path.join(tmp, "copy-%s.txt" % name)
+    p = subprocess.run(["rsync", url + "file.txt", dest],
+                       capture_output=True, timeout=IO_TIMEOUT * 4)
+    expect_eq(p.returncode, 0, "rsync copy status (stderr %r)"
+              % p.stderr[-300:])
+    with open(dest, "rb") as f:
+        expect_eq(f.read(), PAYLOAD, "copied file")
 
 
 def scenario(t):
@@ -177,32 +196,31 @@ dirmessage_enable=NO
                          exec_="/usr/bin/rsync",
                          args=["--daemon", "--config=" + rsyncd],
                          user="root")
+    conf += conf_service("rsync-sb", listen=["127.0.0.1:0"],
+                         exec_="/usr/bin/rsync",
+                         args=["--daemon", "--config=" + rsyncd],
+                         user="root", syscall_deny=["ptrace", "bpf"],
+                         no_new_privileges=True, rlimit_nofile=256)
     conf += conf_service("ftp", listen=["127.0.0.1:0"],
                          exec_="/usr/sbin/vsftpd", args=[vsftpd],
                          user="root")
     d = t.porterd(t.write(os.path.join(tmp, "porterd.conf"), conf))
-    with t.case("ready with 3 services"):
+    with t.case("ready with 4 services"):
         d.wait_ready()
 
     with t.case("in.tftpd -s: a file read over TFTP"):
         expect_eq(tftp_get(d.addr("tftp"), "file.txt"), PAYLOAD, "file")
 
-    with t.case("rsync --daemon, use chroot = yes: module listed, file "
-                "copied"):
-        a = d.addr("rsync")
-        url = "rsync://%s:%d/data/" % (a.host, a.port)
-        p = subprocess.run(["rsync", url], capture_output=True,
-                           timeout=IO_TIMEOUT * 4)
-        expect_eq(p.returncode, 0, "rsync list status (stderr %r)"
-                  % p.stderr[-300:])
-        expect(b"file.txt" in p.stdout, "listing: %r" % p.stdout)
-        dest = os.path.join(tmp, "copy.txt")
-        p = subprocess.run(["rsync", url + "file.txt", dest],
-                           capture_output=True, timeout=IO_TIMEOUT * 4)
-        expect_eq(p.returncode, 0, "rsync copy status (stderr %r)"
-                  % p.stderr[-300:])
-        with open(dest, "rb") as f:
-            expect_eq(f.read(), PAYLOAD, "copied file")
+    for name in ("rsync", "rsync-sb"):
+        with t.case("%s: rsync --daemon, use chroot = yes: module listed, "
+                    "file copied" % name):
+            rsync_case(t, d, name, tmp)
+    with t.case("rsync-sb's programs were started by its launcher"):
+        d.wait_line(r"^service rsync-sb: .*exec /usr/bin/rsync pid \d+: "
+                    r"exit 0 in")
+        titles = [proc_title(k) for k in proc_children(d.pid)]
+        expect("porterd: rsync-sb launcher" in titles,
+               "porterd's children: %r" % titles)
 
     with t.case("vsftpd listen=NO: anonymous login, list, retrieve"):
         a = d.addr("ftp")

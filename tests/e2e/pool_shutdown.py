@@ -22,18 +22,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from porter_e2e import (Skip, ask_line, connect, conf_opts,  # noqa
                         conf_service, expect, expect_eq, main,
-                        recv_or_reset)
-
-
-def kids(pid):
-    out = []
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-                out += [int(x) for x in f.read().split()]
-    except OSError:
-        pass
-    return out
+                        proc_children, recv_or_reset)
 
 
 def wait_gone(pid, seconds=10):
@@ -72,7 +61,7 @@ def scenario(t):
         port = s.getsockname()[1]
         answer = ask_line(s, b"who\n")
         worker = int(answer.split()[0].split(b"=")[1])
-        pool = [p for p in kids(d.pid) if worker in kids(p)]
+        pool = [p for p in proc_children(d.pid) if worker in proc_children(p)]
         expect_eq(len(pool), 1, "the pool process of worker %d" % worker)
         mark = d.mark()
         d.signal(signal.SIGTERM)
@@ -96,10 +85,12 @@ def scenario(t):
         deadline = time.monotonic() + 10
         workers = []
         while time.monotonic() < deadline and not workers:
-            workers = [w for p in kids(d.pid) for w in kids(p)]
+            workers = [w for p in proc_children(d.pid)
+                       for w in proc_children(p)]
             time.sleep(0.1)
         expect_eq(len(workers), 1, "the hung worker")
-        pool = [p for p in kids(d.pid) if workers[0] in kids(p)]
+        pool = [p for p in proc_children(d.pid)
+                if workers[0] in proc_children(p)]
         mark = d.mark()
         d.signal(signal.SIGTERM)
         d.wait_line(r"^shutdown timeout: 1 connections still running",

@@ -114,3 +114,36 @@ def build_lock(exclusive, timeout=600):
         yield
     finally:
         os.close(fd)
+
+
+def proc_children(pid):
+    """The pids of pid's children (those of each of its threads); [] once
+    it is gone."""
+    kids = []
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return kids
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                kids += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return kids
+
+
+def proc_title(pid):
+    """What ps shows for pid: its argv, NULs as spaces, trailing ones cut
+    ("" once it is gone)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().rstrip(b"\0").replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def proc_children_titled(pid, title):
+    """pid's children whose process title (porterd: SERVICE pool,
+    launcher, worker) is `title`."""
+    return [k for k in proc_children(pid) if proc_title(k) == title]

@@ -26,8 +26,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from porter_e2e import (Skip, connect, conf_opts, conf_service,  # noqa
-                        expect, expect_eq, main, recv_or_reset,
-                        run_porterd)
+                        expect, expect_eq, main, proc_children,
+                        proc_title, recv_or_reset, run_porterd)
 
 LINE_RE = (r"^service %s: 127\.0\.0\.1:%d: plugin whoami pid (\d+): "
            r"(.*) in [0-9.]+s \(in \d+ B, out \d+ B, user")
@@ -52,23 +52,6 @@ def ask(addr, what, hold=False):
 def who(addr):
     data, _ = ask(addr, b"who")
     return dict(kv.split("=", 1) for kv in data.decode().split())
-
-
-def cmdline(pid):
-    """What ps shows for pid: its argv, NULs as spaces, trailing ones cut."""
-    with open("/proc/%d/cmdline" % pid, "rb") as f:
-        return f.read().rstrip(b"\0").replace(b"\0", b" ").decode()
-
-
-def children(pid):
-    kids = []
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-                kids += [int(x) for x in f.read().split()]
-        except OSError:
-            pass
-    return kids
 
 
 def scenario(t):
@@ -114,18 +97,18 @@ def scenario(t):
         expect_eq(int(w["sigblk"], 16), 0, "SigBlk")
         expect_eq(int(w["sigign"], 16), 0, "SigIgn")
         pid = int(w["pid"])
-        expect(pid not in children(d.pid), "a worker is porterd's child")
-        pools = children(d.pid)
-        expect(any(pid in children(p) for p in pools),
+        expect(pid not in proc_children(d.pid), "a worker is porterd's child")
+        pools = proc_children(d.pid)
+        expect(any(pid in proc_children(p) for p in pools),
                "the worker is not a child of a pool process %s" % pools)
 
     with t.case("ps shows pool processes and workers by service"):
         w = who(pooled)
         pid = int(w["pid"])
-        expect_eq(cmdline(pid), "porterd: pooled worker", "worker's title")
-        master = [p for p in children(d.pid) if pid in children(p)]
+        expect_eq(proc_title(pid), "porterd: pooled worker", "worker's title")
+        master = [p for p in proc_children(d.pid) if pid in proc_children(p)]
         expect_eq(len(master), 1, "the worker's pool process")
-        expect_eq(cmdline(master[0]), "porterd: pooled pool",
+        expect_eq(proc_title(master[0]), "porterd: pooled pool",
                   "pool process's title")
 
     with t.case("the pool grows to pool-max (2) and no further"):
@@ -153,17 +136,17 @@ def scenario(t):
         held = [ask(shrink, b"who", hold=True) for _ in range(3)]
         wpids = {a.decode().split()[0] for a, _ in held}
         expect_eq(len(wpids), 3, "workers serving 3 held connections")
-        pool = [p for p in children(d.pid)
-                if {"pid=%d" % k for k in children(p)} & wpids]
+        pool = [p for p in proc_children(d.pid)
+                if {"pid=%d" % k for k in proc_children(p)} & wpids]
         expect_eq(len(pool), 1, "the pool process of 'shrink'")
         for _, s in held:
             s.close()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and pool:
-            if len(children(pool[0])) == 1:
+            if len(proc_children(pool[0])) == 1:
                 break
             time.sleep(0.2)
-        expect_eq(len(children(pool[0])) if pool else -1, 1,
+        expect_eq(len(proc_children(pool[0])) if pool else -1, 1,
                   "workers left after the idle timeout")
         expect_eq(who(shrink)["uid"], str(nobody.pw_uid), "still served")
 

@@ -37,7 +37,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from porter_e2e import (connect, conf_opts, conf_service, echo_roundtrip,  # noqa
-                        expect, expect_eq, main, recv_all, run_porterd)
+                        expect, expect_eq, main, proc_children_titled,
+                        recv_all, run_porterd)
 
 STATUS_SH = """#!/bin/sh
 grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status
@@ -100,28 +101,6 @@ def talk(addr):
         return recv_all(s).decode("utf-8", "replace")
     finally:
         s.close()
-
-
-def children(pid):
-    kids = []
-    for task in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/children" % (pid, task)) as f:
-            kids += [int(x) for x in f.read().split()]
-    return kids
-
-
-def titled(pid, title):
-    """porterd's children whose process title is `title`."""
-    found = []
-    for k in children(pid):
-        try:
-            with open("/proc/%d/cmdline" % k, "rb") as f:
-                cmd = f.read().split(b"\0")[0].decode()
-        except OSError:
-            continue
-        if cmd == title:
-            found.append(k)
-    return found
 
 
 def proc_status(pid):
@@ -221,7 +200,8 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
 
     with t.case("one launcher per service starts the programs, "
                 "confined itself but without their rlimit-cpu"):
-        launchers = titled(d.pid, "porterd: status launcher")
+        launchers = proc_children_titled(d.pid,
+                                         "porterd: status launcher")
         expect_eq(len(launchers), 1, "status launchers")
         ppids = set()
         for _ in range(3):
@@ -270,12 +250,12 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
         d.wait_line(r"^service deny: .*killed by signal 9")
 
     with t.case("the denied call killed the handler, not its launcher"):
-        launchers = titled(d.pid, "porterd: deny launcher")
+        launchers = proc_children_titled(d.pid, "porterd: deny launcher")
         expect_eq(len(launchers), 1, "deny launchers")
         out = talk(d.addr("deny"))
         expect("before" in out and "after" not in out, "output %r" % out)
-        expect_eq(titled(d.pid, "porterd: deny launcher"), launchers,
-                  "the launcher after a second violation")
+        expect_eq(proc_children_titled(d.pid, "porterd: deny launcher"),
+                  launchers, "the launcher after a second violation")
 
     with t.case("a process left in the program's group keeps the "
                 "connection until it ends"):
@@ -294,8 +274,9 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
             f = s.makefile("rb")
             m0 = re.match(rb"ppid=(\d+)", f.readline())
             old = int(m0.group(1)) if m0 else -1
-            expect_eq(titled(d.pid, "porterd: wait launcher"), [old],
-                      "the program's parent")
+            expect_eq(proc_children_titled(d.pid,
+                                           "porterd: wait launcher"),
+                      [old], "the program's parent")
             m = d.mark()
             os.kill(old, 9)
             d.wait_line(r"^service wait: launcher pid %d: exited, its "
@@ -314,7 +295,7 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
             s.sendall(b"again\n")
         finally:
             s.close()
-        new = titled(d.pid, "porterd: wait launcher")
+        new = proc_children_titled(d.pid, "porterd: wait launcher")
         expect(len(new) == 1 and new[0] != old and
                line == b"ppid=%d\n" % new[0],
                "new launcher %r, the program said %r" % (new, line))
@@ -348,7 +329,7 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
             s.sendall(b"x")
             expect_eq(s.recv(1), b"x", "echo")
             # Any of porterd's threads may have started it.
-            kids = titled(d.pid, "porterd: echoiso pool")
+            kids = proc_children_titled(d.pid, "porterd: echoiso pool")
             expect(len(kids) == 1, "echoiso's pool: %r" % kids)
             fds = [os.readlink("/proc/%d/fd/%d" % (kids[0], i))
                    for i in range(3)]
