@@ -565,7 +565,7 @@ sandbox_apply_shared(const struct sandbox *sb, const char **why)
 	/*
 	 * A handler, already the service's user, may lower a hard limit
 	 * but not raise it: raise it here, where porterd could.  Without
-	 * the privilege the handler fails as it would have anyway.
+	 * the privilege every handler would fail: fail here, once.
 	 */
 	for (i = 0; i < SB_NRLIMITS; i++) {
 		if (!sb->rlimit_set[i] ||
@@ -575,7 +575,10 @@ sandbox_apply_shared(const struct sandbox *sb, const char **why)
 		    sb->rlimit[i] <= rl.rlim_max))
 			continue;
 		rl.rlim_max = sb->rlimit[i];
-		(void)setrlimit(sandbox_resources[i], &rl);
+		if (setrlimit(sandbox_resources[i], &rl) == -1) {
+			*why = "setrlimit";
+			return -1;
+		}
 	}
 	return sandbox_apply_nice_umask(sb, why);
 }

@@ -158,6 +158,42 @@ START_TEST(parse_filters_prepared)
 }
 END_TEST
 
+/* Each row: a service body (after listen), and whether a launcher runs it. */
+static const struct {
+	const char *body;
+	bool launcher;
+} launchers[] = {
+	{ "  exec = \"/bin/cat\"\n  seccomp = basic-exec\n", true },
+	{ "  exec = \"/bin/cat\"\n  syscall-deny = { \"uname\" }\n", true },
+	{ "  exec = \"/bin/cat\"\n  landlock {\n    read = { \"/\" }\n"
+	  "  }\n", true },
+	/* Cheap per child: no launcher. */
+	{ "  exec = \"/bin/cat\"\n  rlimit-nofile = 64\n", false },
+	/* A namespace per connection. */
+	{ "  exec = \"/bin/cat\"\n  seccomp = basic-exec\n"
+	  "  private-tmp = yes\n", false },
+	/* A call the launcher makes under the filter. */
+	{ "  exec = \"/bin/cat\"\n  syscall-deny = { \"clone\" }\n", false },
+	{ "  exec = \"/bin/cat\"\n  syscall-deny = { \"wait4\" }\n", false },
+	/* A pooled plugin has its pool. */
+	{ "  plugin = \"echo\"\n  isolation = process\n"
+	  "  seccomp = io-only\n", false },
+};
+
+START_TEST(parse_launcher)
+{
+	char text[1024];
+	struct config *cfg;
+
+	snprintf(text, sizeof(text), "service s {\n  listen = "
+	    "\"127.0.0.1:0\"\n%s}\n", launchers[_i].body);
+	ck_assert_ptr_nonnull(cfg = load(text));
+	ck_assert_int_eq(cfg->services[0]->sandbox->launcher,
+	    launchers[_i].launcher);
+	config_free(cfg);
+}
+END_TEST
+
 /* Each row: a service body (after listen) and the message. */
 static const struct {
 	const char *body;
@@ -328,6 +364,48 @@ START_TEST(apply_seccomp_errno)
 }
 END_TEST
 
+/*
+ * A launcher's share leaves its own CPU limit alone but makes room for
+ * the program's; sandbox_apply_limits() then sets soft = hard.
+ */
+START_TEST(apply_shared_then_limits)
+{
+	struct config *cfg = load(
+	    "service s {\n listen = \"127.0.0.1:0\"\n exec = \"/bin/cat\"\n"
+	    " rlimit-cpu = 7\n rlimit-nofile = 50\n umask = \"077\"\n}\n");
+	const struct sandbox *sb;
+	struct rlimit before, rl;
+	const char *why = "";
+	int status;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(cfg);
+	sb = cfg->services[0]->sandbox;
+	ck_assert_int_eq(getrlimit(RLIMIT_CPU, &before), 0);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		if (sandbox_apply_shared(sb, &why) == -1)
+			_exit(10);
+		if (getrlimit(RLIMIT_CPU, &rl) != 0 ||
+		    rl.rlim_cur != before.rlim_cur || rl.rlim_max < 7)
+			_exit(11);
+		if (umask(0) != 077)
+			_exit(12);
+		if (sandbox_apply_limits(sb, &why) == -1)
+			_exit(13);
+		if (getrlimit(RLIMIT_CPU, &rl) != 0 || rl.rlim_cur != 7 ||
+		    rl.rlim_max != 7)
+			_exit(14);
+		if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur != 50)
+			_exit(15);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(status, 0);
+	config_free(cfg);
+}
+END_TEST
+
 static char ll_allowed[512], ll_outside[512];
 
 static int
@@ -378,12 +456,15 @@ sandbox_suite(void)
 	tcase_add_test(tc, parse_filters_prepared);
 	tcase_add_loop_test(tc, parse_refusals, 0,
 	    (int)(sizeof(refusals) / sizeof(refusals[0])));
+	tcase_add_loop_test(tc, parse_launcher, 0,
+	    (int)(sizeof(launchers) / sizeof(launchers[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("apply");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, apply_limits_umask_nnp_workdir);
 	tcase_add_test(tc, apply_seccomp_errno);
+	tcase_add_test(tc, apply_shared_then_limits);
 	tcase_add_test(tc, apply_landlock_write_outside_fails);
 	suite_add_tcase(s, tc);
 	return s;
