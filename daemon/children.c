@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "children.h"
@@ -81,7 +82,33 @@ children_take(pid_t pid)
 static bool
 children_group_alive(const struct conn *c)
 {
+	if (c->pid <= 0)
+		return false;
 	return kill(-c->pid, 0) == 0 || errno == EPERM;
+}
+
+/*
+ * The last exits of processes the table did not know (grandchildren,
+ * pool processes, a dead launcher's programs reaped before porterd read
+ * the launcher's end): children_adopt() looks here for its pid's status.
+ */
+#define UNKNOWN_EXITS	64
+#define UNKNOWN_SECS	10
+static struct {
+	pid_t pid;
+	int status;
+	struct rusage ru;
+	time_t when;
+} unknown[UNKNOWN_EXITS];
+static unsigned unknown_next;
+
+static time_t
+children_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
 }
 
 bool
@@ -104,10 +131,29 @@ children_adopt(struct conn *c)
 	siginfo_t si;
 	struct conn **b;
 
+	time_t now = children_now();
+	unsigned i;
+
 	pthread_mutex_lock(&children_mtx);
+	/* Reaped already, before porterd read its launcher's end? */
+	for (i = 0; i < UNKNOWN_EXITS; i++) {
+		if (unknown[i].pid == c->pid &&
+		    now - unknown[i].when <= UNKNOWN_SECS) {
+			unknown[i].pid = 0;
+			c->status = unknown[i].status;
+			c->ru = unknown[i].ru;
+			pthread_mutex_unlock(&children_mtx);
+			return children_linger(c);
+		}
+	}
+	/*
+	 * Ours (running, or a zombie), or about to be: the kernel closes a
+	 * dying process's files, which porterd saw, before it re-parents
+	 * its children.  The reaper ends c with its status.
+	 */
 	si.si_pid = 0;
-	if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
-		/* Ours now (running, or a zombie): the reaper ends it. */
+	if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 ||
+	    kill(c->pid, 0) == 0) {
 		b = &pids[(unsigned)c->pid % PID_BUCKETS];
 		c->next = *b;
 		*b = c;
@@ -115,7 +161,6 @@ children_adopt(struct conn *c)
 		return true;
 	}
 	pthread_mutex_unlock(&children_mtx);
-	/* Reaped already, or not re-parented yet: watch its group. */
 	return children_linger(c);
 }
 
@@ -130,6 +175,11 @@ children_reap(void)
 	pthread_mutex_lock(&children_mtx);
 	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
 		if ((c = children_take(pid)) == NULL) {
+			unknown[unknown_next].pid = pid;
+			unknown[unknown_next].status = status;
+			unknown[unknown_next].ru = ru;
+			unknown[unknown_next].when = children_now();
+			unknown_next = (unknown_next + 1) % UNKNOWN_EXITS;
 			pool_reaped(pid, status);	/* or a grandchild */
 			continue;
 		}

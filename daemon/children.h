@@ -46,10 +46,13 @@ bool children_linger(struct conn *c);
 /*
  * Control thread: c's launcher died while c's handler (c->pid) ran.  The
  * handler is re-parented to porterd: put it in the pid table, so the
- * reaper ends c with its real status.  If it cannot be told apart from a
- * process already reaped, c lingers on its group instead (its status is
- * then unknown: reported as 0).  False: nothing of it is left, the
+ * reaper ends c with its real status; if porterd reaped it already (the
+ * last exits of unknown pids are kept a few seconds), c takes that
+ * status and lingers on its group.  False: nothing of it is left, the
  * caller ends c.
+ *
+ * Lock order: children.c's lock is taken before pool.c's
+ * (children_reap() calls pool_reaped()), never under it.
  */
 bool children_adopt(struct conn *c);
 

@@ -38,13 +38,13 @@
 #include "spawn.h"
 #include "stats.h"
 #include "tcpinfo.h"
+#include "timeouts.h"
 
 /* accept.c passes limiter.h's reasons to stats_refused() as they are. */
 _Static_assert((int)STATS_REFUSE_ACL == (int)REFUSE_ACL &&
     (int)STATS_REFUSE_PER_SOURCE == (int)REFUSE_PER_SOURCE &&
     (int)STATS_REFUSE_MAX == (int)REFUSE_MAX, "refusal reasons differ");
 
-#define KILL_GRACE_SECS	2
 
 static struct control *control_rt;
 
@@ -362,11 +362,7 @@ control_rt_cut(struct conn *c, void *arg)
 	c->cut = "killed";
 	if (c->fd >= 0)
 		shutdown(c->fd, SHUT_RDWR);
-	if (c->pid > 0) {
-		spawn_kill(c, SIGTERM);
-		clock_gettime(CLOCK_MONOTONIC, &c->kill_at);
-		c->kill_at.tv_sec += KILL_GRACE_SECS;
-	}
+	timeouts_kill(c);
 }
 
 static int

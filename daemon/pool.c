@@ -54,6 +54,7 @@
 #include "spawn.h"
 #include "spawner.h"
 #include "svc.h"
+#include "timeouts.h"
 
 #define POOL_CRASH_WINDOW	10	/* seconds */
 #define POOL_CRASH_MAX		3	/* downs within the window */
@@ -626,9 +627,16 @@ pool_read(struct pool *p, struct conn **done)
 			}
 			break;
 		case POOL_STARTED:
-			if ((size_t)n == sizeof(m.st) &&
-			    (c = pool_take(p, m.st.id, false)) != NULL)
-				c->pid = m.st.pid;
+			if ((size_t)n != sizeof(m.st) ||
+			    (c = pool_take(p, m.st.id, false)) == NULL)
+				break;
+			c->pid = m.st.pid;
+			/*
+			 * Cut while it waited in the pool (max-lifetime, a
+			 * kill-connection): its handler goes now.
+			 */
+			if (c->cut != NULL)
+				timeouts_kill(c);
 			break;
 		case POOL_DONE:
 			if ((size_t)n != sizeof(m.d) ||

@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -350,8 +351,20 @@ pw_confine(void)
 	memset(cd, 0, sizeof(cd));
 	if (pw.drop_caps && syscall(SYS_capset, &ch, cd) == -1)
 		pw_fail("dropping capabilities: %s", strerror(errno));
+	/*
+	 * Not traceable, not even by a handler of its own uid: this
+	 * process holds porterd's socket and the seccomp watcher's.  (An
+	 * exec'd program is dumpable again; workers stay as they are.)
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		pw_fail("PR_SET_DUMPABLE: %s", strerror(errno));
 	if (sandbox_apply_user(sb, &why) == -1)
 		pw_fail("%s: %s", why, strerror(errno));
+	/* The ruleset is in force; nothing started from here needs it. */
+	if (pw.has_sb && pw.sb.ll_fd >= 0) {
+		close(pw.sb.ll_fd);
+		pw.sb.ll_fd = -1;
+	}
 }
 
 /*
@@ -841,8 +854,16 @@ pw_ctl(void)
 			pw.draining = true;
 			return;
 		}
-		if (pw_conn_msg(pw.buf, n) == NULL || fd < 0 ||
+		if (pw_conn_msg(pw.buf, n) == NULL)
+			p = NULL;	/* no id to answer: porterd's bug */
+		else if (fd < 0 ||
 		    (p = malloc(sizeof(*p) + (size_t)n)) == NULL) {
+			/* Not started: porterd ends it and frees its slot. */
+			pw_post_started(((const struct pool_conn_msg *)
+			    (const void *)pw.buf)->id, -1);
+			p = NULL;
+		}
+		if (p == NULL) {
 			if (fd >= 0)
 				close(fd);
 			continue;
@@ -992,9 +1013,16 @@ poolworker_main(char **argv)
 	 * here on the launcher makes only the calls sandbox.c's
 	 * seccomp_launcher_needed lists.
 	 */
-	if (pw.exec && sandbox_apply_seccomp_launcher(pw.has_sb ? &pw.sb :
-	    NULL, pw.conf.name, &why) == -1)
-		pw_fail("%s: %s", why, strerror(errno));
+	if (pw.exec) {
+		if (sandbox_apply_seccomp_launcher(pw.has_sb ? &pw.sb : NULL,
+		    pw.conf.name, &why) == -1)
+			pw_fail("%s: %s", why, strerror(errno));
+		/* The programs share the listener sent: no more to send. */
+		if (sandbox_channel_fd() >= 0) {
+			close(sandbox_channel_fd());
+			sandbox_channel_adopt(-1);
+		}
+	}
 	memset(&ready, 0, sizeof(ready));
 	ready.h.magic = POOL_MAGIC;
 	ready.h.type = POOL_READY;

@@ -185,6 +185,69 @@ sandbox_watch_collect(void)
 		watch_receive(exec_recv_fd);
 }
 
+/* pid's parent from /proc/pid/stat, or -1. */
+static pid_t
+watch_ppid(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+	long ppid;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "pid (comm) S ppid ...": comm may hold anything but ends at ")". */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %ld", &ppid) != 1)
+		return -1;
+	return (pid_t)ppid;
+}
+
+/* Kills pid's session and process group, unless they are the launcher's. */
+static void
+watch_kill_groups(pid_t pid, pid_t launcher)
+{
+	pid_t sid = getsid(pid), pg = getpgid(pid);
+
+	if (sid > 0 && sid != launcher)
+		(void)kill(-sid, SIGKILL);
+	if (pg > 0 && pg != sid && pg != launcher)
+		(void)kill(-pg, SIGKILL);
+}
+
+/*
+ * A launcher's handlers share its listener: the caller may be a program
+ * it started, or anything below one, in a session of its own.  Kills the
+ * caller's session and group and, found through the parents, those of
+ * the program the launcher started -- never the launcher's.  Only while
+ * the notification is still valid: the caller is then alive and blocked,
+ * so its pid (and its parents') cannot have been reused.
+ */
+static void
+watch_kill_launched(int lfd, struct seccomp_notif *req, pid_t launcher)
+{
+	pid_t p = (pid_t)req->pid, pp;
+	int depth;
+
+	for (depth = 0; depth < 64 && (pp = watch_ppid(p)) > 1 &&
+	    pp != launcher; depth++)
+		p = pp;
+	if (ioctl(lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == -1)
+		return;		/* gone meanwhile */
+	watch_kill_groups((pid_t)req->pid, launcher);
+	if (p != (pid_t)req->pid && watch_ppid(p) == launcher) {
+		watch_kill_groups(p, launcher);
+		(void)kill(p, SIGKILL);
+	}
+	(void)kill((pid_t)req->pid, SIGKILL);
+}
+
 /* A handler tried a denied call: name it, then end its process group. */
 static void
 watch_notified(struct watch_entry *e)
@@ -201,22 +264,11 @@ watch_notified(struct watch_entry *e)
 	 * case it left the group (setpgid is allowed).
 	 */
 	if (e->msg.launcher != 0) {
-		/*
-		 * Every handler of a launcher reports here: the caller's
-		 * session (each handler starts one) and group, unless the
-		 * launcher itself is what called.
-		 */
-		pid_t sid = getsid((pid_t)req.pid);
-		pid_t pg = getpgid((pid_t)req.pid);
-
-		if (sid > 0 && sid != e->msg.launcher)
-			(void)kill(-sid, SIGKILL);
-		if (pg > 0 && pg != sid && pg != e->msg.launcher)
-			(void)kill(-pg, SIGKILL);
+		watch_kill_launched(e->fd, &req, e->msg.launcher);
 	} else {
 		(void)kill(-e->msg.leader, SIGKILL);
+		(void)kill((pid_t)req.pid, SIGKILL);
 	}
-	(void)kill((pid_t)req.pid, SIGKILL);
 	name = seccomp_syscall_resolve_num_arch(req.data.arch, req.data.nr);
 	log_warnx("service %s: pid %d: seccomp: system call %s (%d) denied, "
 	    "killing the handler", e->msg.service, (int)req.pid,

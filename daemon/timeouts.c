@@ -60,11 +60,17 @@ timeouts_cut(struct conn *c, const char *why, unsigned secs)
 	/* Not a wait service's socket: that one outlives the turn. */
 	if (c->fd >= 0 && c->wait_l == NULL)
 		shutdown(c->fd, SHUT_RDWR);
-	if (c->pid > 0) {
-		spawn_kill(c, SIGTERM);
-		clock_gettime(CLOCK_MONOTONIC, &c->kill_at);
-		c->kill_at.tv_sec += KILL_GRACE_SECS;
-	}
+	timeouts_kill(c);
+}
+
+void
+timeouts_kill(struct conn *c)
+{
+	if (c->pid <= 0)
+		return;
+	spawn_kill(c, SIGTERM);
+	clock_gettime(CLOCK_MONOTONIC, &c->kill_at);
+	c->kill_at.tv_sec += KILL_GRACE_SECS;
 }
 
 /* One live conn (under its loop's lock: it cannot end meanwhile). */

@@ -15,4 +15,12 @@
  */
 void timeouts_check(void);
 
+/*
+ * c's child handler (c->pid > 0) is to go: its process group gets
+ * SIGTERM now, and timeouts_check() sends SIGKILL after the grace.  For
+ * whoever cut c (c->cut set), on the control thread, including when the
+ * child's pid becomes known only after the cut (a pool's STARTED).
+ */
+void timeouts_kill(struct conn *c);
+
 #endif

@@ -22,23 +22,32 @@ Exec services with Landlock or seccomp are started by a launcher per
 service (pool.h), which applied the sandbox once: the program's parent is
 that launcher, the same for every connection, itself under the filter
 and no_new_privs but without the programs' rlimit-cpu; a denied call
-kills the handler, not the launcher; a program that leaves a process in
+kills the handler, not the launcher, even when made from a session of
+its own below the program; a program that leaves a process in
 its group keeps its connection until that process ends; a launcher that
 dies leaves its running program serving, porterd logs that program's
-end, and the next connection starts a new launcher.
+end, and the next connection starts a new launcher; a connection cut by
+max-lifetime while its launcher was stopped has its program killed as
+soon as it starts; a program the launcher cannot start (RLIMIT_NPROC)
+is logged "could not be started" and its max-connections slot freed.
+A service that denies a call the launcher needs (kill) gets no launcher:
+each handler loads its filter and hands its own listener to porterd,
+which closes them once their handlers end.
 """
 import os
 import re
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (connect, conf_opts, conf_service, echo_roundtrip,  # noqa
-                        expect, expect_eq, main, proc_children_titled,
-                        recv_all, run_porterd)
+from porter_e2e import (TIMEOUT_SCALE, connect, conf_opts,  # noqa
+                        conf_service, echo_roundtrip, expect, expect_eq,
+                        main, proc_children_titled, recv_all, run_porterd)
 
 STATUS_SH = """#!/bin/sh
 grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status
@@ -76,6 +85,17 @@ cd /.. && echo "root=$(pwd)"
 echo end
 """
 
+DENY_SESSION_SH = """#!/bin/sh
+echo before
+setsid uname
+echo after
+"""
+
+SLOW_SH = """#!/bin/sh
+echo up
+exec sleep 30
+"""
+
 WAIT_SH = """#!/bin/sh
 echo "ppid=$PPID"
 read line
@@ -109,6 +129,34 @@ def proc_status(pid):
                     if ":\t" in line)
 
 
+def failed_launch(t, tmp):
+    """A launcher running as nobody under RLIMIT_NPROC = 1 cannot clone:
+    every connection is "could not be started", and none keeps its slot
+    (max-connections = 2: a third would wait in the backlog for ever)."""
+    conf = conf_opts(shutdown_timeout=3, user="root")
+    conf += conf_service("nproc", listen=["127.0.0.1:0"], exec_="/bin/true",
+                         user="nobody", seccomp="basic-exec",
+                         max_connections=2)
+    path = t.write(os.path.join(tmp, "nproc.conf"), conf)
+    old = resource.getrlimit(resource.RLIMIT_NPROC)
+    resource.setrlimit(resource.RLIMIT_NPROC, (1, old[1]))
+    try:
+        d = t.porterd(path)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NPROC, old)
+    d.wait_line(r"^ready: 1 service")
+    for _ in range(3):
+        talk(d.addr("nproc"))   # porterd closes it: EOF
+    deadline = time.monotonic() + 10 * TIMEOUT_SCALE
+    while (len(d.find(r"^service nproc: .*could not be started")) < 3 and
+           time.monotonic() < deadline):
+        time.sleep(0.05)
+    expect_eq(len(d.find(r"^service nproc: .*exec /bin/true: could not be "
+                         r"started")), 3, "'could not be started' lines")
+    d.signal(15)
+    expect_eq(d.wait_exit(), 0, "exit status")
+
+
 def make_jail(root):
     """A directory with /bin/sh and the libraries it needs."""
     sh = os.path.realpath("/bin/sh")
@@ -131,6 +179,8 @@ def scenario(t):
     status_sh, ll_sh = w("status.sh", STATUS_SH), w("ll.sh", LANDLOCK_SH)
     deny_sh, errno_sh = w("deny.sh", DENY_SH), w("errno.sh", ERRNO_SH)
     wait_sh, linger_sh = w("wait.sh", WAIT_SH), w("linger.sh", LINGER_SH)
+    w("deny-session.sh", DENY_SESSION_SH)
+    w("slow.sh", SLOW_SH)
     inside, outside = os.path.join(tmp, "in"), os.path.join(tmp, "out")
     os.mkdir(inside)
     os.mkdir(outside)
@@ -152,7 +202,8 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
     plugins = t.plugindir(["echo"], tmp)
     conf = conf_opts(shutdown_timeout=5, user="root")
     conf += conf_service("status", listen=lo, exec_=status_sh,
-                         rlimit_cpu=5, rlimit_nofile=64, rlimit_fsize="1M", rlimit_core=0,
+                         rlimit_cpu=5, rlimit_nofile=64, rlimit_fsize="1M",
+                         rlimit_core=0,
                          umask="0027", nice=7, working_directory=tmp,
                          no_new_privileges=True, seccomp="basic-exec")
     sysdirs = [d for d in ("/usr", "/bin", "/lib", "/lib64", "/etc")
@@ -177,6 +228,14 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
                          network="none")
     conf += conf_service("wait", listen=lo, exec_=wait_sh,
                          seccomp="basic-exec")
+    conf += conf_service("denysess", listen=lo,
+                         exec_=os.path.join(tmp, "deny-session.sh"),
+                         syscall_deny=["uname"])
+    conf += conf_service("slow", listen=lo,
+                         exec_=os.path.join(tmp, "slow.sh"),
+                         seccomp="basic-exec", max_lifetime=1)
+    conf += conf_service("perchild", listen=lo, exec_=status_sh,
+                         seccomp="basic-exec", syscall_deny=["kill"])
     conf += conf_service("linger", listen=lo, exec_=linger_sh,
                          seccomp="basic-exec")
     conf += conf_service("echoiso", listen=lo, plugin="echo",
@@ -185,8 +244,8 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
 
-    with t.case("ready with 9 services; the Landlock ABI is logged"):
-        d.wait_line(r"^ready: 9 services")
+    with t.case("ready with 12 services; the Landlock ABI is logged"):
+        d.wait_line(r"^ready: 12 services")
         d.wait_line(r"^landlock: (kernel ABI \d+|not available)")
 
     with t.case("limits, umask, nice, cwd, NoNewPrivs, Seccomp as the "
@@ -216,15 +275,21 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
         expect(cpu and cpu[0].split()[3] == "unlimited",
                "the launcher's cpu limit: %r" % cpu)
 
-    with t.case("seccomp listeners are closed once their handlers end"):
-        # status runs under seccomp-action = kill: each connection hands
-        # porterd a listener, collected by the spawner thread and closed
-        # by the watcher in batches.  Its descriptors come back down.
+    with t.case("without a launcher, seccomp listeners are closed once "
+                "their handlers end"):
+        # perchild denies kill, which a launcher needs: each connection
+        # hands porterd a listener, collected by the spawner thread and
+        # closed by the watcher in batches.  Its descriptors come back
+        # down.
         def nfds():
             return len(os.listdir("/proc/%d/fd" % d.pid))
+        out = talk(d.addr("perchild"))
+        expect("Seccomp:\t2" in out.splitlines(), "output %r" % out)
+        expect_eq(proc_children_titled(d.pid, "porterd: perchild launcher"),
+                  [], "perchild's launcher")
         base = nfds()
         for _ in range(20):
-            talk(d.addr("status"))
+            talk(d.addr("perchild"))
         deadline = time.monotonic() + 10
         while nfds() > base and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -256,6 +321,34 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
         expect("before" in out and "after" not in out, "output %r" % out)
         expect_eq(proc_children_titled(d.pid, "porterd: deny launcher"),
                   launchers, "the launcher after a second violation")
+
+    with t.case("a denied call from a session below the program kills "
+                "the program"):
+        out = talk(d.addr("denysess"))
+        expect("before" in out and "after" not in out,
+               "the script went on: %r" % out)
+
+    with t.case("a connection cut while its launcher was stopped: the "
+                "program is killed as soon as it starts"):
+        s = connect(d.addr("slow"))
+        try:
+            expect_eq(s.makefile("rb").readline(), b"up\n", "first run")
+        finally:
+            s.close()
+        launcher = proc_children_titled(d.pid, "porterd: slow launcher")
+        expect_eq(len(launcher), 1, "slow's launcher")
+        m = d.mark()
+        os.kill(launcher[0], signal.SIGSTOP)
+        try:
+            s = connect(d.addr("slow"))
+            d.wait_line(r"^service slow: .*lifetime of 1 s exceeded", m)
+        finally:
+            os.kill(launcher[0], signal.SIGCONT)
+        try:
+            d.wait_line(r"^service slow: .*exec .*slow\.sh pid \d+: killed "
+                        r"by signal 15", m, timeout=10 * TIMEOUT_SCALE)
+        finally:
+            s.close()
 
     with t.case("a process left in the program's group keeps the "
                 "connection until it ends"):
@@ -341,6 +434,10 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
         expect(d.alive(), "porterd exited")
         d.signal(15)
         expect_eq(d.wait_exit(), 0, "exit status")
+
+    with t.case("a program the launcher cannot start is logged and its "
+                "slot freed"):
+        failed_launch(t, tmp)
 
     with t.case("an in-process plugin is refused a sandbox option"):
         bad = t.write(os.path.join(tmp, "bad.conf"), conf_service(
