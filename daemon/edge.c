@@ -395,7 +395,7 @@ edge_relay_end(struct edge_relay *r)
 
 /*
  * On r's loop: moves what can move both ways (tls_relay() never blocks
- * and buffers at most 16 KiB per direction) and registers what it waits
+ * and buffers at most 64 KiB per direction) and registers what it waits
  * for; ends the relay when both directions are done, on an error, or
  * when the client outstays the linger after the handler finished.
  */

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -185,20 +186,57 @@ START_TEST(handshake_and_relay)
 END_TEST
 
 /*
+ * A started relay over the pair sp: its session *s, the client *c with
+ * partial writes, the handler's end *h (non-blocking).  Returns the
+ * context; the caller frees all of it.
+ */
+static struct tls_ctx *
+relay_setup(int sp[2], struct tls_conn **s, SSL **c, int *h)
+{
+	struct tls_spec spec = spec_base();
+	struct tls_ctx *ctx;
+	char err[512];
+
+	ctx = tls_ctx_new(&spec, err, sizeof(err));
+	ck_assert_msg(ctx != NULL, "%s", err);
+	pair(sp);
+	*s = tls_conn_new(ctx, sp[0], err, sizeof(err));
+	ck_assert_msg(*s != NULL, "%s", err);
+	*c = client(sp[1], NULL, NULL);
+	ck_assert_int_eq(handshake(*s, *c), TLS_DONE);
+	ck_assert_int_eq(tls_start(*s, h), TLS_WANT_READ);
+	ck_assert_int_eq(fcntl(*h, F_SETFL, O_NONBLOCK), 0);
+	SSL_set_mode(*c, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	return ctx;
+}
+
+/* Frees what relay_setup() made. */
+static void
+relay_teardown(struct tls_ctx *ctx, int sp[2], struct tls_conn *s, SSL *c,
+    int h)
+{
+	SSL_free(c);
+	tls_conn_free(s);
+	tls_ctx_free(ctx);
+	close(h);
+	close(sp[0]);
+	close(sp[1]);
+}
+
+/*
  * 4 MiB each way at once through the relay, checked byte for byte; the
- * relay never holds more than its two 16 KiB buffers, so it must stop
+ * relay never holds more than its two 64 KiB buffers, so it must stop
  * reading a side while the other is full (the handler reads slowly).
  */
 START_TEST(bulk_backpressure)
 {
 	enum { TOTAL = 4 << 20 };
-	struct tls_spec spec = spec_base();
 	static unsigned char up[TOTAL], down[TOTAL], got_up[TOTAL],
 	    got_down[TOTAL];
 	size_t wc = 0, rc = 0, wh = 0, rh = 0;
 	struct tls_ctx *ctx;
 	struct tls_conn *s;
-	char err[512];
 	int sp[2], h, i, n, rounds = 0;
 	SSL *c;
 
@@ -206,16 +244,7 @@ START_TEST(bulk_backpressure)
 		up[i] = (unsigned char)(i * 7 + 1);
 		down[i] = (unsigned char)(i * 13 + 5);
 	}
-	ctx = tls_ctx_new(&spec, err, sizeof(err));
-	ck_assert_msg(ctx != NULL, "%s", err);
-	pair(sp);
-	s = tls_conn_new(ctx, sp[0], err, sizeof(err));
-	c = client(sp[1], NULL, NULL);
-	ck_assert_int_eq(handshake(s, c), TLS_DONE);
-	ck_assert_int_eq(tls_start(s, &h), TLS_WANT_READ);
-	ck_assert_int_eq(fcntl(h, F_SETFL, O_NONBLOCK), 0);
-	SSL_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	ctx = relay_setup(sp, &s, &c, &h);
 	while (rc < TOTAL || rh < TOTAL) {
 		ck_assert_int_lt(++rounds, 2000000);
 		if (wc < TOTAL && (n = SSL_write(c, up + wc,
@@ -234,12 +263,88 @@ START_TEST(bulk_backpressure)
 	}
 	ck_assert_int_eq(memcmp(up, got_up, TOTAL), 0);
 	ck_assert_int_eq(memcmp(down, got_down, TOTAL), 0);
-	SSL_free(c);
-	tls_conn_free(s);
-	tls_ctx_free(ctx);
-	close(h);
-	close(sp[0]);
-	close(sp[1]);
+	relay_teardown(ctx, sp, s, c, h);
+}
+END_TEST
+
+/*
+ * An echo through the relay with half-closes: the client sends 4 MiB and
+ * close_notify, the handler echoes in small bites, then shuts down
+ * writing once it read the end.  The client must get every byte, in
+ * order, then close_notify (not a bare EOF): what the relay buffered for
+ * the TCP socket goes out before its FIN, even when the socket takes only
+ * a few KiB at a time.
+ */
+START_TEST(bulk_half_close)
+{
+	enum { TOTAL = 4 << 20 };
+	static unsigned char up[TOTAL], got[TOTAL];
+	unsigned char hbuf[3000];
+	size_t wc = 0, rc = 0, hoff = 0, hlen = 0;
+	bool sent_notify = false, heof = false, hshut = false;
+	enum tls_status st = TLS_WANT_READ;
+	int sp[2], h, i, n, rounds = 0, paused = 0, small = 8192;
+	struct tls_ctx *ctx;
+	struct tls_conn *s;
+	SSL *c;
+
+	for (i = 0; i < TOTAL; i++)
+		up[i] = (unsigned char)(i * 11 + 3);
+	ctx = relay_setup(sp, &s, &c, &h);
+	/* The "TCP" socket takes little at a time: flushes come in parts. */
+	ck_assert_int_eq(setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &small,
+	    sizeof(small)), 0);
+	for (;;) {
+		ck_assert_int_lt(++rounds, 2000000);
+		if (wc < TOTAL && (n = SSL_write(c, up + wc,
+		    (int)(TOTAL - wc > 65536 ? 65536 : TOTAL - wc))) > 0)
+			wc += (size_t)n;
+		if (wc == TOTAL && !sent_notify)
+			sent_notify = SSL_shutdown(c) >= 0;
+		if (st != TLS_DONE)
+			st = relay(s);
+		/* The handler: echo in small bites, then its end. */
+		if (hlen == 0 && !heof) {
+			n = (int)read(h, hbuf, sizeof(hbuf));
+			if (n > 0) {
+				hoff = 0;
+				hlen = (size_t)n;
+			} else if (n == 0)
+				heof = true;
+		}
+		if (hlen > 0 && (n = (int)write(h, hbuf + hoff, hlen)) > 0) {
+			hoff += (size_t)n;
+			hlen -= (size_t)n;
+		}
+		if (heof && hlen == 0 && !hshut) {
+			ck_assert_int_eq(shutdown(h, SHUT_WR), 0);
+			hshut = true;
+		}
+		/*
+		 * The last 64 KiB wait until the handler has ended, so that
+		 * the relay has records buffered when it sees that end.
+		 */
+		if (rc >= TOTAL - 65536 && (!hshut || paused++ < 5))
+			continue;
+		n = SSL_read(c, got + rc, (int)(TOTAL - rc > 65536 ? 65536 :
+		    TOTAL - rc + 1));
+		if (n > 0) {
+			ck_assert_uint_le(rc + (size_t)n, TOTAL);
+			rc += (size_t)n;
+		} else if (SSL_get_error(c, n) == SSL_ERROR_ZERO_RETURN)
+			break;
+		else
+			ck_assert_int_eq(SSL_get_error(c, n),
+			    SSL_ERROR_WANT_READ);
+	}
+	ck_assert_uint_eq(rc, TOTAL);
+	ck_assert_int_eq(memcmp(up, got, TOTAL), 0);
+	ck_assert(heof && hshut);
+	for (i = 0; i < 100 && st != TLS_DONE; i++)
+		st = relay(s);
+	ck_assert_int_eq(st, TLS_DONE);
+	ck_assert(!tls_relay_truncated(s));
+	relay_teardown(ctx, sp, s, c, h);
 }
 END_TEST
 
@@ -434,6 +539,7 @@ tls_suite(void)
 	tc = tcase_create("session");
 	tcase_add_test(tc, handshake_and_relay);
 	tcase_add_test(tc, bulk_backpressure);
+	tcase_add_test(tc, bulk_half_close);
 	tcase_add_test(tc, client_cert_accepted);
 	tcase_add_test(tc, client_cert_refused);
 	tcase_add_test(tc, client_stalls);
