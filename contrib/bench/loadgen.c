@@ -250,6 +250,17 @@ client_xfer(struct worker *w, struct client *c, int readable)
 	size_t len;
 
 	for (;;) {
+		/* -L: the last of the payload may wait in the write buffer. */
+		if (writable && c->sent == opt.size && opt.tls &&
+		    tls_pending(c)) {
+			n = tls_flush(c);
+			if (n == 0)
+				writable = 0;
+			else if (n == -1) {
+				client_fail(w, c, err_kind_of(errno), errno);
+				return -1;
+			}
+		}
 		if (writable && c->sent < opt.size) {
 			n = io_send(c, want + c->sent, opt.size - c->sent);
 			if (n > 0) {
@@ -289,7 +300,8 @@ client_xfer(struct worker *w, struct client *c, int readable)
 			return 1;
 		/* Nothing more to read now, and nothing (more) to send. */
 		if ((!readable || c->got == c->sent) &&
-		    (!writable || c->sent == opt.size))
+		    (!writable || (c->sent == opt.size &&
+		    !(opt.tls && tls_pending(c)))))
 			return 0;
 	}
 }

@@ -82,6 +82,7 @@ struct client {
 	uint64_t deadline;	/* ns: timeout, or end of the backoff */
 	uint64_t verified;	/* bytes of echo compared and found equal */
 	int shut;		/* C_DRAIN: our end (close_notify, FIN) sent */
+	int notified;		/* -L: close_notify is written */
 };
 
 /* One epoll loop and the clients it drives. */
@@ -124,9 +125,16 @@ int tls_init(void);
 void tls_done(void);
 int tls_begin(struct client *c);	/* SSL for c->fd; -1, errno */
 int tls_handshake(struct client *c);	/* 1 done, 0 again, -1 errno */
+/*
+ * tls_send() may keep what it took in a write buffer when the socket is
+ * full: tls_pending() says so, tls_flush() sends it (1 all sent, 0
+ * again, -1 errno).
+ */
 ssize_t tls_send(struct client *c, const void *buf, size_t len);
+int tls_pending(struct client *c);
+int tls_flush(struct client *c);
 ssize_t tls_recv(struct client *c, void *buf, size_t len);
-int tls_shutdown(struct client *c);	/* close_notify: 1 sent, 0 again */
+int tls_shutdown(struct client *c);	/* close_notify: 1 out, 0 again */
 void tls_end(struct client *c);		/* frees c->ssl; accepts none */
 
 struct rusage;

@@ -14,7 +14,9 @@ does not echo (daytime) it reports errors and exits 1 (the check can
 fail); it refuses a non-loopback target without connecting (exit 2); the
 epoll_echo reference passes the same verification; with -L (TLS) against
 the echo plugin behind porterd's TLS, the same checks pass with short
-payloads and a 1 MiB one, and against a plain echo -L reports errors.
+payloads, a 1 MiB one and one of 1 MiB - 12345 B (not a whole number of
+records: the tail waits in the write buffer), and against a plain echo -L
+reports errors.
 """
 import os
 import select
@@ -108,11 +110,16 @@ def scenario(t):
         expect_clean(*loadgen("-p", "-c", 4, "-d", 0.5, sock), 64)
 
     if have_tls:
-        with t.case("TLS (-L): 8 clients, then 1 MiB payloads, verified"):
+        with t.case("TLS (-L): 8 clients, then 1 MiB and 1 MiB - 12345 B "
+                    "payloads, verified"):
             tls = d.addr("tls").text
             expect_clean(*loadgen("-L", "-c", 8, "-d", 1, tls), 64)
             expect_clean(*loadgen("-L", "-c", 2, "-s", 1 << 20, "-n", 10,
                                   "-d", 20, tls), 1 << 20)
+            # Not a whole number of records or write buffers: the tail
+            # waits in the write buffer and must still go out.
+            expect_clean(*loadgen("-L", "-c", 4, "-s", (1 << 20) - 12345,
+                                  "-n", 8, "-d", 20, tls), (1 << 20) - 12345)
 
         with t.case("-L against a plain echo: errors, exit 1"):
             rc, res = loadgen("-L", "-c", 2, "-d", 0.5, tcp)
