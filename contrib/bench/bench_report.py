@@ -38,6 +38,7 @@ class Report:
         self.count_ns = None    # the exact counters, per connection
         self.porterd_limits = self.xinetd_limits = ()
         self.tls = None         # tls_rows()
+        self.starve = None      # starvation()
         self.load = os.getloadavg()[0]
 
     def note(self, msg):
@@ -69,6 +70,11 @@ class Report:
         self.tls = (dict((k, (l, r)) for k, l, r in short),
                     dict((k, (l, r)) for k, l, r in bulk),
                     bulk_clients, bulk_size)
+
+    def starvation(self, alone, loaded, load, clients):
+        """Issue 12: the in-process echo's results alone and under load;
+        load: {"cat": [...], "pecho": [...]} (the loading clients')."""
+        self.starve = (alone, loaded, load, clients)
 
     def ready(self, times, n):
         self.ready_times = (times, n)
@@ -131,6 +137,7 @@ class Report:
         self._print_pers()
         self._print_memory()
         self._print_start()
+        self._print_starvation()
         self._print_tls()
         self._print_targets()
         if self.notes:
@@ -224,6 +231,28 @@ class Report:
                       "connections, %d errors, %d refused" % (
                           client["ops"], client["errors"],
                           client["err_refused"]))
+
+    def _print_starvation(self):
+        if not self.starve:
+            return
+        alone, loaded, load, clients = self.starve
+        print("\nStarvation (issue 12): an in-process echo, %d clients, "
+              "alone and while" % clients)
+        print("  %d clients loop on an exec'd /bin/cat and %d on a "
+              "process-isolated echo (same porterd)" % (clients, clients))
+        print("%-40s %8s %7s %7s" % ("echo plugin", "conn/s", "p99 ms",
+                                     "srv us"))
+        for label, res in (("alone", alone), ("under load", loaded)):
+            print("%-40s %8s %7s %7s" % (
+                label, _fmt(_med(res, "rate"), ".0f"),
+                _fmt(_med(res, "p99_us") and _med(res, "p99_us") / 1e3,
+                     ".2f"),
+                _fmt(_med(res, "srv_us_per_op"), ".1f")))
+        for k, label in (("cat", "  the load: exec /bin/cat"),
+                         ("pecho", "  the load: isolated echo")):
+            print("%-40s %8s" % (label, _fmt(_med(load[k], "rate"), ".0f")))
+        print("  srv us under load: porterd's whole CPU (the load's too) "
+              "per echo connection")
 
     def _print_tls(self):
         if not self.tls:
@@ -372,6 +401,11 @@ class Report:
                             "%d refused" % client["err_refused"],
                             client["err_refused"] == 0 and
                             client["errors"] == 0))
+        if self.starve:
+            alone, loaded = self.starve[0], self.starve[1]
+            ratio_target("in-process echo under exec + isolated load >= "
+                         "0.8x alone (issue 12)", _med(loaded, "rate"),
+                         _med(alone, "rate"), 0.8)
         out.extend(self._tls_targets())
         return out
 
