@@ -80,6 +80,7 @@ struct pool {
 	time_t refuse_until;
 	bool episode;			/* the crash loop is logged */
 	bool launcher;			/* starts an exec service's programs */
+	bool want_out;			/* POLLOUT asked for: waiting to send */
 	struct pool *next;		/* every pool, for pool_reaped() */
 };
 
@@ -340,9 +341,24 @@ pool_start(struct pool *p, const struct svc *svc)
 		return -1;
 	}
 	p->fd = sv[0];
+	p->want_out = false;
 	log_debug("service %s: %s started, pid %ld", conf->name,
 	    pool_what(p), (long)p->pid);
 	return 0;
+}
+
+/* Asks the pools' epoll for p's POLLOUT too (a queue waits), or not. */
+static void
+pool_want_out(struct pool *p, bool out)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = p };
+
+	if (p->fd < 0 || p->want_out == out)
+		return;
+	if (out)
+		ev.events |= EPOLLOUT;
+	if (epoll_ctl(pools.ev.fd, EPOLL_CTL_MOD, p->fd, &ev) == 0)
+		p->want_out = out;
 }
 
 /* Copies an address's len bytes only: the rest was never written. */
@@ -437,6 +453,7 @@ pool_down(struct pool *p, const char *why, struct conn **done)
 		close(p->fd);
 		p->fd = -1;
 	}
+	p->want_out = false;
 	p->state = POOL_DOWN;
 	for (c = p->running; c != NULL; c = next, n++) {
 		next = c->next;
@@ -541,15 +558,24 @@ pool_submit(struct conn *c)
 		}
 		p->state = POOL_STARTING;
 	}
-	if (p->state == POOL_STARTING) {
+	/*
+	 * Behind those already waiting, or when the pool's socket is full
+	 * (a burst faster than the pool takes it): queued, and sent when
+	 * the socket can take it (pool_flush()), never waited for here.
+	 */
+	if (p->state == POOL_STARTING || p->waiting != NULL ||
+	    (r = pool_send_conn(p, c)) == -1) {
+		if (r == -1 && errno != EAGAIN && errno != ENOBUFS)
+			goto out;
+		r = 0;
 		c->next = NULL;
 		if (p->wtail != NULL)
 			p->wtail->next = c;
 		else
 			p->waiting = c;
 		p->wtail = c;
-	} else {
-		r = pool_send_conn(p, c);
+		if (p->state == POOL_UP)
+			pool_want_out(p, true);
 	}
 out:
 	pthread_mutex_unlock(&pools.lock);
@@ -572,22 +598,41 @@ pool_take(struct pool *p, uint64_t id, bool remove)
 	return NULL;
 }
 
+/*
+ * Sends the waiting conns, oldest first, until the pool's socket is full
+ * (then POLLOUT is asked for, and this runs again when it is writable).
+ */
+static void
+pool_flush(struct pool *p, struct conn **done)
+{
+	struct conn *c;
+
+	while ((c = p->waiting) != NULL) {
+		p->waiting = c->next;
+		if (p->waiting == NULL)
+			p->wtail = NULL;
+		if (pool_send_conn(p, c) == 0)
+			continue;
+		if (errno == EAGAIN || errno == ENOBUFS) {
+			c->next = p->waiting;
+			p->waiting = c;
+			if (p->wtail == NULL)
+				p->wtail = c;
+			pool_want_out(p, true);
+			return;
+		}
+		log_warn("service %s: handing a connection to the %s",
+		    p->name, pool_what(p));
+		pool_fail_conn(c, done);
+	}
+	pool_want_out(p, false);
+}
+
 static void
 pool_up(struct pool *p, struct conn **done)
 {
-	struct conn *c, *next;
-
 	p->state = POOL_UP;
-	c = p->waiting;
-	p->waiting = p->wtail = NULL;
-	for (; c != NULL; c = next) {
-		next = c->next;
-		if (pool_send_conn(p, c) == -1) {
-			log_warn("service %s: handing a connection to the "
-			    "%s", p->name, pool_what(p));
-			pool_fail_conn(c, done);
-		}
-	}
+	pool_flush(p, done);
 }
 
 /* Every message p has for us (lock held); ended conns go on *done. */
@@ -670,8 +715,13 @@ pool_events(struct ev *ev, uint32_t events, struct evloop *L)
 	/* Under the lock: no pool in evs can be freed meanwhile. */
 	pthread_mutex_lock(&pools.lock);
 	n = epoll_wait(ev->fd, evs, 16, 0);
-	for (i = 0; i < n; i++)
-		pool_read(evs[i].data.ptr, &done);
+	for (i = 0; i < n; i++) {
+		struct pool *p = evs[i].data.ptr;
+
+		pool_read(p, &done);
+		if ((evs[i].events & EPOLLOUT) && p->state == POOL_UP)
+			pool_flush(p, &done);
+	}
 	pthread_mutex_unlock(&pools.lock);
 	pool_finish(done);
 }

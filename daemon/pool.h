@@ -14,6 +14,11 @@
  * SIGKILL go to that worker alone) and reports it DONE with the status,
  * the bytes and the CPU time spent on it.
  *
+ * A connection the pool's socket cannot take at once (a burst faster
+ * than the pool reads, or a stopped pool) waits in porterd, in order,
+ * and is sent when the socket is writable again: nothing is refused for
+ * it, and no loop waits.
+ *
  * Options (porterd.conf(5)): pool-min, pool-max, reuse,
  * pool-idle-timeout.  max-connections and the other limits are applied by
  * porterd before a connection reaches the pool, so they stay exact.

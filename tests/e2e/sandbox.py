@@ -30,6 +30,8 @@ end, and the next connection starts a new launcher; a connection cut by
 max-lifetime while its launcher was stopped has its program killed as
 soon as it starts; a program the launcher cannot start (RLIMIT_NPROC)
 is logged "could not be started" and its max-connections slot freed.
+A burst of 600 connections to a stopped launcher, more than its socket
+holds, waits in porterd and is served in full once it resumes.
 A service that denies a call the launcher needs (kill) gets no launcher:
 each handler loads its filter and hands its own listener to porterd,
 which closes them once their handlers end.
@@ -127,6 +129,47 @@ def proc_status(pid):
     with open("/proc/%d/status" % pid) as f:
         return dict(line.rstrip("\n").split(":\t", 1) for line in f
                     if ":\t" in line)
+
+
+BURST = 600
+
+
+def burst(t, d):
+    talk(d.addr("burst"))       # the launcher runs
+    launcher = proc_children_titled(d.pid, "porterd: burst launcher")
+    expect_eq(len(launcher), 1, "burst's launcher")
+    m = d.mark()
+    os.kill(launcher[0], signal.SIGSTOP)
+    socks = []
+    try:
+        for _ in range(BURST):
+            socks.append(connect(d.addr("burst")))
+        # Every one accepted and handed on (or queued) by porterd.
+        deadline = time.monotonic() + 10 * TIMEOUT_SCALE
+        while time.monotonic() < deadline:
+            with open("/proc/%d/net/tcp" % d.pid) as f:
+                est = sum(1 for ln in f if ln.split()[3] == "01")
+            if est >= 2 * BURST:
+                break
+            time.sleep(0.1)
+    finally:
+        os.kill(launcher[0], signal.SIGCONT)
+    got = 0
+    try:
+        for s in socks:
+            if recv_all(s) == b"burst\n":
+                got += 1
+    finally:
+        for s in socks:
+            s.close()
+    expect_eq(got, BURST, "answers")
+    deadline = time.monotonic() + 20 * TIMEOUT_SCALE
+    while (len(d.find(r"^service burst: .*exec /bin/echo pid \d+: exit 0",
+                      m)) < BURST and time.monotonic() < deadline):
+        time.sleep(0.1)
+    expect_eq(len(d.find(r"^service burst: .*exec /bin/echo pid \d+: "
+                         r"exit 0", m)), BURST, "exit 0 lines")
+    expect_eq(d.find(r"could not be started", m), [], "lost connections")
 
 
 def failed_launch(t, tmp):
@@ -234,6 +277,9 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
     conf += conf_service("slow", listen=lo,
                          exec_=os.path.join(tmp, "slow.sh"),
                          seccomp="basic-exec", max_lifetime=1)
+    conf += conf_service("burst", listen=lo, exec_="/bin/echo",
+                         args=["burst"], seccomp="basic-exec",
+                         max_connections=0, max_per_source=0)
     conf += conf_service("perchild", listen=lo, exec_=status_sh,
                          seccomp="basic-exec", syscall_deny=["kill"])
     conf += conf_service("linger", listen=lo, exec_=linger_sh,
@@ -244,8 +290,8 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
 
-    with t.case("ready with 12 services; the Landlock ABI is logged"):
-        d.wait_line(r"^ready: 12 services")
+    with t.case("ready with 13 services; the Landlock ABI is logged"):
+        d.wait_line(r"^ready: 13 services")
         d.wait_line(r"^landlock: (kernel ABI \d+|not available)")
 
     with t.case("limits, umask, nice, cwd, NoNewPrivs, Seccomp as the "
@@ -349,6 +395,10 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
                         r"by signal 15", m, timeout=10 * TIMEOUT_SCALE)
         finally:
             s.close()
+
+    with t.case("a burst larger than a stopped launcher's socket waits "
+                "in porterd; none is lost"):
+        burst(t, d)
 
     with t.case("a process left in the program's group keeps the "
                 "connection until it ends"):
