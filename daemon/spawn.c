@@ -380,8 +380,12 @@ spawn_exec_child(void *arg)
 	if (errfd < 0 || (conf->stderr_mode == STDERR_NULL && !a->launched))
 		errfd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (a->launched) {
-		/* The launcher is confined already: the limits are ours. */
-		spawn_signals_default();
+		/*
+		 * The launcher is confined already: the limits are ours.  Its
+		 * dispositions are all SIG_DFL (spawn_pool_child() reset them
+		 * before its exec, and it installs none): no 62 rt_sigaction
+		 * calls here.
+		 */
 		(void)syscall(SYS_setsid);
 		if (sandbox_apply_limits(conf->sandbox, &why) == -1) {
 			spawn_child_fail(errfd, a->svc, why, errno);

@@ -135,7 +135,9 @@ BURST = 600
 
 
 def burst(t, d):
+    m = d.mark()
     talk(d.addr("burst"))       # the launcher runs
+    d.wait_line(r"^service burst: .*exec /bin/echo pid \d+: exit 0", m)
     launcher = proc_children_titled(d.pid, "porterd: burst launcher")
     expect_eq(len(launcher), 1, "burst's launcher")
     m = d.mark()
@@ -316,6 +318,10 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
         st = proc_status(launchers[0])
         expect_eq((st.get("NoNewPrivs"), st.get("Seccomp")), ("1", "2"),
                   "the launcher's NoNewPrivs, Seccomp")
+        # Its programs inherit its dispositions and mask: all default.
+        expect_eq([int(st.get(k, "1"), 16) for k in ("SigBlk", "SigIgn",
+                                                      "SigCgt")],
+                  [0, 0, 0], "the launcher's SigBlk, SigIgn, SigCgt")
         with open("/proc/%d/limits" % launchers[0]) as f:
             cpu = [ln for ln in f if ln.startswith("Max cpu time")]
         expect(cpu and cpu[0].split()[3] == "unlimited",
