@@ -128,13 +128,16 @@ children_linger(struct conn *c)
 bool
 children_adopt(struct conn *c)
 {
-	siginfo_t si;
-	struct conn **b;
-
 	time_t now = children_now();
+	struct conn **b;
+	siginfo_t si;
 	unsigned i;
 
 	pthread_mutex_lock(&children_mtx);
+	/* Ours, running or a zombie: the reaper ends c with its status. */
+	si.si_pid = 0;
+	if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0)
+		goto adopt;
 	/* Reaped already, before porterd read its launcher's end? */
 	for (i = 0; i < UNKNOWN_EXITS; i++) {
 		if (unknown[i].pid == c->pid &&
@@ -147,21 +150,19 @@ children_adopt(struct conn *c)
 		}
 	}
 	/*
-	 * Ours (running, or a zombie), or about to be: the kernel closes a
-	 * dying process's files, which porterd saw, before it re-parents
-	 * its children.  The reaper ends c with its status.
+	 * About to be ours: the kernel closes a dying process's files,
+	 * which porterd saw, before it re-parents its children.
 	 */
-	si.si_pid = 0;
-	if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 ||
-	    kill(c->pid, 0) == 0) {
-		b = &pids[(unsigned)c->pid % PID_BUCKETS];
-		c->next = *b;
-		*b = c;
-		pthread_mutex_unlock(&children_mtx);
-		return true;
-	}
+	if (kill(c->pid, 0) == 0)
+		goto adopt;
 	pthread_mutex_unlock(&children_mtx);
 	return children_linger(c);
+adopt:
+	b = &pids[(unsigned)c->pid % PID_BUCKETS];
+	c->next = *b;
+	*b = c;
+	pthread_mutex_unlock(&children_mtx);
+	return true;
 }
 
 void

@@ -122,9 +122,6 @@ pool_launches(const struct service *conf)
 	    conf->sandbox != NULL && conf->sandbox->launcher;
 }
 
-/* pool_down()'s mark on a launcher's conn whose program still runs. */
-static const char pool_orphaned[] = "its launcher died";
-
 /*
  * Ends the gathered conns (lock not held: children.c's lock is taken
  * here, never under ours), oldest first.  A launcher's program that has
@@ -143,8 +140,8 @@ pool_finish(struct conn *done)
 	}
 	for (; rev != NULL; rev = c) {
 		c = rev->next;
-		if (rev->cut == pool_orphaned) {
-			rev->cut = NULL;
+		if (rev->orphaned) {
+			rev->orphaned = false;
 			if (children_adopt(rev))
 				continue;
 		} else if (rev->pid > 0 && pool_launches(rev->svc->conf) &&
@@ -453,13 +450,19 @@ pool_down(struct pool *p, const char *why, struct conn **done)
 		close(p->fd);
 		p->fd = -1;
 	}
+	/*
+	 * Given up on while it may still run (garbage on its socket): a
+	 * launcher's programs become porterd's only once it is gone.
+	 */
+	if (p->launcher && p->pid > 0)
+		(void)kill(p->pid, SIGKILL);
 	p->want_out = false;
 	p->state = POOL_DOWN;
 	for (c = p->running; c != NULL; c = next, n++) {
 		next = c->next;
 		/* A launcher's programs live on, re-parented to porterd. */
 		if (p->launcher && c->pid > 0) {
-			c->cut = pool_orphaned;
+			c->orphaned = true;
 			c->next = *done;
 			*done = c;
 			continue;
@@ -565,7 +568,7 @@ pool_submit(struct conn *c)
 	 */
 	if (p->state == POOL_STARTING || p->waiting != NULL ||
 	    (r = pool_send_conn(p, c)) == -1) {
-		if (r == -1 && errno != EAGAIN && errno != ENOBUFS)
+		if (r == -1 && errno != EAGAIN)
 			goto out;
 		r = 0;
 		c->next = NULL;
@@ -611,9 +614,14 @@ pool_flush(struct pool *p, struct conn **done)
 		p->waiting = c->next;
 		if (p->waiting == NULL)
 			p->wtail = NULL;
+		/* Cut while it waited: nothing to start. */
+		if (c->cut != NULL) {
+			pool_fail_conn(c, done);
+			continue;
+		}
 		if (pool_send_conn(p, c) == 0)
 			continue;
-		if (errno == EAGAIN || errno == ENOBUFS) {
+		if (errno == EAGAIN) {
 			c->next = p->waiting;
 			p->waiting = c;
 			if (p->wtail == NULL)

@@ -135,6 +135,8 @@ struct conn {
 	struct source_key src;		/* counted against max-per-source */
 	const char *cut;		/* why porterd cut it, or NULL */
 	struct timespec kill_at;	/* SIGKILL a cut child after this */
+	bool orphaned;			/* its launcher died while it ran
+					 * (pool.c -> children_adopt()) */
 	uint64_t id;			/* unique for porterd's life */
 	struct conn *next;		/* pid table chain */
 	struct conn *lprev, *lnext;	/* the loop's list of live conns */
