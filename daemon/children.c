@@ -20,6 +20,7 @@
 #include "children.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "evloop.h"
 #include "pool.h"
 #include "spawn.h"
 
@@ -53,10 +54,8 @@ children_start(struct conn *c, int stderr_fd)
 	 * when the program closes its end early.  (After the unlock the
 	 * control thread may end c at any moment.)
 	 */
-	if (pid > 0 && !conf->wait && conf->limits.idle_timeout == 0) {
-		close(c->fd);
-		c->fd = -1;
-	}
+	if (pid > 0 && !conf->wait && conf->limits.idle_timeout == 0)
+		evloop_conn_close_fd(c);
 	pthread_mutex_unlock(&children_mtx);
 	return pid;
 }

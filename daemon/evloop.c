@@ -751,6 +751,21 @@ evloop_conn_add(struct evloop *L, struct conn *c)
 }
 
 void
+evloop_conn_close_fd(struct conn *c)
+{
+	struct evloop *L = c->loop;
+
+	if (L != NULL)
+		pthread_mutex_lock(&L->lock);
+	if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	if (L != NULL)
+		pthread_mutex_unlock(&L->lock);
+}
+
+void
 evloop_conn_del(struct conn *c)
 {
 	struct evloop *L = c->loop;

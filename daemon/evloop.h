@@ -70,6 +70,14 @@ int evloop_epfd(const struct evloop *L);
 /* Live conns: every loop's list.  Adding and removing take its lock. */
 void evloop_conn_add(struct evloop *L, struct conn *c);
 void evloop_conn_del(struct conn *c);
+
+/*
+ * Any thread: closes porterd's copy of live c's descriptor (a child has
+ * its own now) under c's loop's lock, so the control thread's timeouts,
+ * which shutdown() c->fd under that lock, never reach a number the close
+ * made free for another connection.
+ */
+void evloop_conn_close_fd(struct conn *c);
 /* Calls fn(c, arg) for every live conn, each list under its lock. */
 void evloop_each_conn(void (*fn)(struct conn *c, void *arg), void *arg);
 /* Live conns in all loops. */

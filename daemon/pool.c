@@ -44,6 +44,7 @@
 #include "children.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "evloop.h"
 #include "edge.h"
 #include "log.h"
 #include "loader.h"
@@ -415,10 +416,8 @@ pool_send_conn(struct pool *p, struct conn *c)
 	 * does, keep no copy unless an idle timeout must watch it, or the
 	 * peer would not see EOF when the program closes its end early.
 	 */
-	if (p->launcher && c->svc->conf->limits.idle_timeout == 0) {
-		close(c->fd);
-		c->fd = -1;
-	}
+	if (p->launcher && c->svc->conf->limits.idle_timeout == 0)
+		evloop_conn_close_fd(c);
 	c->next = p->running;
 	p->running = c;
 	return 0;
