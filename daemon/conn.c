@@ -21,7 +21,6 @@
 #include "edge.h"
 #include "log.h"
 #include "mono.h"
-#include "logpeer.h"
 #include "spawn.h"
 #include "stats.h"
 #include "svc.h"
@@ -53,18 +52,6 @@ conn_elapsed(const struct timespec *start)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return mono_diff(start, &now);
-}
-
-const char *
-conn_peer_text(const struct conn *c, char *buf, size_t len)
-{
-	if (c->peer.len == 0) {
-		if (c->wait_l != NULL)
-			return c->wait_l->text;
-		snprintf(buf, len, "-");
-		return buf;
-	}
-	return logpeer_format(&c->peer, buf, len);
 }
 
 void

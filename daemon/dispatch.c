@@ -14,8 +14,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <porter/iowait.h>
-
 #include "children.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -48,20 +46,12 @@ dispatch_stderr_fd(const struct svc *svc)
 void
 dispatch_run_plugin(struct conn *c)
 {
-	const pt_plugin *d;
-	pt_plugin_ctx ctx;
-
 	if (edge_run(c))	/* edge.h: the PROXY/TLS stage, not a handler */
 		return;
-	d = c->svc->plugin->desc;
-	plugin_ctx(&ctx, c->svc, c);
-	memset(&c->stats, 0, sizeof(c->stats));
-	/* Saves pt_fromfd() three getsockopt()s; cleared by evloop too. */
-	if (c->ktype != 0)
-		pt_io_fd_hint(c->fd, c->kfamily, c->ktype, c->kproto,
-		    c->wait_l != NULL ? -1 : 0);	/* as accept4() gave it */
-	c->rc = d->handle(c->fd, &ctx, &c->stats);
-	pt_io_fd_hint(-1, 0, 0, 0, -1);
+	/* The edge's TLS_* and PROXY_*, valid until conn_finish(). */
+	if (c->vars == NULL)
+		c->vars = edge_vars(c);
+	plugin_run(c);
 }
 
 void

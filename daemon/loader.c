@@ -28,9 +28,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <porter/iowait.h>
+
 #include "conn.h"
 #include "dgram_guard.h"
-#include "edge.h"
 #include "loader.h"
 #include "log.h"
 #include "svc.h"
@@ -407,7 +408,23 @@ plugin_ctx(pt_plugin_ctx *ctx, struct svc *svc, struct conn *c)
 		ctx->peer = c->peer.len > 0 ? &c->peer : NULL;
 		ctx->local = c->local.len > 0 ? &c->local : NULL;
 		ctx->state = svc->state;
-		/* edge.h: TLS_*, PROXY_*; a pool worker got them sent. */
-		ctx->vars = c->vars != NULL ? c->vars : edge_vars(c);
+		/* TLS_*, PROXY_*: dispatch_run_plugin() or the pool's CONN */
+		ctx->vars = c->vars;
 	}
+}
+
+void
+plugin_run(struct conn *c)
+{
+	const pt_plugin *d = c->svc->plugin->desc;
+	pt_plugin_ctx ctx;
+
+	plugin_ctx(&ctx, c->svc, c);
+	memset(&c->stats, 0, sizeof(c->stats));
+	/* Saves pt_fromfd() three getsockopt()s; cleared by evloop too. */
+	if (c->ktype != 0)
+		pt_io_fd_hint(c->fd, c->kfamily, c->ktype, c->kproto,
+		    c->wait_l != NULL ? -1 : 0);	/* as accept4() gave it */
+	c->rc = d->handle(c->fd, &ctx, &c->stats);
+	pt_io_fd_hint(-1, 0, 0, 0, -1);
 }

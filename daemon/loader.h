@@ -64,4 +64,11 @@ void plugin_unref(struct plugin_registry *reg, struct plugin *p);
  */
 void plugin_ctx(pt_plugin_ctx *ctx, struct svc *svc, struct conn *c);
 
+/*
+ * Runs c's plugin handle() on c->fd, in this thread, with c->vars as
+ * ctx->vars; fills c->rc and c->stats.  The edge (PROXY, TLS) is the
+ * caller's: dispatch_run_plugin() in porterd, porterd's in a pool.
+ */
+void plugin_run(struct conn *c);
+
 #endif

@@ -1,5 +1,7 @@
 /*
- * logpeer.c -- client addresses in log lines (logpeer.h).
+ * logpeer.c -- client addresses in log lines (logpeer.h), and a
+ * connection's peer as they show it (conn_peer_text(), conn.h: here so
+ * that the pool process, which has no conn.c, can use it).
  */
 #include "config.h"
 
@@ -9,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "conn.h"
 #include "logpeer.h"
 
 static int logpeer_mode = LOGPEER_FULL;		/* atomic access only */
@@ -54,4 +57,16 @@ logpeer_format(const pt_addr *peer, char *buf, size_t len)
 	inet_ntop(AF_INET, &a4, text, sizeof(text));
 	snprintf(buf, len, "%s/24", text);
 	return buf;
+}
+
+const char *
+conn_peer_text(const struct conn *c, char *buf, size_t len)
+{
+	if (c->peer.len == 0) {
+		if (c->wait_l != NULL)
+			return c->wait_l->text;
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	return logpeer_format(&c->peer, buf, len);
 }

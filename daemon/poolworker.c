@@ -61,7 +61,6 @@
 #include "pool_proto.h"
 #include "sandbox.h"
 #include "spawn.h"
-#include "dispatch.h"
 
 #define PW_CTL		3	/* the socket to porterd */
 #define PW_LLFD		4	/* the Landlock ruleset, if any */
@@ -502,7 +501,7 @@ pw_worker_main(int sock)
 		c.local = m->local;
 		c.vars = vars;
 		(void)getrusage(RUSAGE_SELF, &before);
-		dispatch_run_plugin(&c);
+		plugin_run(&c);
 		close(fd);
 		free(vars);
 		(void)getrusage(RUSAGE_SELF, &after);

@@ -155,8 +155,9 @@ struct conn {
 	 * the TCP socket back so, and its socketpair end is created so).
 	 */
 	int kfamily, ktype, kproto;
-	const char *const *vars;	/* in a pool worker: the edge's vars
-					 * porterd sent (ctx->vars), or NULL */
+	const char *const *vars;	/* ctx->vars: the edge's (borrowed),
+					 * in a pool worker the ones porterd
+					 * sent, or NULL */
 };
 
 #endif
