@@ -22,6 +22,7 @@
 #include "dispatch.h"
 #include "evloop.h"
 #include "pool.h"
+#include "privs.h"
 #include "spawn.h"
 
 #define PID_BUCKETS	256
@@ -41,7 +42,7 @@ children_start(struct conn *c, int stderr_fd)
 	if (conf->kind == HANDLER_EXEC)
 		pid = spawn_exec(c, stderr_fd);
 	else
-		pid = spawn_plugin(c);
+		pid = spawn_plugin(c, privs_active());
 	if (pid > 0) {
 		c->pid = pid;
 		b = &pids[(unsigned)pid % PID_BUCKETS];

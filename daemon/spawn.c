@@ -30,12 +30,8 @@
 #include "conn.h"
 #include "log.h"
 #include "loader.h"
-#include "privs.h"
-#include "edge.h"
 #include "sandbox.h"
 #include "spawn.h"
-#include "spawner.h"
-#include "dispatch.h"
 
 #define SPAWN_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* Room for the connection variables spawn_conn_env() adds. */
@@ -304,14 +300,11 @@ static int
 spawn_exec_env(struct spawn_exec_args *a, struct conn *c)
 {
 	const struct service *conf = c->svc->conf;
-	const char *const *vars = c->vars != NULL ? c->vars : edge_vars(c);
+	const char *const *vars = c->vars;
 	size_t nvars = 0, max, n = 0, i;
 
-	if (c->vars != NULL)
-		while (vars[nvars] != NULL)
-			nvars++;
-	else
-		nvars = edge_nvars(c);
+	while (vars != NULL && vars[nvars] != NULL)
+		nvars++;
 	max = conf->nenv + SPAWN_CONN_VARS + 2 + nvars;
 	/* Built before the child exists: it must not allocate. */
 	if ((a->env = calloc(max, sizeof(*a->env))) == NULL)
@@ -338,7 +331,6 @@ spawn_exec_prepare(struct spawn_exec_args *a, struct conn *c, int stderr_fd)
 	if (spawn_watch(conf) == -1 || spawn_exec_env(a, c) == -1)
 		return -1;
 	a->stderr_fd = stderr_fd;
-	a->drop_caps = privs_active();
 	/* Only a child that sends a listener keeps the socket open. */
 	a->channel = spawn_reports(conf) ? sandbox_exec_channel_fd() : -1;
 	return 0;
@@ -422,25 +414,7 @@ spawn_exec_child(void *arg)
 }
 
 pid_t
-spawn_exec(struct conn *c, int stderr_fd)
-{
-	struct spawn_exec_args a;
-	pid_t pid = -1;
-	int err;
-
-	if (spawn_exec_prepare(&a, c, stderr_fd) == 0)
-		pid = spawner_clone(spawn_exec_child, &a);
-	err = errno;
-	/* The child has exec'd or exited: its listener is queued, if any. */
-	if (pid > 0 && a.channel >= 0)
-		sandbox_watch_collect();
-	spawn_exec_release(&a);
-	errno = err;
-	return pid;
-}
-
-pid_t
-spawn_plugin(struct conn *c)
+spawn_plugin(struct conn *c, bool drop_caps)
 {
 	const struct service *conf = c->svc->conf;
 	const char *why = NULL;
@@ -460,7 +434,7 @@ spawn_plugin(struct conn *c)
 	 */
 	log_child();
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (spawn_child_setup(c->svc, privs_active(), &why) == -1) {
+	if (spawn_child_setup(c->svc, drop_caps, &why) == -1) {
 		log_warn("service %s: %s", conf->name, why);
 		_exit(126);
 	}
@@ -482,7 +456,8 @@ spawn_plugin(struct conn *c)
 		_exit(126);
 	}
 	spawn_unblock_all();
-	dispatch_run_plugin(c);
+	/* No edge to run first: conf_edge.c refuses one on a wait service. */
+	plugin_run(c);
 	_exit(c->rc == 0 ? 0 : 1);
 }
 

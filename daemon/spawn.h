@@ -48,9 +48,10 @@ struct spawn_exec_args {
 /*
  * Fills a for starting c's program; stderr_fd is the descriptor the
  * child's fd 2 becomes when the service's stderr mode is "log" (-1: use
- * /dev/null).  Reads c (svc, fd, peer, local) but keeps no pointer to it.
- * Returns 0, or -1 with errno; release a with spawn_exec_release() either
- * way.
+ * /dev/null).  Reads c (svc, fd, peer, local, vars: the edge's or a
+ * launcher's CONN's) but keeps no pointer to it; a->drop_caps is the
+ * caller's to set.  Returns 0, or -1 with errno; release a with
+ * spawn_exec_release() either way.
  */
 int spawn_exec_prepare(struct spawn_exec_args *a, struct conn *c,
     int stderr_fd);
@@ -99,6 +100,9 @@ int spawn_pool_child(void *arg);
  * Starts c's program: spawn_exec_prepare(), spawner_clone() with
  * spawn_exec_child(), spawn_exec_release().  The spawner thread only
  * (children_start() run by spawner.c).  Returns the pid, or -1 with errno.
+ * In spawn_exec.c, apart from the rest: the pool's process (porterd-pool,
+ * pool_main.c) links spawn.c for its launcher, without porterd's
+ * spawner thread, privileges and edge.
  */
 pid_t spawn_exec(struct conn *c, int stderr_fd);
 
@@ -110,10 +114,11 @@ const char *spawn_rusage_text(const struct rusage *ru, char *buf,
     size_t len);
 
 /*
- * Runs the plugin's handle() for c in a child, with 0, 1 and 2 on
- * /dev/null.  Returns the pid or -1.
+ * Runs the plugin's handle() for c (a wait service: no edge) in a child,
+ * with 0, 1 and 2 on /dev/null; drop_caps: the child drops porterd's
+ * capabilities (privs_active()).  Returns the pid or -1.
  */
-pid_t spawn_plugin(struct conn *c);
+pid_t spawn_plugin(struct conn *c, bool drop_caps);
 
 /*
  * Sends sig to c's whole process group: every child runs in a session and
