@@ -50,6 +50,7 @@
 #include "loader.h"
 #include "pool.h"
 #include "pool_proto.h"
+#include "poolexe.h"
 #include "privs.h"
 #include "sandbox.h"
 #include "spawn.h"
@@ -109,8 +110,8 @@ pool_init(void)
 {
 	if ((pools.ev.fd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		return NULL;
-	/* Failing that, pool processes exec /proc/self/exe. */
-	pools.exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	/* porterd-pool (poolexe.h); failing that, /proc/self/exe. */
+	pools.exe = poolexe_open();
 	pools.ev.fn = pool_events;
 	return &pools.ev;
 }

@@ -4,8 +4,9 @@
  *
  * One SOCK_SEQPACKET socketpair per pool: message boundaries are kept, a
  * connection's descriptor travels with its message (SCM_RIGHTS).  Every
- * message starts with a struct pool_hdr; the same binary is at both ends
- * (the pool process is porterd re-exec'd), so structs go as they are.
+ * message starts with a struct pool_hdr; both ends are built from the
+ * same sources (the pool process is porterd-pool from porterd's build,
+ * poolexe.h, or porterd re-exec'd), so structs go as they are.
  *
  *   porterd -> pool  SETUP    TLV records (pool_tlv_*): what the service is
  *                    CONN     + fd: one connection (id, peer, local,

@@ -73,7 +73,8 @@ DEFAULT_PLUGINDIR = "/usr/local/lib/porter/plugins"
 MAN_VARS = tuple("%sman%s_MANS" % (p, s) for p in ("", "dist_", "nodist_")
                  for s in ("", "3", "5", "7", "8"))
 # Variables of the build's Makefile this test needs, fully expanded.
-MAKE_VARS = ("CC", "SANITIZER_CFLAGS", "sbindir", "libdir", "includedir",
+MAKE_VARS = ("CC", "SANITIZER_CFLAGS", "sbindir", "pkglibexecdir", "libdir",
+             "includedir",
              "pkgconfigdir", "plugindir", "sysconfdir", "mandir",
              "systemdsystemunitdir", "systemdsystemunit_DATA",
              "plugin_LTLIBRARIES") + MAN_VARS
@@ -251,6 +252,15 @@ def check_layout(t, v, stage):
     with t.case("porterd in sbindir, executable"):
         p = S(os.path.join(v["sbindir"], "porterd"))
         expect(os.path.isfile(p) and os.access(p, os.X_OK), "no %s" % p)
+    with t.case("porterd-pool in pkglibexecdir, without porterd's libraries"):
+        p = S(os.path.join(v["pkglibexecdir"], "porterd-pool"))
+        expect(os.path.isfile(p) and os.access(p, os.X_OK), "no %s" % p)
+        out = run(t, ["readelf", "-d", p], BUILD_TIMEOUT)
+        needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+        heavy = [n for n in needed
+                 if n.startswith(("libssl", "libcrypto", "libsystemd",
+                                  "libconfuse", "libjansson", "libcap"))]
+        expect(not heavy, "porterd-pool links %s" % ", ".join(heavy))
     with t.case("libporter.so with its soname, in libdir"):
         lib = S(os.path.join(v["libdir"], "libporter.so"))
         expect(os.path.islink(lib), "%s is not a symlink" % lib)

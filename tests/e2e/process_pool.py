@@ -6,7 +6,7 @@ Asserts: with reuse = 1 every connection gets a worker of its own (a new
 pid each time); with reuse unlimited one worker serves one connection
 after another (the same pid); workers run as the service's user with its
 groups, block and ignore no signal, and are not porterd's children but
-its pool process's; the pool grows to pool-max and no further -- a
+its pool process's, which runs the build's porterd-pool; the pool grows to pool-max and no further -- a
 connection beyond it waits, and is served once a worker is free; a
 worker that crashes costs only its own connection (logged "killed by
 signal 11" with its pid; a held connection of the same pool still
@@ -25,9 +25,10 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (Skip, connect, conf_opts, conf_service,  # noqa
-                        expect, expect_eq, main, proc_children,
-                        proc_title, recv_or_reset, run_porterd)
+from porter_e2e import (TOP_BUILDDIR, Skip, connect, conf_opts,  # noqa
+                        conf_service, expect, expect_eq, main,
+                        proc_children, proc_title, recv_or_reset,
+                        run_porterd)
 
 LINE_RE = (r"^service %s: 127\.0\.0\.1:%d: plugin whoami pid (\d+): "
            r"(.*) in [0-9.]+s \(in \d+ B, out \d+ B, user")
@@ -110,6 +111,15 @@ def scenario(t):
         expect_eq(len(master), 1, "the worker's pool process")
         expect_eq(proc_title(master[0]), "porterd: pooled pool",
                   "pool process's title")
+        # The build's own small pool program (poolexe.c), not porterd
+        # (under valgrind /proc/PID/exe is valgrind's).
+        if "valgrind" not in os.environ.get("PORTERD_WRAPPER", ""):
+            exe = os.path.realpath("/proc/%d/exe" % master[0])
+            expect_eq(os.path.basename(exe), "porterd-pool",
+                      "the pool process's program")
+            expect(exe.startswith(os.path.realpath(
+                os.path.join(TOP_BUILDDIR, "daemon")) + "/"),
+                "the pool process runs %s, not the build's" % exe)
 
     with t.case("the pool grows to pool-max (2) and no further"):
         a, sa = ask(pooled, b"who", hold=True)
