@@ -374,15 +374,35 @@ pw_confine(void)
  */
 static char *pw_title_at;
 static size_t pw_title_len;
+static char *pw_title_worker;	/* a worker's block, made once: a fork
+				 * then copies it without printf's pages
+				 * (each page a new worker touches costs
+				 * it a fault) */
+
+static void
+pw_title_format(char *at, const char *role)
+{
+	memset(at, 0, pw_title_len);
+	snprintf(at, pw_title_len, "porterd: %s %s", pw.conf.name, role);
+}
 
 static void
 pw_title(const char *role)
 {
 	if (pw_title_at == NULL)
 		return;
-	memset(pw_title_at, 0, pw_title_len);
-	snprintf(pw_title_at, pw_title_len, "porterd: %s %s", pw.conf.name,
-	    role);
+	pw_title_format(pw_title_at, role);
+	if (pw_title_worker == NULL &&
+	    (pw_title_worker = malloc(pw_title_len)) != NULL)
+		pw_title_format(pw_title_worker, "worker");
+}
+
+/* In a new worker: its title, from the block pw_title() made. */
+static void
+pw_title_as_worker(void)
+{
+	if (pw_title_at != NULL && pw_title_worker != NULL)
+		memcpy(pw_title_at, pw_title_worker, pw_title_len);
 }
 
 /*
@@ -599,7 +619,7 @@ pw_fork(void)
 		 * log's and the seccomp watcher's stay.
 		 */
 		pw_close_except(sv[1], log_child_fd_get(), PW_CHANNEL);
-		pw_title("worker");
+		pw_title_as_worker();
 		pw_worker_main(sv[1]);
 	}
 	close(sv[1]);
