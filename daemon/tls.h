@@ -24,9 +24,9 @@
  *           tls_conn_free(c) and close fd.
  *
  * tls_relay() never blocks and buffers at most 64 KiB of plaintext per
- * direction (allocated only while data waits) and 64 KiB of records
- * for the TCP socket: it stops reading a side whose data the other side
- * has not taken yet.  It moves up to four records per system call each
+ * direction and 64 KiB of records for the TCP socket, each taken only
+ * while data waits in it: it stops reading a side whose data the other
+ * side has not taken yet.  It moves up to four records per system call each
  * way, and per wake-up of the handler.  An
  * end of stream from the client (close_notify, or a TCP EOF without it,
  * which OpenSSL 3 would otherwise make a fatal error) becomes
