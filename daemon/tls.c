@@ -876,6 +876,14 @@ tls_relay(struct tls_conn *c, struct tls_wait *w)
 	} while (progress);
 	dir_idle(&c->in);
 	dir_idle(&c->out);
+	/*
+	 * Nothing waits in the relay's buffers: OpenSSL's go too (83 KiB),
+	 * unless a record waits in them (SSL_free_buffers() refuses then).
+	 * The next step's SSL_read() or SSL_write() allocates them again.
+	 * SSL_MODE_RELEASE_BUFFERS would free them after every record.
+	 */
+	if (c->in.buf == NULL && c->out.buf == NULL && c->net.buf == NULL)
+		(void)SSL_free_buffers(c->ssl);
 	return TLS_WANT_READ;
 }
 

@@ -26,13 +26,14 @@
  * tls_relay() never blocks and buffers at most 64 KiB of plaintext per
  * direction and 64 KiB of records for the TCP socket, each taken only
  * while data waits in it: it stops reading a side whose data the other
- * side has not taken yet.  It moves up to four records per system call each
- * way, and per wake-up of the handler.  An
- * end of stream from the client (close_notify, or a TCP EOF without it,
- * which OpenSSL 3 would otherwise make a fatal error) becomes
- * shutdown(SHUT_WR) of the handler's socket, after all the data before
- * it, and the way back stays open; the handler closing its
- * side (or shutting down writing) sends close_notify and shuts the TCP
+ * side has not taken yet.  A relay that waits with nothing in flight
+ * holds no buffer, OpenSSL's included (about 15 KB a connection).  It
+ * moves up to four records per system call each way, and per wake-up of
+ * the handler.  An end of stream from the client (close_notify, or a TCP
+ * EOF without it, which OpenSSL 3 would otherwise make a fatal error)
+ * becomes shutdown(SHUT_WR) of the handler's socket, after all the data
+ * before it, and the way back stays open; the handler closing its side
+ * (or shutting down writing) sends close_notify and shuts the TCP
  * connection down for writing.
  *
  * tls_conn_env() gives the session facts as "NAME=value" strings:
