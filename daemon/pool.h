@@ -122,8 +122,9 @@ void pool_free(struct pool *p);
 
 /*
  * In porterd --pool-worker (main.c): the pool process.  argv: main's, whose
- * strings it rewrites for its process title.  Returns rc.
+ * strings it rewrites for its process title.  Never returns: it ends
+ * with _exit() (no atexit handler runs in a pool process).
  */
-int poolworker_main(char **argv);
+int poolworker_main(char **argv) __attribute__((noreturn));
 
 #endif
