@@ -1011,6 +1011,8 @@ poolworker_main(char **argv)
 	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
 		pw_fail("/dev/null: %s", strerror(errno));
 	if (pw.exec) {
+		/* Its programs' vfork children rely on it (spawn.h). */
+		spawn_signals_default();
 		/* fd 2 is the programs' stderr in "log" mode (pool.c). */
 		pw.null_fd = null;
 		if ((pw.stack = malloc(PW_STACK)) == NULL)

@@ -120,7 +120,7 @@ spawn_conn_env(const struct conn *c, char **env, size_t max, char *buf,
  * would not survive exec anyway, but in a vfork child (shared memory) one
  * must never run, and a plugin's init may have installed one.
  */
-static void
+void
 spawn_signals_default(void)
 {
 	uint64_t ksa[4], dfl[4] = { 0, 0, 0, 0 };
@@ -374,9 +374,9 @@ spawn_exec_child(void *arg)
 	if (a->launched) {
 		/*
 		 * The launcher is confined already: the limits are ours.  Its
-		 * dispositions are all SIG_DFL (spawn_pool_child() reset them
-		 * before its exec, and it installs none): no 62 rt_sigaction
-		 * calls here.
+		 * dispositions are all SIG_DFL (it reset them at start, after
+		 * any sanitizer runtime set its own, and installs none): no 62
+		 * rt_sigaction calls here.
 		 */
 		(void)syscall(SYS_setsid);
 		if (sandbox_apply_limits(conf->sandbox, &why) == -1) {

@@ -32,6 +32,14 @@
  */
 void spawn_init(void);
 
+/*
+ * Sets every signal disposition back to SIG_DFL through the kernel
+ * (glibc's reserved ones too).  System calls only.  A launcher
+ * (pool.h) calls it once at start: a sanitizer's runtime may have
+ * installed handlers, and the programs it clones skip this step.
+ */
+void spawn_signals_default(void);
+
 /* What spawn_exec_child() needs, all of it built before the clone. */
 struct spawn_exec_args {
 	const struct svc *svc;
