@@ -48,9 +48,6 @@ dispatch_run_plugin(struct conn *c)
 {
 	if (edge_run(c))	/* edge.h: the PROXY/TLS stage, not a handler */
 		return;
-	/* The edge's TLS_* and PROXY_*, valid until conn_finish(). */
-	if (c->vars == NULL)
-		c->vars = edge_vars(c);
 	plugin_run(c);
 }
 

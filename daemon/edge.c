@@ -671,6 +671,8 @@ edge_back(struct conn *c)
 		c->peer = e->peer;
 		c->local = e->local;
 	}
+	/* TLS_*, PROXY_*: for every kind of handler (runtime.h). */
+	c->vars = (const char *const *)e->vars;
 	if (e->phase == EDGE_FAILED)
 		return false;	/* dispatch_done() finishes it */
 	/* The real client is counted now; at accept it was the balancer. */
@@ -733,18 +735,6 @@ edge_free(struct conn *c)
 	free(e->vars);
 	free(e);
 	c->edge = NULL;
-}
-
-const char *const *
-edge_vars(const struct conn *c)
-{
-	return c->edge != NULL ? (const char *const *)c->edge->vars : NULL;
-}
-
-size_t
-edge_nvars(const struct conn *c)
-{
-	return c->edge != NULL ? c->edge->nvars : 0;
 }
 
 unsigned

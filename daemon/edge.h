@@ -91,14 +91,6 @@ bool edge_finish(struct conn *c);
 /* Frees c's edge state; accepts c->edge == NULL. */
 void edge_free(struct conn *c);
 
-/*
- * The connection's edge facts as "NAME=value" strings: PROXY_* TLVs,
- * TLS_VERSION, TLS_CIPHER, TLS_SNI, TLS_ALPN, SSL_CLIENT_S_DN,
- * SSL_CLIENT_VERIFY.  NULL-terminated; NULL without an edge.  Borrowed
- * from c, valid until conn_finish().
- */
-const char *const *edge_vars(const struct conn *c);
-size_t edge_nvars(const struct conn *c);
 
 /* Relays still running (TLS without kTLS). */
 unsigned edge_relays(void);

@@ -45,7 +45,6 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "evloop.h"
-#include "edge.h"
 #include "log.h"
 #include "loader.h"
 #include "pool.h"
@@ -378,13 +377,13 @@ pool_addr_copy(pt_addr *to, const pt_addr *from)
 static int
 pool_send_conn(struct pool *p, struct conn *c)
 {
-	const char *const *vars = edge_vars(c);
-	size_t i, n = edge_nvars(c), len = 0, off;
+	const char *const *vars = c->vars;
+	size_t i, n = 0, len = 0, off;
 	struct pool_conn_msg *m, one;
 	int r;
 
-	for (i = 0; i < n; i++)
-		len += strlen(vars[i]) + 1;
+	for (; vars != NULL && vars[n] != NULL; n++)
+		len += strlen(vars[n]) + 1;
 	if (len > POOL_MSG_MAX - sizeof(*m)) {
 		errno = EMSGSIZE;
 		return -1;

@@ -155,9 +155,14 @@ struct conn {
 	 * the TCP socket back so, and its socketpair end is created so).
 	 */
 	int kfamily, ktype, kproto;
-	const char *const *vars;	/* ctx->vars: the edge's (borrowed),
-					 * in a pool worker the ones porterd
-					 * sent, or NULL */
+	/*
+	 * ctx->vars and exec's extra environment, "NAME=value",
+	 * NULL-terminated: PROXY_* TLVs, TLS_VERSION, TLS_CIPHER, TLS_SNI,
+	 * TLS_ALPN, SSL_CLIENT_S_DN, SSL_CLIENT_VERIFY.  Set by edge_back()
+	 * (borrowed from the edge, valid until conn_finish()); in a pool's
+	 * process, the ones porterd sent; NULL without an edge.
+	 */
+	const char *const *vars;
 };
 
 #endif

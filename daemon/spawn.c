@@ -397,8 +397,7 @@ spawn_exec_child(void *arg)
 			_exit(126);
 		}
 		spawn_close_from3(&a->channel, 1);
-		/* Last: from here on the filter judges every call, execve
-		 * too. */
+		/* Last: the filter judges every call from here, execve too. */
 		if (sandbox_apply_seccomp_to(conf->sandbox, conf->name,
 		    a->channel, &why) == -1) {
 			spawn_child_fail(2, a->svc, why, errno);

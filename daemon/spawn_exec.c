@@ -8,7 +8,6 @@
 #include <errno.h>
 
 #include "conn.h"
-#include "edge.h"
 #include "privs.h"
 #include "sandbox.h"
 #include "spawn.h"
@@ -21,9 +20,6 @@ spawn_exec(struct conn *c, int stderr_fd)
 	pid_t pid = -1;
 	int err;
 
-	/* The edge's TLS_* and PROXY_*, valid until conn_finish(). */
-	if (c->vars == NULL)
-		c->vars = edge_vars(c);
 	if (spawn_exec_prepare(&a, c, stderr_fd) == 0) {
 		a.drop_caps = privs_active();
 		pid = spawner_clone(spawn_exec_child, &a);
