@@ -79,6 +79,10 @@ def scenario(t):
         try:
             with t.case("an idle connection never closed: porterd gives up "
                         "after shutdown-timeout"):
+                # Accepted and running, not still in the backlog (which
+                # the SIGTERM would simply close): one echo first.
+                idle.sendall(b"x")
+                expect_eq(recv_exact(idle, 1), b"x", "echo before SIGTERM")
                 t0 = time.monotonic()
                 mark = d2.mark()
                 d2.signal(signal.SIGTERM)
