@@ -240,11 +240,15 @@ watch_kill_launched(int lfd, struct seccomp_notif *req, pid_t launcher)
 		p = pp;
 	if (ioctl(lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == -1)
 		return;		/* gone meanwhile */
-	watch_kill_groups((pid_t)req->pid, launcher);
+	/*
+	 * The program first: killed after the caller, a shell would see its
+	 * child die and run its next line before its own turn.
+	 */
 	if (p != (pid_t)req->pid && watch_ppid(p) == launcher) {
 		watch_kill_groups(p, launcher);
 		(void)kill(p, SIGKILL);
 	}
+	watch_kill_groups((pid_t)req->pid, launcher);
 	(void)kill((pid_t)req->pid, SIGKILL);
 }
 
