@@ -39,10 +39,16 @@ conn_new(struct svc *svc, int fd)
 	c->fev.fd = -1;
 	c->id = __atomic_add_fetch(&conn_ids, 1, __ATOMIC_RELAXED);
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
-	stats_accepted(svc->stats);
 	svc_ref(svc);
 	__atomic_add_fetch(&svc->live, 1, __ATOMIC_RELAXED);
 	return c;
+}
+
+void
+conn_started(struct conn *c)
+{
+	c->started = true;
+	stats_accepted(c->svc->stats);
 }
 
 double
@@ -72,12 +78,14 @@ conn_finish(struct conn *c)
 	};
 
 	if (edge_finish(c)) {
-		/* edge.c counted (and logged) the refusal; no handler ran. */
+		/* edge.c counted and logged the refusal; no handler ran. */
 	} else {
 		connlog_finish(&e);
-		stats_finished(c->svc->stats, (uint64_t)(secs * 1e6),
-		    c->stats.bytes_in, c->stats.bytes_out, c->pid > 0 ?
-		    c->status : c->pid < 0 ? -1 : c->rc == 0 ? 0 : 1 << 8);
+		if (c->started)
+			stats_finished(c->svc->stats,
+			    (uint64_t)(secs * 1e6), c->stats.bytes_in,
+			    c->stats.bytes_out, c->pid > 0 ? c->status :
+			    c->pid < 0 ? -1 : c->rc == 0 ? 0 : 1 << 8);
 	}
 	__atomic_sub_fetch(&c->svc->live, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&c->svc->served, 1, __ATOMIC_RELAXED);

@@ -11,15 +11,23 @@
 #include "runtime.h"
 
 /*
- * Allocates a conn for svc, takes a svc reference and counts it live.
+ * Allocates a conn for svc, takes a svc reference and counts it live
+ * (porterctl's live count: its PROXY header or TLS handshake included).
  * NULL on ENOMEM.  Any thread.
  */
 struct conn *conn_new(struct svc *svc, int fd);
 
 /*
+ * The handler is about to start (dispatch_start()): counts c as accepted
+ * and active in the service's stats.  A connection the edge refuses
+ * before this is counted as a refusal instead (conn_finish()).
+ */
+void conn_started(struct conn *c);
+
+/*
  * Logs the finished handler's line ("service echo: 127.0.0.1:5000: plugin
- * echo done in 0.001s (in 5 B, out 5 B)"), drops the svc reference and
- * frees the conn.  Does not close c->fd (the caller did or does).  Any
+ * echo done in 0.001s (in 5 B, out 5 B)") and counts it finished, or
+ * counts the edge's refusal; drops the svc reference and frees the conn.  Does not close c->fd (the caller did or does).  Any
  * thread.
  */
 void conn_finish(struct conn *c);

@@ -40,10 +40,11 @@
 #include "tcpinfo.h"
 #include "timeouts.h"
 
-/* accept.c passes limiter.h's reasons to stats_refused() as they are. */
+/* accept.c and edge.c pass limiter.h's reasons to stats_refused() as is. */
 _Static_assert((int)STATS_REFUSE_ACL == (int)REFUSE_ACL &&
     (int)STATS_REFUSE_PER_SOURCE == (int)REFUSE_PER_SOURCE &&
-    (int)STATS_REFUSE_MAX == (int)REFUSE_MAX, "refusal reasons differ");
+    (int)STATS_REFUSE_MAX == (int)REFUSE_MAX &&
+    (int)STATS_REFUSE_EDGE == (int)REFUSE_EDGE, "refusal reasons differ");
 
 
 static struct control *control_rt;

@@ -170,6 +170,7 @@ dispatch_start(struct evloop *L, struct conn *c)
 	struct svc *svc = c->svc;
 	const struct service *conf = svc->conf;
 
+	conn_started(c);
 	if (conf->kind == HANDLER_PLUGIN && conf->isolation == ISOLATION_THREAD) {
 		if (svc->cooperative) {
 			if (evloop_run_fiber(L, c) == 0)

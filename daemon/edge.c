@@ -49,6 +49,7 @@
 #include "log.h"
 #include "proxy.h"
 #include "runtime.h"
+#include "stats.h"
 #include "tls.h"
 
 /* After the handler closed its side: how long the client may take. */
@@ -620,6 +621,7 @@ edge_hold(struct evloop *L, struct conn *c)
 	if ((c->edge = calloc(1, sizeof(*c->edge))) == NULL) {
 		log_warnx("service %s: out of memory, dropping connection",
 		    c->svc->conf->name);
+		conn_started(c);	/* counted as one that could not start */
 		c->pid = -1;
 		dispatch_done(c);
 		return true;
@@ -712,6 +714,8 @@ edge_finish(struct conn *c)
 
 	if (c->edge == NULL || c->edge->phase != EDGE_FAILED)
 		return false;
+	/* control_rt.c asserts the two enums agree. */
+	stats_refused(c->svc->stats, (enum stats_refusal)c->edge->kind);
 	if (limiter_refused(c->svc->lim, c->edge->kind))
 		log_warnx("service %s: refused %s: %s", c->svc->conf->name,
 		    conn_peer_text(c, peer, sizeof(peer)), c->edge->why);

@@ -137,6 +137,7 @@ struct conn {
 	struct timespec kill_at;	/* SIGKILL a cut child after this */
 	bool orphaned;			/* its launcher died while it ran
 					 * (pool.c -> children_adopt()) */
+	bool started;			/* conn_started(): a handler ran */
 	uint64_t id;			/* unique for porterd's life */
 	struct conn *next;		/* pid table chain */
 	struct conn *lprev, *lnext;	/* the loop's list of live conns */

@@ -24,6 +24,7 @@ static const char *const stats_refusal_names[STATS_REFUSE_NREASONS] = {
 	[STATS_REFUSE_ACL] = "acl",
 	[STATS_REFUSE_PER_SOURCE] = "per-source",
 	[STATS_REFUSE_MAX] = "max-connections",
+	[STATS_REFUSE_EDGE] = "proxy-tls",
 	[STATS_REFUSE_EMFILE] = "emfile",
 };
 

@@ -9,10 +9,12 @@
  * a worker) may count and any thread (the control socket) may read; a
  * reader sees each counter exact, not a snapshot of all of them at once.
  *
- * The runtime calls the stats_*() hooks below at four points: accept
- * (stats_accepted, from conn_new(), which also gives the connection its
- * id, conn.c's c->id), refusal
- * (stats_refused), finish (stats_finished) and reload (stats_reloaded).
+ * The runtime calls the stats_*() hooks below at four points: handler
+ * start (stats_accepted, from conn_started(): after the PROXY header and
+ * TLS handshake, if the service has them), refusal (stats_refused, also
+ * for a connection whose PROXY header or handshake failed), finish
+ * (stats_finished, only of a started connection) and reload
+ * (stats_reloaded).  So accepted == finished + active at any quiet time.
  */
 #ifndef PORTERD_STATS_H
 #define PORTERD_STATS_H
@@ -28,6 +30,7 @@ enum stats_refusal {
 	STATS_REFUSE_ACL,		/* allow/deny, allow-uid/gid */
 	STATS_REFUSE_PER_SOURCE,	/* max-per-source */
 	STATS_REFUSE_MAX,		/* max-connections with reject-message */
+	STATS_REFUSE_EDGE,		/* PROXY header or TLS handshake */
 	STATS_REFUSE_EMFILE,		/* shed: out of file descriptors */
 	STATS_REFUSE_NREASONS
 };

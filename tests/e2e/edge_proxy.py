@@ -14,8 +14,11 @@ connection's own peer; the access list
 judges the real client (a denied source is refused after its header);
 a connection without a header, a malformed one and one from a peer not in
 proxy-from are closed and refused; a slow header is cut after
-proxy-timeout while another client is served meanwhile.
+proxy-timeout while another client is served meanwhile.  porterctl
+counts the header refusals under "proxy-tls", never as accepted or
+active: accepted == finished and active == 0 once all are done.
 """
+import json
 import os
 import shutil
 import socket
@@ -26,9 +29,11 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (Skip, V2SIG, connect, conf_opts,  # noqa
-                        conf_service, expect, expect_eq, main, recv_all,
-                        v2_header)
+from porter_e2e import (Skip, TOP_BUILDDIR, V2SIG, connect,  # noqa
+                        conf_opts, conf_service, expect, expect_eq, main,
+                        recv_all, v2_header)
+
+PORTERCTL = os.path.join(TOP_BUILDDIR, "tools", "porterctl")
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
@@ -69,13 +74,26 @@ def kv(text, key):
     return None
 
 
+def counters(sock, name):
+    """porterctl --json services' entry for service name."""
+    p = subprocess.run([PORTERCTL, "-s", sock, "--json", "services"],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=30, text=True)
+    expect_eq(p.returncode, 0, "porterctl exit (%s)" % p.stderr.strip())
+    for s in json.loads(p.stdout)["services"]:
+        if s["name"] == name:
+            return s
+    raise AssertionError("no service %s in porterctl services" % name)
+
+
 def scenario(t):
     if not os.path.exists(HAPROXY):
         raise Skip("haproxy is not installed")
     tmp = t.trusted_tmpdir()
     plugins = t.plugindir(["ctxdump"], tmp)
     user = {"user": "nobody"} if os.geteuid() == 0 else {}
-    conf = conf_opts(shutdown_timeout=5)
+    sock = os.path.join(tmp, "control")
+    conf = conf_opts(shutdown_timeout=5, control_socket=sock)
     conf += conf_service("ctx", listen=["127.0.0.1:0"], plugin="ctxdump",
                          proxy_protocol="any", proxy_from=["127.0.0.0/8"],
                          proxy_timeout=1)
@@ -185,6 +203,18 @@ backend v2env
         with t.case("%s: closed, nothing reaches the handler" % what):
             _, text = ask(ctx, hdr)
             expect_eq(text, "", "output")
+
+    with t.case("header refusals: counted as proxy-tls, never active"):
+        deadline = time.monotonic() + 10
+        while True:
+            s = counters(sock, "ctx")
+            if s["active"] == 0 and s["live"] == 0 or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        expect_eq(s["refused"]["proxy-tls"], 3, "proxy-tls refusals")
+        expect_eq(s["active"], 0, "active")
+        expect_eq(s["accepted"], s["finished"], "accepted vs finished")
 
     with t.case("a slow header is cut after proxy-timeout; others served"):
         mark = d.mark()
