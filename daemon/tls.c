@@ -581,8 +581,15 @@ tls_start(struct tls_conn *c, int *ret_fd)
 	BIO *sock = SSL_get_wbio(c->ssl), *wbuf;
 	int sp[2], one = 1;
 
-	/* The kernel must carry both ways, and nothing may wait in OpenSSL. */
-	if (BIO_get_ktls_send(sock) &&
+	/*
+	 * The kernel must carry both ways, and nothing may wait in OpenSSL.
+	 * TLS 1.2 only: under TLS 1.3 the client may send a KeyUpdate at
+	 * any time, which the kernel does not apply to a socket it carries
+	 * (the handler's next read would fail with EIO); the relay, where
+	 * OpenSSL reads, handles it.
+	 */
+	if (SSL_version(c->ssl) == TLS1_2_VERSION &&
+	    BIO_get_ktls_send(sock) &&
 	    BIO_get_ktls_recv(SSL_get_rbio(c->ssl)) &&
 	    !SSL_has_pending(c->ssl)) {
 		c->ktls = true;

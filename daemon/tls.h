@@ -115,7 +115,7 @@ enum tls_status tls_handshake(struct tls_conn *c);
 
 /*
  * After the handshake: kernel TLS if both directions are offloaded
- * (returns TLS_DONE, *ret_fd = the TCP fd), else a relay (returns
+ * and the version is TLS 1.2 (TLS 1.3's KeyUpdate needs OpenSSL) (returns TLS_DONE, *ret_fd = the TCP fd), else a relay (returns
  * TLS_WANT_READ, *ret_fd = the handler's new socketpair end, which the
  * caller owns and closes).  TLS_ERROR on failure.
  */

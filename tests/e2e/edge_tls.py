@@ -8,7 +8,9 @@ Asserts: Python's ssl client and `openssl s_client` get the echo plugin's
 echo through TLS; a client that ends its stream with a TCP EOF but no
 close_notify (OpenSSL 3 calls that an error) still has all its data reach
 the echo plugin, /bin/cat, or a program that hashes it, and with a
-half-close reads the whole answer; where the kernel offers TLS, a TLS 1.2
+half-close reads the whole answer; a TLS 1.3 KeyUpdate mid-stream (from
+s_client, asking for porterd's too) leaves the echo going; where the
+kernel offers TLS, a TLS 1.2
 connection's program gets the TCP socket itself and /proc/net/tls_stat
 counts it (else the case is skipped with a note, and the program gets
 the relay's socket); an exec'd program sees TLS_VERSION,
@@ -288,6 +290,22 @@ def scenario(t):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
         expect(b"hello s_client\n" in p.stdout,
                "s_client got %r (stderr %r)" % (p.stdout, p.stderr[-300:]))
+
+    with t.case("TLS 1.3 KeyUpdate (s_client's k) mid-stream: echo goes on"):
+        # 'k' sends a KeyUpdate that asks porterd to update its keys too.
+        p = subprocess.run(
+            ["sh", "-c", "(echo before; sleep 0.3; echo k; sleep 0.3; "
+             "echo after; sleep 1) | openssl s_client -connect %s "
+             "-CAfile %s -verify_return_error -no_ign_eof -tls1_3 "
+             "-alpn echo" % (d.addr("echo").text, ca)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+        out = p.stdout.decode("utf-8", "replace")
+        err = p.stderr.decode("utf-8", "replace")
+        expect("KEYUPDATE" in err, "s_client sent no KeyUpdate: %r" %
+               err[-300:])
+        expect("\nbefore\n" in out and "\nafter\n" in out,
+               "echo before and after the KeyUpdate: %r (stderr %r)" %
+               (out[-300:], err[-300:]))
 
     data = os.urandom(1 << 20)
     for svc in ("echo", "cat"):
