@@ -52,11 +52,13 @@ connlog_journal(const struct connlog *e, int prio, const char *msg,
 	    (unsigned long long)e->id);
 	snprintf(f[n++], sizeof(f[0]), "DURATION_US=%llu",
 	    (unsigned long long)(e->secs * 1e6));
-	if (e->pid == 0) {
+	if (e->pid >= 0 && !e->exec) {	/* a plugin, isolated or not */
 		snprintf(f[n++], sizeof(f[0]), "BYTES_IN=%llu",
 		    (unsigned long long)e->bytes_in);
 		snprintf(f[n++], sizeof(f[0]), "BYTES_OUT=%llu",
 		    (unsigned long long)e->bytes_out);
+	}
+	if (e->pid == 0) {
 		snprintf(f[n++], sizeof(f[0]), "EXIT_STATUS=%d",
 		    e->rc == 0 ? 0 : 1);
 	} else if (e->pid > 0 && WIFEXITED(e->status)) {

@@ -8,7 +8,8 @@ file:line.  Under systemd (stderr is the journal stream, as
 $JOURNAL_STREAM says): each connection's entry reaches the journal socket
 with MESSAGE, PRIORITY, SYSLOG_IDENTIFIER=porterd, SERVICE, PEER,
 CONN_ID (the id of the line and of porterctl connections), DURATION_US,
-BYTES_IN/BYTES_OUT for a plugin, EXIT_STATUS for a program.  That part
+BYTES_IN/BYTES_OUT for a plugin (isolated in a process too), EXIT_STATUS
+for a plugin and a program.  That part
 runs porterd in a private mount namespace (unshare -m, root) with a
 tmpfs on /run, where this test binds /run/systemd/journal/socket itself:
 no journald is needed and the host's /run is not touched.
@@ -74,23 +75,24 @@ def journal_helper(conf, plugins):
     try:
         end = time.monotonic() + 10
         addrs = {}
-        while time.monotonic() < end and len(addrs) < 2:
+        while time.monotonic() < end and len(addrs) < 3:
             for ln in lines:
                 m = re.search(r"service (\w+): listening on (\S+):(\d+)", ln)
                 if m:
                     addrs[m.group(1)] = (m.group(2), int(m.group(3)))
             time.sleep(0.05)
-        s = socket.create_connection(addrs["echo"], timeout=5)
-        s.sendall(b"hello\n")
-        s.shutdown(socket.SHUT_WR)
-        while s.recv(100):
-            pass
-        s.close()
+        for name in ("echo", "iso"):
+            s = socket.create_connection(addrs[name], timeout=5)
+            s.sendall(b"hello\n")
+            s.shutdown(socket.SHUT_WR)
+            while s.recv(100):
+                pass
+            s.close()
         s = socket.create_connection(addrs["fail"], timeout=5)
         while s.recv(100):
             pass
         s.close()
-        while len(out["entries"]) < 2:
+        while len(out["entries"]) < 3:
             d = j.recv(65536).decode(errors="replace")
             f = dict(kv.split("=", 1) for kv in d.split("\n") if "=" in kv)
             if "CONN_ID" in f:
@@ -154,6 +156,8 @@ def scenario(t):
     jconf = t.write(os.path.join(tmp, "journal.conf"), conf_opts(
         log_target="stderr", control_socket="") +
         conf_service("echo", listen=["127.0.0.1:0"], plugin="echo") +
+        conf_service("iso", listen=["127.0.0.1:0"], plugin="echo",
+                     isolation="process", user="nobody") +
         conf_service("fail", listen=["127.0.0.1:0"], exec_="/bin/false",
                      user="nobody"))
     p = subprocess.run(["unshare", "--mount", "--propagation", "private",
@@ -179,6 +183,11 @@ def scenario(t):
         expect(int(e.get("DURATION_US", "-1")) >= 0, "DURATION_US")
         expect(e.get("MESSAGE", "").endswith(", conn %s" % e.get("CONN_ID")),
                "MESSAGE %r" % e.get("MESSAGE"))
+    with t.case("journal: an isolated plugin's bytes and EXIT_STATUS"):
+        e = ents.get("iso", {})
+        expect_eq((e.get("BYTES_IN"), e.get("BYTES_OUT")), ("6", "6"),
+                  "bytes")
+        expect_eq(e.get("EXIT_STATUS"), "0", "exit status")
     with t.case("journal: a program's EXIT_STATUS"):
         e = ents.get("fail", {})
         expect_eq(e.get("EXIT_STATUS"), "1", "exit status")
