@@ -48,6 +48,7 @@ struct control_client {
 	int fd;
 	uid_t uid;
 	pid_t pid;
+	bool priv;			/* root or our uid at accept */
 	uint64_t token;			/* names it to a pending reload */
 	bool waiting;			/* a reload's answer is owed */
 	bool eof;			/* the peer sent everything */
@@ -69,6 +70,7 @@ struct control {
 	const struct control_ops *ops;
 	struct control_client *clients;
 	unsigned nclients;
+	unsigned nunpriv;		/* of which neither root nor our uid */
 	uint64_t next_token;
 };
 
@@ -106,6 +108,17 @@ control_authorized(enum control_cmd cmd, uid_t peer_uid, uid_t own_uid)
 {
 	return control_cmd_readonly(cmd) || peer_uid == 0 ||
 	    peer_uid == own_uid;
+}
+
+/*
+ * Root or porterd's own uid: may run every command, and may take the
+ * slots kept for them.  geteuid() now, not at open: run-as may have
+ * switched since (a client keeps the class it had at accept, cl->priv).
+ */
+static bool
+control_privileged(uid_t peer_uid)
+{
+	return control_authorized(CONTROL_RELOAD, peer_uid, geteuid());
 }
 
 int
@@ -224,6 +237,8 @@ control_client_free(struct control_client *cl)
 	if (cl->next != NULL)
 		cl->next->prev = cl->prev;
 	ctl->nclients--;
+	if (!cl->priv)
+		ctl->nunpriv--;
 	free(cl->out);
 	free(cl);
 }
@@ -728,6 +743,8 @@ control_accept(struct control *ctl)
 			continue;
 		}
 		if (ctl->nclients >= CONTROL_MAX_CLIENTS ||
+		    (!control_privileged(cred.uid) && ctl->nunpriv >=
+		    CONTROL_MAX_CLIENTS - CONTROL_PRIV_CLIENTS) ||
 		    (cl = calloc(1, sizeof(*cl))) == NULL) {
 			static const char busy[] = "{\"ok\":false,\"error\":"
 			    "\"too many control clients, try again\"}\n";
@@ -757,6 +774,8 @@ control_accept(struct control *ctl)
 			ctl->clients->prev = cl;
 		ctl->clients = cl;
 		ctl->nclients++;
+		if (!(cl->priv = control_privileged(cl->uid)))
+			ctl->nunpriv++;
 	}
 	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 	    errno != ECONNABORTED)

@@ -27,8 +27,13 @@
 #define CONTROL_REQUEST_MAX	4096
 /* Seconds a client has to send a request and read its answer. */
 #define CONTROL_DEADLINE_SECS	5
-/* Clients served at once; more are answered with an error and closed. */
+/*
+ * Clients served at once; more are answered with an error and closed.
+ * The last CONTROL_PRIV_CLIENTS slots are kept for root and porterd's own
+ * uid, so that the group's read-only clients cannot lock out a reload.
+ */
 #define CONTROL_MAX_CLIENTS	32
+#define CONTROL_PRIV_CLIENTS	8
 /* Answers longer than this are an error, not a memory hazard. */
 #define CONTROL_REPLY_MAX	(16u << 20)
 /*

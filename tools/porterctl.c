@@ -157,6 +157,12 @@ ask(json_t *req, char **ret_text)
 		n = send(fd, line + off, llen - off, MSG_NOSIGNAL);
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
+		/*
+		 * porterd closed first: it may have said why before (too
+		 * many clients), so read that rather than the send error.
+		 */
+		if (n == -1 && (errno == EPIPE || errno == ECONNRESET))
+			break;
 		if (n <= 0) {
 			warnx_("%s: send: %s", opt_socket, strerror(errno));
 			goto out;

@@ -14,6 +14,8 @@ and resume serves it; drain with a live connection times out (exit 4),
 then reports drained (exit 0); reload of a good file exits 0, of a bad
 one exits 1 with porterd's file:line and the old services stay;
 nobody (in nogroup) may read but not reload (exit 1, permission denied);
+32 clients of nobody's take 24 slots and are refused the rest, and root's
+reload still gets through;
 unknown service exits 1, bad usage 2, no socket 3.
 The socket itself: a malformed line is answered and the connection goes
 on; an oversized request is answered and closed; a client that stalls
@@ -69,6 +71,28 @@ def wait_for(pred, what, timeout=WAIT_TIMEOUT):
             return
         time.sleep(0.05)
     raise AssertionError("timed out waiting for " + what)
+
+
+# Run as nobody: opens 32 control clients that send nothing, prints
+# "held N refused M" (M answered "too many"), waits for stdin's EOF.
+HOLDER = r'''
+import select, socket, sys, time
+socks = []
+for i in range(32):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    socks.append(s)
+refused = set()
+end = time.monotonic() + 1.0
+while time.monotonic() < end:
+    r, _, _ = select.select([s for s in socks if s not in refused], [], [],
+                            max(0, end - time.monotonic()))
+    for s in r:
+        if b"too many" in s.recv(200):
+            refused.add(s)
+print("held %d refused %d" % (32 - len(refused), len(refused)), flush=True)
+sys.stdin.read()
+'''
 
 
 def raw(sock_path):
@@ -277,6 +301,26 @@ def scenario(t):
         expect_eq(rc, 1, "exit code")
         expect("permission denied: 'reload' needs root" in err,
                "stderr: " + err)
+
+    with t.case("32 clients of the group leave root its 8 slots: reload"):
+        # nobody opens 32 connections and sends nothing: porterd serves
+        # 24 of them and answers the other 8 "too many"; root's reload
+        # still gets through, and nobody's own next client is refused.
+        hold = subprocess.Popen(
+            ["setpriv", "--reuid=nobody", "--regid=nogroup",
+             "--clear-groups", "--", sys.executable, "-c", HOLDER, sock],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            counts = hold.stdout.readline().split()
+            expect_eq(counts, ["held", "24", "refused", "8"], "nobody's 32")
+            rc, out, err = ctl(sock, "status", user="nobody")
+            expect_eq(rc, 1, "nobody's 33rd client (%s)" % err)
+            expect("too many control clients" in err, "stderr: " + err)
+            rc, out, err = ctl(sock, "reload")
+            expect_eq(rc, 0, "root's reload (%s)" % err)
+        finally:
+            hold.stdin.close()
+            hold.wait(WAIT_TIMEOUT)
 
     with t.case("errors: unknown service 1, usage 2, no socket 3"):
         rc, out, err = ctl(sock, "pause", "nope")
