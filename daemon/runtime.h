@@ -8,7 +8,7 @@
  * one handler run: an accepted connection, or one turn of a `wait`
  * service's bound socket.
  *
- * Threads and ownership (see DESIGN.md, "The runtime, round 2"):
+ * Threads and ownership (porterd(8), EVENT LOOPS, is the operator's view):
  *  - The control thread (loop.c) builds and swaps the service table while
  *    every event loop is parked (evloop_park), so a loop never sees a
  *    listener or svc half changed.
