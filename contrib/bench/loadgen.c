@@ -14,6 +14,11 @@
  * With -p each loop keeps one connection and an op is one round trip.
  * Every op's payload is a different slice of a fixed pattern, so a stale,
  * duplicated or misrouted echo is caught, not just a short one.
+ * -n COUNT begins exactly COUNT ops (a failed one is retried, not
+ * replaced) and ends when they are done, so a run without errors opened
+ * exactly COUNT connections and a server's counters can be checked
+ * against it; `conns=` in the output counts the connections established,
+ * those of failed or uncounted ops too.
  *
  * -L speaks TLS (loadgen_tls.c): a full handshake per connection, the
  * same echo check on the plaintext, and close_notify before the
@@ -73,6 +78,8 @@ static struct options opt = {
 static unsigned char *pattern;
 static int stop_flag;			/* atomic: one loop stopping stops all */
 static uint64_t ops_total;		/* atomic; only used with -n */
+static uint64_t ops_taken;		/* atomic; -n: ops begun, see
+					 * client_take() */
 
 uint64_t
 now_ns(void)
@@ -128,6 +135,24 @@ err_kind_of(int e)
 	return ERR_OTHER;
 }
 
+/*
+ * -n: an op begins only with one of COUNT tickets, held until the op is
+ * done (a failed op keeps it for its retry), so the run opens exactly
+ * COUNT connections (-p: sends COUNT round trips) when nothing fails,
+ * and none is left in flight when the last one is counted.  Returns 1
+ * when c holds a ticket (or there is no -n), 0 when all are taken.
+ */
+static int
+client_take(struct client *c)
+{
+	if (opt.count == 0 || c->ticket)
+		return 1;
+	if (__atomic_add_fetch(&ops_taken, 1, __ATOMIC_RELAXED) > opt.count)
+		return 0;
+	c->ticket = 1;
+	return 1;
+}
+
 /* A fresh op on c: the next payload slice, counters at zero. */
 static void
 client_new_op(struct client *c, uint64_t t)
@@ -152,6 +177,10 @@ client_connect(struct worker *w, struct client *c)
 	int one = 1;
 	uint32_t k;
 
+	if (!client_take(c)) {
+		c->state = C_IDLE;	/* -n: every op is begun */
+		return;
+	}
 	client_new_op(c, t);
 	c->fd = socket(opt.target.ss.ss_family,
 	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -193,14 +222,13 @@ client_connect(struct worker *w, struct client *c)
 static void
 client_done(struct worker *w, struct client *c)
 {
-	uint64_t n, t = now_ns();
+	uint64_t t = now_ns();
 
-	/* -n: the op that makes COUNT stops the run; later ones are over. */
-	if (!w->draining && opt.count > 0 && (n = __atomic_add_fetch(
-	    &ops_total, 1, __ATOMIC_RELAXED)) >= opt.count) {
-		w->draining = n > opt.count;
+	/* -n: the op that makes COUNT stops the run (the last in flight). */
+	if (!w->draining && opt.count > 0 && __atomic_add_fetch(&ops_total, 1,
+	    __ATOMIC_RELAXED) >= opt.count)
 		__atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
-	}
+	c->ticket = 0;
 	if (w->draining) {
 		/* Past the end: not counted, and no next op. */
 		client_close(c, opt.rst && !opt.persistent);
@@ -211,7 +239,12 @@ client_done(struct worker *w, struct client *c)
 	w->ops++;
 	c->verified += opt.size;	/* client_xfer() compared it all */
 	if (opt.persistent) {
-		client_new_op(c, t);
+		if (client_take(c)) {
+			client_new_op(c, t);
+			return;
+		}
+		client_close(c, 0);	/* -n: every round trip is begun */
+		c->state = C_IDLE;
 		return;
 	}
 	client_close(c, opt.rst);
@@ -332,6 +365,7 @@ client_event(struct worker *w, struct client *c, uint32_t events)
 			}
 			if (!(events & EPOLLOUT))
 				return;
+			w->conns++;
 			c->state = C_XFER;
 			if (opt.tls) {
 				if (tls_begin(c) == -1) {

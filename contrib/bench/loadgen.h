@@ -83,6 +83,7 @@ struct client {
 	uint64_t verified;	/* bytes of echo compared and found equal */
 	int shut;		/* C_DRAIN: our end (close_notify, FIN) sent */
 	int notified;		/* -L: close_notify is written */
+	int ticket;		/* -n: holds one of the COUNT ops */
 };
 
 /* One epoll loop and the clients it drives. */
@@ -96,6 +97,7 @@ struct worker {
 	uint64_t stop_at;	/* ns */
 	uint64_t end;		/* ns, when the loop stopped */
 	uint64_t ops;
+	uint64_t conns;		/* connections established, counted or not */
 	uint64_t abandoned;	/* ops still open DRAIN_NS after the end */
 	int draining;		/* past the end: finish ops, start none */
 	uint64_t errors[ERR_MAX];

@@ -105,7 +105,7 @@ tv_secs(const struct timeval *tv)
 /* Sums of every worker's counters. */
 struct totals {
 	struct hist h;
-	uint64_t ops, verified, nerr, errs[ERR_MAX], end, abandoned;
+	uint64_t ops, conns, verified, nerr, errs[ERR_MAX], end, abandoned;
 	int first_errno;
 };
 
@@ -119,6 +119,7 @@ totals_add(struct totals *t, const struct worker *ws, size_t nw)
 		const struct worker *w = &ws[i];
 
 		t->ops += w->ops;
+		t->conns += w->conns;
 		t->abandoned += w->abandoned;
 		if (w->end > t->end)
 			t->end = w->end;
@@ -161,10 +162,11 @@ report(const struct options *opt, const struct worker *ws, size_t nw,
 	for (j = 0; j < ERR_MAX; j++)
 		printf(" err_%s=%llu", err_names[j],
 		    (unsigned long long)t.errs[j]);
-	printf(" abandoned=%llu verified_bytes=%llu p50_us=%.1f p99_us=%.1f "
-	    "max_us=%.1f cpu_s=%.3f cpu_pct=%.1f cpu_us_per_op=%.2f\n",
-	    (unsigned long long)t.abandoned, (unsigned long long)t.verified,
-	    p50, p99, (double)t.h.max / 1e3, cpu,
+	printf(" conns=%llu abandoned=%llu verified_bytes=%llu p50_us=%.1f "
+	    "p99_us=%.1f max_us=%.1f cpu_s=%.3f cpu_pct=%.1f "
+	    "cpu_us_per_op=%.2f\n",
+	    (unsigned long long)t.conns, (unsigned long long)t.abandoned,
+	    (unsigned long long)t.verified, p50, p99, (double)t.h.max / 1e3, cpu,
 	    secs > 0 ? 100.0 * cpu / secs : 0.0,
 	    t.ops > 0 ? cpu * 1e6 / (double)t.ops : 0.0);
 	fflush(stdout);

@@ -187,18 +187,21 @@ def scenario(t):
 
     res = loadgen("-c", 4, "-n", 300, "-d", 60, echo.text)
     ops = int(res["ops"])
-    t.note("loadgen: %s ops, %s errors" % (ops, res["errors"]))
+    t.note("loadgen: %s ops, %s connections, %s errors"
+           % (ops, res["conns"], res["errors"]))
     with t.case("loadgen: %d connections, no error" % ops):
         expect_eq(int(res["errors"]), 0, "errors")
         expect_eq(ops, 300, "ops")
-    fams = settle(py, mx)
+        # -n begins exactly 300 ops: no uncounted tail, nothing abandoned.
+        expect_eq(int(res["conns"]), 300, "connections established")
+        expect_eq(int(res["abandoned"]), 0, "abandoned")
+    # The scrapes go to the metrics service's listener, never echo's, so
+    # echo's counter sees loadgen's connections and nothing else.
+    fams = settle(py, mx, echo=base + ops)
     got = value(fams, "porter_connections_accepted",
                 "porter_connections_accepted_total", service="echo")
-    with t.case("accepted covers loadgen's ops (+ its in-flight tail)"):
-        # At -n, loadgen stops counting while each client may have one
-        # more connection open (finished uncounted, or abandoned).
-        t.note("accepted %d for loadgen's %d ops" % (got, ops))
-        expect(ops <= got <= ops + 4, "accepted %d, ops %d" % (got, ops))
+    with t.case("accepted moved by exactly loadgen's %d connections" % ops):
+        expect_eq(got - base, ops, "accepted delta")
         consistent(fams, "echo", got)
     b_in = value(fams, "porter_received_bytes",
                  "porter_received_bytes_total", service="echo")
