@@ -12,7 +12,9 @@ duration histogram counted N (+Inf bucket = count, buckets cumulative)
 and exit code 0 N times; /bin/false's runs show as failures and code 1;
 the OpenMetrics answer (Accept: application/openmetrics-text) parses
 with the strict OpenMetrics parser and ends in "# EOF", the plain answer
-with the 0.0.4 parser; porter_service_paused follows porterctl pause and
+with the 0.0.4 parser, and `promtool check metrics` (Debian's prometheus;
+skipped without it) finds no error and no lint warning in the 0.0.4
+answer; porter_service_paused follows porterctl pause and
 resume; a refused reload shows in porter_reloads_total{result="failed"}
 and porter_last_reload_success 0; process gauges are positive; the
 isolated service answers the same; a silent client waits as a fiber
@@ -22,6 +24,7 @@ with the reason when porterd cannot be asked.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -34,6 +37,7 @@ from porter_e2e import (HarnessError, TOP_BUILDDIR, conf_opts,  # noqa
 
 LOADGEN = os.path.join(TOP_BUILDDIR, "contrib", "bench", "loadgen")
 PORTERCTL = os.path.join(TOP_BUILDDIR, "tools", "porterctl")
+PROMTOOL = shutil.which("promtool")
 OM_ACCEPT = "application/openmetrics-text; version=1.0.0,text/plain;q=0.5"
 
 # Runs in a Python that has prometheus_client: parses stdin, prints JSON.
@@ -92,6 +96,21 @@ def scrape(py, addr, om=True):
                        timeout=30)
     expect_eq(p.returncode, 0, "parser: %s" % p.stderr.strip()[-400:])
     return json.loads(p.stdout)
+
+
+def promtool_check(body):
+    """Lints a 0.0.4 text answer with `promtool check metrics` (Debian's
+    prometheus package): every line it prints, error or lint warning,
+    is a failure.  promtool 2.42 reads the 0.0.4 format only: fed the
+    OpenMetrics answer it takes a counter's family (HELP and TYPE name
+    it without _total) and its _total samples for two metrics and warns
+    "no help text", a false positive; that answer is left to
+    prometheus_client's strict OpenMetrics parser (scrape())."""
+    p = subprocess.run([PROMTOOL, "check", "metrics"], input=body,
+                       capture_output=True, text=True, timeout=30)
+    out = (p.stdout + p.stderr).strip()
+    expect(p.returncode == 0 and out == "",
+           "promtool check metrics (exit %d): %s" % (p.returncode, out))
 
 
 def value(fams, family, sample, **labels):
@@ -284,6 +303,15 @@ def scenario(t):
         expect_eq(value(f, "porter_connections_accepted",
                         "porter_connections_accepted_total",
                         service="echo"), ops, "accepted")
+
+    if PROMTOOL is None:
+        t.note("SKIP promtool check: promtool not installed (Debian "
+               "package prometheus; .ci/deps installs it)")
+    else:
+        with t.case("promtool check metrics: no error, no lint warning"):
+            code, _, body = curl(mx)
+            expect_eq(code, 200, "HTTP status (%s)" % body[:200])
+            promtool_check(body)
 
     with t.case("isolation = process, as nobody via control-group"):
         f = scrape(py, iso)
