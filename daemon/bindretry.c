@@ -203,6 +203,26 @@ bindretry_pending(void)
 	return n;
 }
 
+size_t
+bindretry_svc_pending(const struct svc *svc, const char **ret_texts,
+    size_t max)
+{
+	struct bindretry_entry *e;
+	size_t n = 0, k = 0;
+
+	for (e = run; e != NULL; e = e->next_e)
+		n += e->svc == svc;
+	/* The list is newest first: fill from the end, in config order. */
+	for (e = run; e != NULL; e = e->next_e) {
+		if (e->svc != svc)
+			continue;
+		if (n - 1 - k < max)
+			ret_texts[n - 1 - k] = e->text;
+		k++;
+	}
+	return n;
+}
+
 void
 bindretry_clear(void)
 {

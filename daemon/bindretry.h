@@ -51,6 +51,15 @@ void bindretry_tick(struct svc *const *svcs, size_t n);
 /* How many listeners wait to be bound (for STATUS). */
 size_t bindretry_pending(void);
 
+/*
+ * How many of svc's listeners wait to be bound (svc of the running
+ * table), for porterctl services.  The first max of their addresses go
+ * to ret_texts (may be NULL when max is 0): borrowed, valid until the
+ * next tick, commit, abort or clear.
+ */
+size_t bindretry_svc_pending(const struct svc *svc, const char **ret_texts,
+    size_t max);
+
 /* Forgets every entry (shutdown). */
 void bindretry_clear(void);
 

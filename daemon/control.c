@@ -430,11 +430,13 @@ control_stats_json(const struct stats_svc *st, unsigned live)
 static void
 control_service_json(const struct control_service *s, void *arg)
 {
-	json_t *arr = arg, *o, *ls = json_array();
+	json_t *arr = arg, *o, *ls = json_array(), *unb = json_array();
 	size_t i;
 
 	for (i = 0; i < s->nlisteners; i++)
 		json_array_append_new(ls, json_string(s->listeners[i]));
+	for (i = 0; i < s->nunbound; i++)
+		json_array_append_new(unb, json_string(s->unbound[i]));
 	o = control_stats_json(s->stats, s->live);
 	json_object_set_new(o, "name", json_string(s->name));
 	json_object_set_new(o, "state", json_string(s->state));
@@ -443,6 +445,7 @@ control_service_json(const struct control_service *s, void *arg)
 	json_object_set_new(o, "isolation", s->isolation != NULL ?
 	    json_string(s->isolation) : json_null());
 	json_object_set_new(o, "listeners", ls);
+	json_object_set_new(o, "unbound", unb);
 	json_array_append_new(arr, o);
 }
 

@@ -96,15 +96,18 @@ struct control_status {
 
 struct control_service {
 	const char *name;
-	const char *state;		/* "serving", "paused", "paused:
+	const char *state;		/* "serving", "bind failing:
+					 * retrying", "paused", "paused:
 					 * max-connections", "paused: rate",
-					 * "paused: emfile", "draining",
-					 * "drained", "stopping" */
+					 * "paused: out of descriptors",
+					 * "draining", "drained", "stopping" */
 	const char *kind;		/* "plugin" or "exec" */
 	const char *handler;		/* plugin name or program */
 	const char *isolation;		/* "thread", "process"; NULL: exec */
 	const char *const *listeners;	/* formatted addresses */
 	size_t nlisteners;
+	const char *const *unbound;	/* addresses waiting to be bound */
+	size_t nunbound;
 	unsigned live;
 	const struct stats_svc *stats;	/* may be NULL */
 };

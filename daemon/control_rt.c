@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bindretry.h"
 #include "conn.h"
 #include "control.h"
 #include "control_rt.h"
@@ -78,8 +79,14 @@ control_rt_live(const struct svc *svc)
 	    __atomic_load_n(&svc->live, __ATOMIC_RELAXED);
 }
 
+/*
+ * What porterctl services says of svc, most telling first: a state that
+ * stops every listener (stopping, the operator's pause or drain, a limit)
+ * before a bind being retried, which leaves the bound listeners serving.
+ * unbound: how many of svc's listeners wait to be bound.
+ */
 static const char *
-control_rt_state(const struct svc *svc)
+control_rt_state(const struct svc *svc, size_t unbound)
 {
 	int admin = svc->stats != NULL ? atomic_load_explicit(
 	    &svc->stats->admin, memory_order_relaxed) : STATS_ADMIN_SERVING;
@@ -94,6 +101,8 @@ control_rt_state(const struct svc *svc)
 	gate_lock();
 	state = gate_state_text(svc);	/* a static string */
 	gate_unlock();
+	if (unbound > 0 && strcmp(state, "serving") == 0)
+		return "bind failing: retrying";
 	return state;
 }
 
@@ -101,21 +110,26 @@ static void
 control_rt_services(void (*fn)(const struct control_service *, void *),
     void *arg)
 {
-	const char *ls[64];
+	const char *ls[64], *unb[64];
 	size_t i, j;
 
 	for (i = 0; i < loop.tab.n; i++) {
 		struct svc *svc = loop.tab.svcs[i];
 		const struct service *conf = svc->conf;
+		size_t nunb = bindretry_svc_pending(svc, unb,
+		    sizeof(unb) / sizeof(unb[0]));
 		struct control_service s = {
 			.name = conf->name,
-			.state = control_rt_state(svc),
+			.state = control_rt_state(svc, nunb),
 			.kind = conf->kind == HANDLER_EXEC ? "exec" : "plugin",
 			.handler = conf->handler,
 			.isolation = conf->kind == HANDLER_EXEC ? NULL :
 			    conf->isolation == ISOLATION_PROCESS ? "process" :
 			    svc->cooperative ? "fiber" : "thread",
 			.listeners = ls,
+			.unbound = unb,
+			.nunbound = nunb < sizeof(unb) / sizeof(unb[0]) ?
+			    nunb : sizeof(unb) / sizeof(unb[0]),
 			.live = control_rt_live(svc),
 			.stats = svc->stats,
 		};

@@ -327,12 +327,28 @@ metrics_per_key(struct mbuf *b, json_t *svcs, const char *sample,
 	}
 }
 
+/*
+ * 1 when svc (an object of porterd's `services` answer) accepts on none
+ * of its addresses: any state but serving, except a bind being retried
+ * while other listeners are bound and serve.
+ */
+static int
+metrics_paused(json_t *svc)
+{
+	const char *state = json_string_value(json_object_get(svc, "state"));
+
+	if (state == NULL || strcmp(state, "serving") == 0)
+		return 0;
+	if (strcmp(state, "bind failing: retrying") == 0)
+		return json_array_size(json_object_get(svc, "listeners")) == 0;
+	return 1;
+}
+
 static void
 metrics_render(struct mbuf *b, int om, json_t *st, json_t *svcs)
 {
 	json_t *s, *last = json_object_get(st, "last_reload"), *bk;
 	char lbl[512];
-	const char *state;
 	size_t i, j;
 
 	metrics_family(b, om, "porter_connections_accepted", "counter",
@@ -368,14 +384,19 @@ metrics_render(struct mbuf *b, int om, json_t *st, json_t *svcs)
 	metrics_per_service(b, svcs, "porter_sent_bytes_total", "bytes_out");
 	metrics_family(b, om, "porter_service_paused", "gauge",
 	    "1 when the service is not accepting (operator, limit, rate, "
-	    "EMFILE, draining).");
-	json_array_foreach(svcs, i, s) {
-		state = json_string_value(json_object_get(s, "state"));
+	    "EMFILE, draining, no listener bound).");
+	json_array_foreach(svcs, i, s)
 		mbuf_printf(b, "porter_service_paused{service=\"%s\"} %d\n",
 		    metrics_label(json_string_value(json_object_get(s,
-		    "name")), lbl, sizeof(lbl)), state != NULL &&
-		    strcmp(state, "serving") != 0);
-	}
+		    "name")), lbl, sizeof(lbl)), metrics_paused(s));
+	metrics_family(b, om, "porter_service_listeners_unbound", "gauge",
+	    "Listening addresses that could not be bound, being retried.");
+	json_array_foreach(svcs, i, s)
+		mbuf_printf(b, "porter_service_listeners_unbound"
+		    "{service=\"%s\"} %zu\n", metrics_label(
+		    json_string_value(json_object_get(s, "name")), lbl,
+		    sizeof(lbl)), json_array_size(json_object_get(s,
+		    "unbound")));
 	metrics_family(b, om, "porter_connection_duration_seconds",
 	    "histogram", "How long handler runs took.");
 	json_array_foreach(svcs, i, s) {

@@ -153,10 +153,12 @@ static void
 fake_services(void (*fn)(const struct control_service *, void *), void *arg)
 {
 	static const char *const ls[] = { "127.0.0.1:7" };
+	static const char *const unb[] = { "[::1]:7" };	/* being retried */
 	struct control_service s = {
-		.name = "echo", .state = "serving", .kind = "plugin",
-		.handler = "echo", .isolation = "thread", .listeners = ls,
-		.nlisteners = 1, .live = 2, .stats = NULL,
+		.name = "echo", .state = "bind failing: retrying",
+		.kind = "plugin", .handler = "echo", .isolation = "thread",
+		.listeners = ls, .nlisteners = 1, .unbound = unb,
+		.nunbound = 1, .live = 2, .stats = NULL,
 	};
 
 	fn(&s, arg);
@@ -361,6 +363,11 @@ START_TEST(test_server_answers)
 	ck_assert_str_eq(json_string_value(json_object_get(s, "name")), "echo");
 	ck_assert_str_eq(json_string_value(json_array_get(
 	    json_object_get(s, "listeners"), 0)), "127.0.0.1:7");
+	ck_assert_str_eq(json_string_value(json_object_get(s, "state")),
+	    "bind failing: retrying");
+	ck_assert_int_eq(json_array_size(json_object_get(s, "unbound")), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(
+	    json_object_get(s, "unbound"), 0)), "[::1]:7");
 	json_decref(j);
 	j = answer(fd);
 	s = json_array_get(json_object_get(j, "connections"), 0);

@@ -416,6 +416,27 @@ table_print(struct table *t)
 	t->nrows = 0;
 }
 
+/*
+ * Appends the addresses of arr, each followed by mark, comma-separated,
+ * to buf[off..len) (truncated to fit).  Returns the new offset.
+ */
+static size_t
+addrs_join(char *buf, size_t len, size_t off, json_t *arr, const char *mark)
+{
+	size_t i;
+	json_t *a;
+	int n;
+
+	json_array_foreach(arr, i, a) {
+		if (off >= len)
+			break;
+		n = snprintf(buf + off, len - off, "%s%s%s", off > 0 ? "," : "",
+		    json_is_string(a) ? json_string_value(a) : "-", mark);
+		off = n < 0 ? len : off + (size_t)n;
+	}
+	return off;
+}
+
 static void
 print_services(json_t *arr)
 {
@@ -425,20 +446,19 @@ print_services(json_t *arr)
 	char ls[256], hd[128], ref[256], in[32], out[32], live[24], acc[24],
 	    nref[24], fail[24];
 	struct table t = { 11, 0, "llllrrrrrrl", NULL };
-	size_t i, j, off;
-	json_t *s, *l;
+	size_t i, off;
+	json_t *s;
 
 	table_add(&t, head);
 	json_array_foreach(arr, i, s) {
 		const char *row[11];
 
-		off = 0;
 		ls[0] = '\0';
-		json_array_foreach(json_object_get(s, "listeners"), j, l)
-			if (off < sizeof(ls))
-				off += (size_t)snprintf(ls + off,
-				    sizeof(ls) - off, "%s%s", j > 0 ? "," : "",
-				    json_string_value(l));
+		/* The listeners porterd retries binding come last, marked. */
+		off = addrs_join(ls, sizeof(ls), 0,
+		    json_object_get(s, "listeners"), "");
+		addrs_join(ls, sizeof(ls), off, json_object_get(s, "unbound"),
+		    " (unbound)");
 		snprintf(hd, sizeof(hd), "%s %s%s", jstr(s, "kind"),
 		    jstr(s, "handler"),
 		    json_is_string(json_object_get(s, "isolation")) &&

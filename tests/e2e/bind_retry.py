@@ -12,6 +12,10 @@ Once the test frees P, `late` logs "listening on 127.0.0.1:P" within a
 bounded wait and answers; STATUS drops the waiting listener.  A reload
 while `late` waits keeps the episode (no second warning).  With
 strict-start = yes the same start fails: exit 1, the error on stderr.
+`porterctl services` (table and --json) says "bind failing: retrying"
+for `late`, with 127.0.0.1:P as unbound, at start and after the reload,
+while echo is "serving"; once P is bound it says "serving" (bounded
+wait) with P among the listeners.
 
 porterd runs 2 event loops and `late` is the tid_coop test plugin (it
 answers with the thread that ran it; "stall" blocks that thread 2.5 s).
@@ -21,20 +25,24 @@ answered at once, by the other loop.  A reload that drops `late` closes
 that listener (connections refused), one that brings it back binds it
 again.
 """
+import json
 import os
 import re
 import socket
+import subprocess
 import sys
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (Addr, ask_line, conf_opts, conf_service,  # noqa
-                        connect, echo_roundtrip, expect, expect_eq,
-                        expect_refused, main, run_porterd)
+from porter_e2e import (Addr, TOP_BUILDDIR, ask_line, conf_opts,  # noqa
+                        conf_service, connect, echo_roundtrip, expect,
+                        expect_eq, expect_refused, main, run_porterd)
 
 WARN = r"service late: bind 127\.0\.0\.1:%d: Address already in use; " \
     r"serving without it, retrying in 1 s"
+PORTERCTL = os.path.join(TOP_BUILDDIR, "tools", "porterctl")
+RETRYING = "bind failing: retrying"
 
 
 class Manager:
@@ -64,14 +72,51 @@ class Manager:
                % (timeout, seen))
 
 
-def conf_text(port, strict=False, late=True):
+def conf_text(port, strict=False, late=True, sock=None):
     conf = conf_opts(shutdown_timeout=3, log_target="stderr", threads=2,
-                     strict_start=True if strict else None)
+                     strict_start=True if strict else None,
+                     control_socket=sock)
     if late:
         conf += conf_service("late", listen=["127.0.0.1:%d" % port],
                              plugin="tid_coop")
     conf += conf_service("echo", listen=["127.0.0.1:0"], plugin="echo")
     return conf
+
+
+def porterctl(sock, *args):
+    """porterctl's standard output; a Failure unless it exits 0."""
+    p = subprocess.run([PORTERCTL, "-s", sock] + list(args),
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=30)
+    expect_eq(p.returncode, 0, "porterctl %s: exit status (%s)"
+              % (" ".join(args), p.stderr.strip()))
+    return p.stdout
+
+
+def services(sock):
+    """{name: service} from porterctl --json services, and {name: its row
+    of the table} from porterctl services."""
+    svcs = json.loads(porterctl(sock, "--json", "services"))["services"]
+    rows = {}
+    for line in porterctl(sock, "services").splitlines()[1:]:
+        rows[line.split()[0]] = line
+    return {s["name"]: s for s in svcs}, rows
+
+
+def expect_retrying(sock, port):
+    """porterctl says late retries binding 127.0.0.1:port; echo serves."""
+    addr = "127.0.0.1:%d" % port
+    svcs, rows = services(sock)
+    expect_eq(svcs["late"]["state"], RETRYING, "late's state (--json)")
+    expect_eq(svcs["late"]["unbound"], [addr], "late's unbound")
+    expect_eq(svcs["late"]["listeners"], [], "late's listeners")
+    expect_eq(svcs["echo"]["state"], "serving", "echo's state")
+    expect_eq(svcs["echo"]["unbound"], [], "echo's unbound")
+    expect(re.match(r"late +%s +%s \(unbound\) " % (re.escape(RETRYING),
+                                                    re.escape(addr)),
+                    rows["late"]), "late's row: %r" % rows["late"])
+    expect(re.match(r"echo +serving ", rows["echo"]),
+           "echo's row: %r" % rows["echo"])
 
 
 def ask(s, line=b"hi\n"):
@@ -118,7 +163,9 @@ def scenario(t):
     busy.bind(("127.0.0.1", 0))
     busy.listen(1)
     port = busy.getsockname()[1]
-    conf = t.write(os.path.join(tmp, "porterd.conf"), conf_text(port))
+    sock = os.path.join(tmp, "control")
+    conf = t.write(os.path.join(tmp, "porterd.conf"),
+                   conf_text(port, sock=sock))
     mgr = Manager(os.path.join(tmp, "notify.sock"))
     try:
         with t.case("strict-start = yes: the start fails, exit 1"):
@@ -141,10 +188,16 @@ def scenario(t):
         with t.case("echo serves meanwhile"):
             expect_eq(echo_roundtrip(d.addr("echo"), b"hi\n"), b"hi\n",
                       "echo")
+        with t.case("porterctl services: late '%s', port %d unbound"
+                    % (RETRYING, port)):
+            expect_retrying(sock, port)
         with t.case("a reload while late waits keeps the episode"):
             m = d.mark()
             d.signal(1)
             d.wait_line(r"^reloaded: 2 services", m)
+        with t.case("porterctl services after the reload: still '%s'"
+                    % RETRYING):
+            expect_retrying(sock, port)
         with t.case("retries go on quietly (one warning in 3 s)"):
             d.wait_line(r"service late: bind .*; retrying in \d+ s", 0, 5)
             time.sleep(3)
@@ -167,6 +220,18 @@ def scenario(t):
             s.close()
     with t.case("STATUS no longer counts a waiting listener"):
         mgr.wait_status(lambda s: "waiting" not in s)
+    with t.case("porterctl services: late 'serving' on port %d" % port):
+        deadline = time.monotonic() + 10
+        svcs, rows = services(sock)
+        while svcs["late"]["state"] != "serving" and \
+                time.monotonic() < deadline:
+            time.sleep(0.1)
+            svcs, rows = services(sock)
+        expect_eq(svcs["late"]["state"], "serving", "late's state (--json)")
+        expect_eq(svcs["late"]["unbound"], [], "late's unbound")
+        expect_eq(svcs["late"]["listeners"], [late.text], "late's listeners")
+        expect(re.match(r"late +serving +%s " % re.escape(late.text),
+                        rows["late"]), "late's row: %r" % rows["late"])
     with t.case("the bound listener is in both event loops' epoll"):
         for _ in range(3):
             ok, seen = other_loop_serves(late)
@@ -178,14 +243,14 @@ def scenario(t):
                % (seen,))
     with t.case("a reload that drops late closes its listener"):
         m = d.mark()
-        t.write(conf, conf_text(port, late=False))
+        t.write(conf, conf_text(port, late=False, sock=sock))
         d.signal(1)
         d.wait_line(r"^service late: closing 127\.0\.0\.1:%d$" % port, m)
         d.wait_line(r"^reloaded: 1 services", m)
         expect_refused(late)
     with t.case("a reload that brings late back binds it again"):
         m = d.mark()
-        t.write(conf, conf_text(port))
+        t.write(conf, conf_text(port, sock=sock))
         d.signal(1)
         d.wait_line(r"^service late: listening on 127\.0\.0\.1:%d "
                     r"\(stream\)$" % port, m)

@@ -14,17 +14,20 @@ the OpenMetrics answer (Accept: application/openmetrics-text) parses
 with the strict OpenMetrics parser and ends in "# EOF", the plain answer
 with the 0.0.4 parser, and `promtool check metrics` (Debian's prometheus;
 skipped without it) finds no error and no lint warning in the 0.0.4
-answer; porter_service_paused follows porterctl pause and
-resume; a refused reload shows in porter_reloads_total{result="failed"}
-and porter_last_reload_success 0; process gauges are positive; the
-isolated service answers the same; a silent client waits as a fiber
-(porterctl connections says so) while other scrapes are answered; 404 off
-/metrics, 405 for POST, 503
-with the reason when porterd cannot be asked.
+answer; porter_service_paused follows porterctl pause and resume; a
+listener whose bind is being retried (a port the test holds) shows in
+porter_service_listeners_unbound, and as paused only for the service
+with no other listener; a refused reload shows in
+porter_reloads_total{result="failed"} and porter_last_reload_success 0;
+process gauges are positive; the isolated service answers the same; a
+silent client waits as a fiber (porterctl connections says so) while
+other scrapes are answered; 404 off /metrics, 405 for POST, 503 with the
+reason when porterd cannot be asked.
 """
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -345,6 +348,36 @@ def scenario(t):
                             service="echo"), ops, "accepted, while held")
         finally:
             held.close()
+
+    with t.case("a bind being retried: listeners_unbound 1; paused 1 only "
+                "with no listener bound"):
+        # The test holds a port; a reload adds `half` on it and on a free
+        # port (serving on that one) and `none` on it alone.
+        busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen(1)
+            held = "127.0.0.1:%d" % busy.getsockname()[1]
+            t.write(path, conf +
+                    conf_service("half", listen=[held, "127.0.0.1:0"],
+                                 plugin="echo") +
+                    conf_service("none", listen=[held], plugin="echo"))
+            p = subprocess.run([PORTERCTL, "-s", sock, "reload"],
+                               capture_output=True, text=True, timeout=60)
+            expect_eq(p.returncode, 0, "porterctl reload (%s)" % p.stderr)
+            f = scrape(py, mx)
+            for svc, paused, unbound in (("half", 0, 1), ("none", 1, 1),
+                                         ("echo", 0, 0)):
+                expect_eq(value(f, "porter_service_listeners_unbound",
+                                "porter_service_listeners_unbound",
+                                service=svc), unbound, svc + " unbound")
+                expect_eq(value(f, "porter_service_paused",
+                                "porter_service_paused", service=svc),
+                          paused, svc + " paused")
+            if PROMTOOL is not None:
+                promtool_check(curl(mx)[2])
+        finally:
+            busy.close()
 
     with t.case("404 off /metrics, 405 for POST, 503 without porterd"):
         expect_eq(curl(mx, path="/")[0], 404, "GET /")

@@ -177,6 +177,7 @@ def scenario(t):
         expect_eq(s["duration"]["buckets"][-1], ["+Inf", N], "+Inf bucket")
         expect_eq(s["state"], "serving", "state")
         expect_eq(s["listeners"], [echo.text], "listeners")
+        expect_eq(s["unbound"], [], "unbound")
 
     with t.case("exec failures: 3 runs of /bin/false -> failures 3"):
         for i in range(3):
