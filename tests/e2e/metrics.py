@@ -7,7 +7,7 @@ porterd serves echo, fail (exec /bin/false as nobody), metrics (thread),
 metrics-iso (isolation = process, as nobody, who reaches the control
 socket through control-group nogroup) and metrics-bad (a control socket
 nobody serves).  Asserts: after loadgen's N connections the accepted
-counter moved by exactly N, bytes by exactly N x 64 each way, the
+counter moved by exactly N, bytes by exactly N x 5 each way, the
 duration histogram counted N (+Inf bucket = count, buckets cumulative)
 and exit code 0 N times; /bin/false's runs show as failures and code 1;
 the OpenMetrics answer (Accept: application/openmetrics-text) parses
