@@ -1002,6 +1002,11 @@ poolworker_main(char **argv)
 	(void)unsetenv("LD_BIND_NOW");
 	pw_setup(&plugin);
 	pw_title(pw.exec ? "launcher" : "pool");
+	/*
+	 * The kernel's name (ps -C, top, pgrep): exec'd through
+	 * /proc/self/fd/6 (spawn.c), it would be "6".  Workers inherit it.
+	 */
+	(void)prctl(PR_SET_NAME, "porterd-pool", 0, 0, 0);
 	if ((pw.buf = malloc(POOL_MSG_MAX)) == NULL)
 		pw_fail("out of memory");
 	if (fcntl(PW_CHANNEL, F_GETFD) != -1)

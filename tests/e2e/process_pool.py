@@ -111,6 +111,11 @@ def scenario(t):
         expect_eq(len(master), 1, "the worker's pool process")
         expect_eq(proc_title(master[0]), "porterd: pooled pool",
                   "pool process's title")
+        # ps -C, top and pgrep read the kernel's name, not argv.
+        for who_, p in (("pool process", master[0]), ("worker", pid)):
+            with open("/proc/%d/comm" % p) as f:
+                expect_eq(f.read().strip(), "porterd-pool",
+                          "the %s's name (comm)" % who_)
         # The build's own small pool program (poolexe.c), not porterd
         # (under valgrind /proc/PID/exe is valgrind's).
         if "valgrind" not in os.environ.get("PORTERD_WRAPPER", ""):
