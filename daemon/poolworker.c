@@ -618,7 +618,8 @@ pw_fork(void)
 		 * sibling's, no queued connection.  Only its own socket, the
 		 * log's and the seccomp watcher's stay.
 		 */
-		pw_close_except(sv[1], log_child_fd_get(), PW_CHANNEL);
+		pw_close_except(sv[1], log_child_fd_get(),
+		    sandbox_channel_fd());
 		pw_title_as_worker();
 		pw_worker_main(sv[1]);
 	}

@@ -5,7 +5,9 @@ pre-forked worker processes (pool.h).
 Asserts: with reuse = 1 every connection gets a worker of its own (a new
 pid each time); with reuse unlimited one worker serves one connection
 after another (the same pid); workers run as the service's user with its
-groups, block and ignore no signal, and are not porterd's children but
+groups, block and ignore no signal, hold no descriptor but their
+connection, their socket, the log and /dev/null (not the plugin's file),
+and are not porterd's children but
 its pool process's, which runs the build's porterd-pool; the pool grows to pool-max and no further -- a
 connection beyond it waits, and is served once a worker is free; a
 worker that crashes costs only its own connection (logged "killed by
@@ -102,6 +104,30 @@ def scenario(t):
         pools = proc_children(d.pid)
         expect(any(pid in proc_children(p) for p in pools),
                "the worker is not a child of a pool process %s" % pools)
+
+    with t.case("a serving worker holds only its connection, its socket "
+                "to the pool, the log and /dev/null"):
+        w, s = ask(pooled, b"who", hold=True)
+        pid = int(w.decode().split()[0].split("=")[1])
+        fds = {}
+        for f in os.listdir("/proc/%d/fd" % pid):
+            try:
+                fds[int(f)] = os.readlink("/proc/%d/fd/%s" % (pid, f))
+            except OSError:
+                pass
+        s.close()
+        sockets = [f for f, l in fds.items() if l.startswith("socket:")]
+        files = {f: l for f, l in fds.items()
+                 if not l.startswith("socket:") and l != "/dev/null"}
+        t.note("worker %d's descriptors: %r" % (pid, fds))
+        expect_eq([fds.get(f) for f in (0, 1, 2)], ["/dev/null"] * 3,
+                  "0, 1, 2")
+        # The connection and the socket to the pool process.
+        expect_eq(len(sockets), 2, "sockets in %r" % fds)
+        # At most porterd's log file (-d logs to stderr, a file here).
+        expect(len(files) <= 1 and not any(l.endswith(".so")
+                                          for l in files.values()),
+               "other files: %r" % files)
 
     with t.case("ps shows pool processes and workers by service"):
         w = who(pooled)
