@@ -11,10 +11,12 @@
  *   2. applies the sandbox's root steps (namespaces, chroot, limits),
  *      switches to the service's user and drops every capability, then
  *      no_new_privs and Landlock -- everything but seccomp;
- *   3. says READY and forks workers: each a session of its own, with its
- *      own socketpair to the master; each loads the seccomp filter and
- *      serves connections one at a time until `reuse` is reached (0:
- *      forever) or the master closes its socket.
+ *   3. sets every signal disposition back to SIG_DFL (the plugin's init
+ *      or a sanitizer's runtime may have set some: no worker inherits
+ *      them), says READY and forks workers: each a session of its own,
+ *      with its own socketpair to the master; each loads the seccomp
+ *      filter and serves connections one at a time until `reuse` is
+ *      reached (0: forever) or the master closes its socket.
  *
  * The master hands every CONN from porterd to an idle worker (forking one
  * when none is idle and pool-max allows; queueing otherwise), tells
@@ -1017,8 +1019,6 @@ poolworker_main(char **argv)
 	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
 		pw_fail("/dev/null: %s", strerror(errno));
 	if (pw.exec) {
-		/* Its programs' vfork children rely on it (spawn.h). */
-		spawn_signals_default();
 		/* fd 2 is the programs' stderr in "log" mode (pool.c). */
 		pw.null_fd = null;
 		if ((pw.stack = malloc(PW_STACK)) == NULL)
@@ -1030,6 +1030,16 @@ poolworker_main(char **argv)
 		close(null);
 		pw_plugin(plugin);
 	}
+	/*
+	 * Every disposition back to SIG_DFL, once, here: a sanitizer's
+	 * runtime or the plugin's init may have installed handlers or
+	 * ignored signals.  A launcher's programs (vfork children, spawn.h)
+	 * rely on it; workers are forked from here alone, after the last
+	 * plugin code this process runs before fini, so each starts with
+	 * the defaults porter-plugin(7) promises at no cost per fork.
+	 * Neither needs a handler of its own: pidfds, not SIGCHLD.
+	 */
+	spawn_signals_default();
 	pw_confine();
 	if ((pw.ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    pw_watch(PW_CTL, NULL, PW_EV_CTL) == -1)

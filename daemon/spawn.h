@@ -34,9 +34,11 @@ void spawn_init(void);
 
 /*
  * Sets every signal disposition back to SIG_DFL through the kernel
- * (glibc's reserved ones too).  System calls only.  A launcher
- * (pool.h) calls it once at start: a sanitizer's runtime may have
- * installed handlers, and the programs it clones skip this step.
+ * (glibc's reserved ones too).  System calls only.  A pool's process
+ * (pool.h) calls it once at start, after the plugin's init: a
+ * sanitizer's runtime or the init may have installed handlers, and
+ * neither the programs a launcher clones nor the workers a pool forks
+ * take this step again.
  */
 void spawn_signals_default(void);
 
