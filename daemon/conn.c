@@ -77,7 +77,17 @@ conn_finish(struct conn *c)
 		    spawn_rusage_text(&c->ru, usage, sizeof(usage)) : NULL,
 	};
 
-	if (edge_finish(c)) {
+	if (c->refused) {
+		/*
+		 * A crash loop's pause (pool.h) turned it away; pool.c logs
+		 * the episode, not each.  Handed to the pool before the
+		 * pause, it also ends as a handler that could not start.
+		 */
+		stats_refused(c->svc->stats, STATS_REFUSE_BACKOFF);
+		if (c->started)
+			stats_finished(c->svc->stats,
+			    (uint64_t)(secs * 1e6), 0, 0, -1);
+	} else if (edge_finish(c)) {
 		/* edge.c counted and logged the refusal; no handler ran. */
 	} else {
 		connlog_finish(&e);

@@ -169,8 +169,11 @@ dispatch_start(struct evloop *L, struct conn *c)
 {
 	struct svc *svc = c->svc;
 	const struct service *conf = svc->conf;
+	int r;
 
-	conn_started(c);
+	/* A pool counts it started itself, unless its pause refuses it. */
+	if (!pool_applies(conf))
+		conn_started(c);
 	if (conf->kind == HANDLER_PLUGIN && conf->isolation == ISOLATION_THREAD) {
 		if (svc->cooperative) {
 			if (evloop_run_fiber(L, c) == 0)
@@ -187,8 +190,13 @@ dispatch_start(struct evloop *L, struct conn *c)
 	 * pool.h (isolated, not wait) or spawner.h: started off this loop,
 	 * ended by whoever sees the end (or the start fail).
 	 */
-	if ((pool_applies(conf) ? pool_submit(c) :
-	    spawner_submit(c, dispatch_stderr_fd(svc))) == -1) {
+	r = pool_applies(conf) ? pool_submit(c) :
+	    spawner_submit(c, dispatch_stderr_fd(svc));
+	if (r == 1) {
+		/* A crash loop's pause: pool.c logs the episode, not each. */
+		c->refused = true;
+		dispatch_done(c);
+	} else if (r == -1) {
 		log_warn("service %s: %s %s", conf->name,
 		    conf->kind == HANDLER_EXEC ? "exec" : "fork",
 		    conf->kind == HANDLER_EXEC ? conf->handler : "handler");

@@ -6,8 +6,15 @@
  * says READY (connections submitted meanwhile wait in a FIFO), READY
  * while it serves, and DOWN after it failed or exited: its connections
  * are finished as not started, and the next connection starts a new pool
- * process -- unless the pool went down 3 times within 10 s, in which
- * case connections are refused for 10 s, logged once per episode.
+ * process.
+ *
+ * A crash loop (backoff.h) pauses the pool: it went down 3 times within
+ * 10 s without serving.  While paused,
+ * connections are refused quietly (conn's refused: counted under
+ * "backoff", no line each); the pause grows from 1 s to 30 s while the
+ * failures go on.  An episode is logged twice: at its start, with the
+ * count, the last failure and the pause, and at its end, the first
+ * connection a worker takes again ("recovered").
  *
  * A pool belongs to every svc that points to it (refs): one, or after a
  * reload that changed nothing it depends on, the old svc and its
@@ -41,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "children.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -56,10 +64,6 @@
 #include "spawner.h"
 #include "svc.h"
 #include "timeouts.h"
-
-#define POOL_CRASH_WINDOW	10	/* seconds */
-#define POOL_CRASH_MAX		3	/* downs within the window */
-#define POOL_BACKOFF		10	/* seconds refused after that */
 
 extern char **environ;
 
@@ -77,9 +81,7 @@ struct pool {
 	int fd;				/* -1 when down */
 	struct conn *waiting, *wtail;	/* submitted before READY */
 	struct conn *running;		/* in the pool, through ->next */
-	time_t downs[POOL_CRASH_MAX];	/* when it went down, newest first */
-	time_t refuse_until;
-	bool episode;			/* the crash loop is logged */
+	struct backoff bo;		/* its crash loop, if any */
 	bool launcher;			/* starts an exec service's programs */
 	bool want_out;			/* POLLOUT asked for: waiting to send */
 	struct pool *next;		/* every pool, for pool_reaped() */
@@ -92,15 +94,6 @@ static struct {
 	struct pool *all;
 } pools = { .lock = PTHREAD_MUTEX_INITIALIZER, .ev = { -1, NULL },
     .exe = -1 };
-
-static time_t
-pool_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 static void pool_events(struct ev *ev, uint32_t events, struct evloop *L);
 
@@ -423,6 +416,29 @@ pool_send_conn(struct pool *p, struct conn *c)
 	return 0;
 }
 
+/*
+ * A crash loop's episode begins: its one line.  what failed fails times
+ * since it last served, the last time as why; nothing is started for ms.
+ */
+static void
+pool_episode(const struct pool *p, const char *what, unsigned fails,
+    const char *why, int64_t ms)
+{
+	log_warnx("service %s: %s %u times in a row (the last: %s); refusing "
+	    "connections for %lld s, then for up to %d s at a time while it "
+	    "goes on", p->name, what, fails, why, (long long)(ms + 999) / 1000,
+	    BACKOFF_MAX_MS / 1000);
+}
+
+/* Gathers c on *done, as turned away by the pool's pause: no line. */
+static void
+pool_refuse_conn(struct conn *c, struct conn **done)
+{
+	c->refused = true;
+	c->next = *done;
+	*done = c;
+}
+
 /* Gathers c on *done, as "could not be started". */
 static void
 pool_fail_conn(struct conn *c, struct conn **done)
@@ -441,8 +457,9 @@ pool_down(struct pool *p, const char *why, struct conn **done)
 {
 	struct conn *c, *next;
 	unsigned n = 0;
-	time_t now = pool_now();
-	size_t i;
+	/* In an episode: logged at its start, its failures are quiet. */
+	bool quiet = p->bo.delay > 0, first;
+	int64_t now = backoff_now(), pause;
 
 	if (p->fd >= 0) {
 		epoll_ctl(pools.ev.fd, EPOLL_CTL_DEL, p->fd, NULL);
@@ -470,28 +487,23 @@ pool_down(struct pool *p, const char *why, struct conn **done)
 		pool_fail_conn(c, done);
 	}
 	p->running = NULL;
+	log_msg(quiet ? LOG_DEBUG : LOG_WARNING, "service %s: %s pid %ld: "
+	    "%s%s", p->name, pool_what(p), (long)p->pid, why, n == 0 ? "" :
+	    p->launcher ? ", its running programs are now porterd's "
+	    "children" : ", its connections are lost");
+	pause = backoff_fail(&p->bo, now, &first);
+	if (first)
+		pool_episode(p, p->launcher ? "launcher failed" :
+		    "worker pool failed", p->bo.count, why, pause);
+	/* Submitted for this start: refused with the ones that follow. */
 	for (c = p->waiting; c != NULL; c = next) {
 		next = c->next;
-		pool_fail_conn(c, done);
+		if (backoff_paused(&p->bo, now))
+			pool_refuse_conn(c, done);
+		else
+			pool_fail_conn(c, done);
 	}
 	p->waiting = p->wtail = NULL;
-	log_warnx("service %s: %s pid %ld: %s%s", p->name, pool_what(p),
-	    (long)p->pid, why, n == 0 ? "" : p->launcher ? ", its running "
-	    "programs are now porterd's children" :
-	    ", its connections are lost");
-	for (i = POOL_CRASH_MAX - 1; i > 0; i--)
-		p->downs[i] = p->downs[i - 1];
-	p->downs[0] = now;
-	if (p->downs[POOL_CRASH_MAX - 1] != 0 &&
-	    now - p->downs[POOL_CRASH_MAX - 1] < POOL_CRASH_WINDOW) {
-		p->refuse_until = now + POOL_BACKOFF;
-		if (!p->episode)
-			log_warnx("service %s: %s failed %d times in "
-			    "%d s, refusing connections for %d s",
-			    p->name, pool_what(p), POOL_CRASH_MAX,
-			    POOL_CRASH_WINDOW, POOL_BACKOFF);
-		p->episode = true;
-	}
 }
 
 /* Spawner thread: starts p's process for the connections waiting. */
@@ -520,7 +532,14 @@ pool_submit(struct conn *c)
 	int r = 0;
 
 	pthread_mutex_lock(&pools.lock);
-	if ((p = svc->pool) == NULL) {
+	/* A clock read only while a pause may run. */
+	if ((p = svc->pool) != NULL && p->bo.until != 0 &&
+	    backoff_paused(&p->bo, backoff_now())) {
+		r = 1;		/* not started: counted as refused only */
+		goto out;
+	}
+	conn_started(c);
+	if (p == NULL) {
 		if ((p = calloc(1, sizeof(*p))) == NULL) {
 			r = -1;
 			goto out;
@@ -539,11 +558,6 @@ pool_submit(struct conn *c)
 		svc->pool = p;
 	}
 	if (p->state == POOL_DOWN) {
-		if (p->refuse_until > pool_now()) {
-			errno = EAGAIN;
-			r = -1;
-			goto out;
-		}
 		/* Not on this loop: the spawner starts the process. */
 		svc_ref(svc);
 		p->starter = svc;
@@ -553,11 +567,9 @@ pool_submit(struct conn *c)
 			r = -1;
 			goto out;
 		}
-		if (p->episode) {
-			log_info("service %s: starting the %s again",
+		if (p->bo.delay > 0)
+			log_debug("service %s: starting the %s again",
 			    svc->conf->name, pool_what(p));
-			p->episode = false;
-		}
 		p->state = POOL_STARTING;
 	}
 	/*
@@ -653,6 +665,7 @@ pool_read(struct pool *p, struct conn **done)
 		struct pool_text_msg t;
 	} m;
 	struct conn *c;
+	unsigned fails;
 	ssize_t n;
 	int fd;
 
@@ -689,6 +702,11 @@ pool_read(struct pool *p, struct conn **done)
 			 */
 			if (c->cut != NULL)
 				timeouts_kill(c);
+			/* A handler runs: a crash loop is over. */
+			if (p->bo.count != 0 &&
+			    (fails = backoff_ok(&p->bo)) > 0)
+				log_info("service %s: recovered after %u "
+				    "failures, serving again", p->name, fails);
 			break;
 		case POOL_DONE:
 			if ((size_t)n != sizeof(m.d) ||
@@ -742,10 +760,14 @@ pool_reaped(pid_t pid, int status)
 	for (p = pools.all; p != NULL; p = p->next) {
 		if (p->pid != pid)
 			continue;
-		/* Its socket's end tells pool_events() the pool is down. */
+		/*
+		 * Its socket's end tells pool_events() the pool is down.  In
+		 * a crash loop's episode each end is not worth a line.
+		 */
 		if (status != 0)
-			log_warnx("service %s: %s pid %ld ended with "
-			    "status 0x%x", p->name, pool_what(p), (long)pid,
+			log_msg(p->bo.delay > 0 ? LOG_DEBUG : LOG_WARNING,
+			    "service %s: %s pid %ld ended with status 0x%x",
+			    p->name, pool_what(p), (long)pid,
 			    (unsigned)status);
 		p->pid = 0;
 		break;

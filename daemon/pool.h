@@ -19,6 +19,11 @@
  * and is sent when the socket is writable again: nothing is refused for
  * it, and no loop waits.
  *
+ * A pool whose process keeps failing before it serves (the plugin's init
+ * crashes or refuses) pauses (backoff.h): no restart, connections
+ * refused quietly, for 1 s doubling up to 30 s while it goes on; logged
+ * when the episode starts and when it ends.
+ *
  * Options (porterd.conf(5)): pool-min, pool-max, reuse,
  * pool-idle-timeout.  max-connections and the other limits are applied by
  * porterd before a connection reaches the pool, so they stay exact.
@@ -83,9 +88,11 @@ bool pool_applies(const struct service *conf);
 /*
  * Event loop: hands c to its service's pool (started on first use, by
  * the spawner thread).  c->fd stays c's: dispatch_done() closes it, so
- * idle-timeout and max-lifetime can still shut it down.  Returns 0 (c
- * will be ended by dispatch_done() on another thread), or -1 with errno
- * (the caller still owns c).
+ * idle-timeout and max-lifetime can still shut it down.  Counts c
+ * started (conn_started()) unless it refuses it.  Returns 0 (c will be
+ * ended by dispatch_done() on another thread), 1 (refused: the pool
+ * pauses in a crash loop, pool.c; the caller still owns c and ends it as
+ * refused, without a line), or -1 with errno (the caller still owns c).
  */
 int pool_submit(struct conn *c);
 

@@ -138,6 +138,9 @@ struct conn {
 	bool orphaned;			/* its launcher died while it ran
 					 * (pool.c -> children_adopt()) */
 	bool started;			/* conn_started(): a handler ran */
+	bool refused;			/* turned away by its pool's crash
+					 * loop pause (pool.h): counted, not
+					 * logged */
 	uint64_t id;			/* unique for porterd's life */
 	struct conn *next;		/* pid table chain */
 	struct conn *lprev, *lnext;	/* the loop's list of live conns */

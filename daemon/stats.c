@@ -26,6 +26,7 @@ static const char *const stats_refusal_names[STATS_REFUSE_NREASONS] = {
 	[STATS_REFUSE_MAX] = "max-connections",
 	[STATS_REFUSE_EDGE] = "proxy-tls",
 	[STATS_REFUSE_EMFILE] = "emfile",
+	[STATS_REFUSE_BACKOFF] = "backoff",
 };
 
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;

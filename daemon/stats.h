@@ -12,7 +12,9 @@
  * The runtime calls the stats_*() hooks below at four points: handler
  * start (stats_accepted, from conn_started(): after the PROXY header and
  * TLS handshake, if the service has them), refusal (stats_refused, also
- * for a connection whose PROXY header or handshake failed), finish
+ * for a connection whose PROXY header or handshake failed, or that its
+ * pool's crash loop pause turned away: one already handed to the pool
+ * is also finished, as not started), finish
  * (stats_finished, only of a started connection) and reload
  * (stats_reloaded).  So accepted == finished + active at any quiet time.
  */
@@ -32,6 +34,8 @@ enum stats_refusal {
 	STATS_REFUSE_MAX,		/* max-connections with reject-message */
 	STATS_REFUSE_EDGE,		/* PROXY header or TLS handshake */
 	STATS_REFUSE_EMFILE,		/* shed: out of file descriptors */
+	STATS_REFUSE_BACKOFF,		/* the service's pool pauses in a
+					 * crash loop (pool.h) */
 	STATS_REFUSE_NREASONS
 };
 

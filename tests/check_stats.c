@@ -65,6 +65,7 @@ START_TEST(test_refusals_by_reason)
 	    "per-source");
 	ck_assert_str_eq(stats_refusal_name(STATS_REFUSE_MAX),
 	    "max-connections");
+	ck_assert_str_eq(stats_refusal_name(STATS_REFUSE_BACKOFF), "backoff");
 	ck_assert_str_eq(stats_refusal_name(99), "unknown");
 	stats_svc_put(st);
 }

@@ -1,21 +1,50 @@
 /*
  * poolprobe.c -- a test plugin for what a worker pool (pool.h) does
- * around a plugin: the signal dispositions its workers start with.
+ * around a plugin: the crash loops it pauses, the signal dispositions
+ * its workers start with.
  *
  * Its args, any of:
+ *   init-crash=PATH  init dies of SIGSEGV while PATH exists: porterd's own
+ *                    init call (at start, PATH absent) passes, a pool
+ *                    process started once the test created PATH dies
  *   signals          init installs a SIGUSR2 handler and ignores SIGUSR1,
  *                    which no worker may inherit (harmless in porterd:
  *                    it neither uses nor expects either)
  * A connection is answered "pid=PID\n" (the worker's), then held until
  * the client closes, so a test can read the worker's /proc status.
+ *
+ * The faults are real writes through NULL, as in crash.c, with the
+ * default SIGSEGV disposition first (a sanitizer's handler would turn
+ * them into an exit) and no core file (one per crash would litter).
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <porter/plugin.h>
+
+#if defined(__GNUC__)
+#define POOLPROBE_NO_UBSAN __attribute__((no_sanitize_undefined))
+#else
+#define POOLPROBE_NO_UBSAN
+#endif
+
+static POOLPROBE_NO_UBSAN void
+poolprobe_die(void)
+{
+	volatile int *volatile p = NULL;
+	struct rlimit none = { 0, 0 };
+	struct sigaction sa;
+
+	(void)setrlimit(RLIMIT_CORE, &none);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGSEGV, &sa, NULL);
+	*p = 1;
+}
 
 static void
 poolprobe_usr2(int sig)
@@ -33,7 +62,10 @@ poolprobe_init(const pt_plugin_ctx *ctx, void **ret_state, pt_error *err)
 	(void)ret_state;
 	for (i = 0; i < ctx->argc; i++) {
 		a = ctx->argv[i];
-		if (strcmp(a, "signals") == 0) {
+		if (strncmp(a, "init-crash=", 11) == 0) {
+			if (access(a + 11, F_OK) == 0)
+				poolprobe_die();
+		} else if (strcmp(a, "signals") == 0) {
 			memset(&sa, 0, sizeof(sa));
 			sa.sa_handler = poolprobe_usr2;
 			sigaction(SIGUSR2, &sa, NULL);

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""pool_crashloop -- a pool that keeps failing before it serves pauses,
+refuses quietly, and logs each episode once (pool.h, backoff.h).
+
+porterd serves, from the test plugin poolprobe (isolation = process),
+initcrash (init dies of SIGSEGV while a flag file exists: porterd's own
+init at start passes, every pool process started later dies), plus echo
+in-process.  Asserts, with both flags created and porterd run
+without -d:
+  - some 70 connections to the crashing service over 3 s are all
+    closed without an answer, none waits longer than 3 s, porterd stays
+    up and echo serves throughout;
+  - the episode is logged once at its start, naming the service, the
+    count of failures, the last one and the pause ("worker pool failed 3
+    times in a row (the last: ...); refusing connections for 1 s"), and
+    in all only a handful of lines name the service, none of them a
+    refused connection's port;
+  - the refusals are counted: porterctl shows refused backoff N for
+    nearly every attempt, none stays active, and accepted == finished;
+  - the flag removed, the service serves again within the pause's
+    bound and logs "recovered after N failures, serving again" once.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from porter_e2e import (TIMEOUT_SCALE, TOP_BUILDDIR, Skip,  # noqa
+                        conf_opts, conf_service, connect, echo_roundtrip,
+                        expect, expect_eq, main,
+                        recv_or_reset, WAIT_TIMEOUT)
+from porter_e2e_daemon import Porterd
+
+PORTERCTL = os.path.join(TOP_BUILDDIR, "tools", "porterctl")
+CRASHING = ("initcrash",)
+EPISODE_RE = {
+    "initcrash": r"^service initcrash: worker pool failed (\d+) times in a "
+                 r"row \(the last: .*\); refusing connections for 1 s",
+}
+RECOVERED_RE = r"^service %s: recovered after (\d+) failures, serving again$"
+
+
+def attempt(addr):
+    """One client: (what it got before the close, seconds it took)."""
+    t0 = time.monotonic()
+    s = connect(addr)
+    try:
+        port = s.getsockname()[1]
+        got = recv_or_reset(s, timeout=10 * TIMEOUT_SCALE)
+    finally:
+        s.close()
+    return got, time.monotonic() - t0, port
+
+
+def service_stats(sock, name):
+    p = subprocess.run([PORTERCTL, "-s", sock, "--json", "services"],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=WAIT_TIMEOUT + 30)
+    expect(p.returncode == 0, "porterctl services: %s" % p.stderr)
+    for s in json.loads(p.stdout)["services"]:
+        if s["name"] == name:
+            return s
+    raise AssertionError("no service %s in porterctl services" % name)
+
+
+def scenario(t):
+    if not os.access(PORTERCTL, os.X_OK):
+        raise Skip("tools/porterctl not built")
+    tmp = t.tmpdir()
+    plugins = t.plugindir(["poolprobe", "echo"], tmp)
+    sock = os.path.join(tmp, "control")
+    flag = {n: os.path.join(tmp, n + ".flag") for n in CRASHING}
+    user = "nobody" if os.geteuid() == 0 else None
+    conf = conf_opts(control_socket=sock, max_per_source=0,
+                     shutdown_timeout=5)
+    conf += conf_service("initcrash", listen=["127.0.0.1:0"],
+                         plugin="poolprobe", isolation="process", user=user,
+                         args=["init-crash=" + flag["initcrash"]])
+    conf += conf_service("echo", listen=["127.0.0.1:0"], plugin="echo")
+    path = t.write(os.path.join(tmp, "porterd.conf"), conf)
+    # Without -d: what an operator's log shows is what is counted.
+    d = Porterd(t, path, plugins, debug=False)
+    t.daemons.append(d)
+    d.start()
+    d.wait_ready()
+    addr = {n: d.addr(n) for n in CRASHING + ("echo",)}
+
+    mark = d.mark()
+    for n in CRASHING:
+        t.write(flag[n], "")
+    results = {n: [] for n in CRASHING}
+    echo_ok = 0
+    with t.case("connections to crashing pools are refused, none hangs, "
+                "porterd and echo serve on"):
+        end = time.monotonic() + 3
+        while time.monotonic() < end:
+            for n in CRASHING:
+                results[n].append(attempt(addr[n]))
+            if len(results[CRASHING[0]]) % 10 == 0:
+                expect_eq(echo_roundtrip(addr["echo"], b"still here\n"),
+                          b"still here\n", "echo during the crash loop")
+                echo_ok += 1
+            time.sleep(0.03)
+        expect(d.alive(), "porterd exited")
+        for n in CRASHING:
+            answered = [g for g, _, _ in results[n] if g]
+            expect(not answered, "%s answered %r" % (n, answered[:3]))
+            slow = max(dt for _, dt, _ in results[n])
+            expect(slow < 3 * TIMEOUT_SCALE,
+                   "%s: a refusal took %.2f s" % (n, slow))
+            expect(len(results[n]) >= 40,
+                   "%s: only %d attempts" % (n, len(results[n])))
+        expect(echo_ok >= 4, "echo checked %d times" % echo_ok)
+
+    for n in CRASHING:
+        with t.case("%s: the episode is logged once, the refusals not at "
+                    "all (%d attempts)" % (n, len(results[n]))):
+            ep = d.find(EPISODE_RE[n], since=mark)
+            expect_eq(len(ep), 1, "episode lines")
+            expect(int(ep[0].group(1)) >= 3, "count %s" % ep[0].group(1))
+            mine = [x for x in d.lines[mark:]
+                    if x.startswith("service %s:" % n)]
+            t.note("%s: %d lines: %s" % (n, len(mine), mine))
+            expect(len(mine) <= 16, "%d lines for %d attempts"
+                   % (len(mine), len(results[n])))
+            # Lines name a connection by its peer: the refused are not.
+            start = d.lines.index(ep[0].string, mark)
+            ports = {p for _, _, p in results[n][-len(results[n]) // 2:]}
+            named = [x for x in d.lines[start:]
+                     if any(":%d:" % p in x for p in ports)]
+            expect(not named, "refused connections logged: %s" % named[:3])
+
+    for n in CRASHING:
+        with t.case("%s: refusals counted as backoff, none left active"
+                    % n):
+            st = service_stats(sock, n)
+            expect(st["refused"].get("backoff", 0) >= len(results[n]) - 8,
+                   "refused %s for %d attempts" % (st["refused"],
+                                                   len(results[n])))
+            expect_eq(st["active"], 0, "active")
+            expect_eq(st["accepted"], st["finished"], "accepted == finished")
+            # Refused before reaching the pool: never counted accepted.
+            expect(st["accepted"] + st["refused"]["backoff"] <=
+                   len(results[n]) + 8, "accepted %d, refused %s"
+                   % (st["accepted"], st["refused"]))
+
+    for n in CRASHING:
+        os.unlink(flag[n])
+    for n in CRASHING:
+        with t.case("%s: served again once the flag is gone, recovery "
+                    "logged once" % n):
+            # The pause is 4 s at most by now (1, 2, 4): bounded.
+            end = time.monotonic() + 15 * TIMEOUT_SCALE
+            got = b""
+            while time.monotonic() < end:
+                s = connect(addr[n])
+                try:
+                    got = recv_or_reset(s, timeout=10 * TIMEOUT_SCALE)
+                finally:
+                    s.close()
+                if got.startswith(b"pid="):
+                    break
+                time.sleep(0.2)
+            expect(got.startswith(b"pid="), "answer %r" % got)
+            d.wait_line(RECOVERED_RE % n, since=mark)
+            expect_eq(len(d.find(RECOVERED_RE % n, since=mark)), 1,
+                      "recovery lines")
+            expect_eq(len(d.find(EPISODE_RE[n], since=mark)), 1,
+                      "episode lines")
+
+
+if __name__ == "__main__":
+    main(scenario)
