@@ -44,6 +44,22 @@ backoff_fail(struct backoff *b, int64_t now, bool *first)
 }
 
 bool
+backoff_hold(struct backoff *b, int64_t now, int64_t ms, unsigned fails)
+{
+	bool first = b->delay == 0;
+
+	if (ms <= 0)
+		return false;
+	if (fails > b->count)
+		b->count = fails;
+	if (ms > b->delay)
+		b->delay = ms;
+	if (now + ms > b->until)
+		b->until = now + ms;
+	return first;
+}
+
+bool
 backoff_paused(struct backoff *b, int64_t now)
 {
 	if (b->until == 0)

@@ -11,8 +11,9 @@
  * (backoff_fail()'s *first, backoff_ok()'s return) and keeps the failures
  * in between quiet.
  *
- * Used by porterd for a service's pool process (pool.c).  Not
- * thread-safe: the caller locks.  Times are milliseconds on CLOCK_MONOTONIC (backoff_now()).
+ * Used by porterd for a service's pool process (pool.c) and by a pool's
+ * process for its workers (poolworker.c).  Not thread-safe: the caller
+ * locks.  Times are milliseconds on CLOCK_MONOTONIC (backoff_now()).
  */
 #ifndef PORTERD_BACKOFF_H
 #define PORTERD_BACKOFF_H
@@ -41,6 +42,15 @@ int64_t backoff_now(void);
  * set true when the pause starts an episode, false otherwise.
  */
 int64_t backoff_fail(struct backoff *b, int64_t now, bool *first);
+
+/*
+ * Pauses for ms from now unless a longer pause runs: a pause decided
+ * elsewhere (porterd mirrors the one its pool's process took for its
+ * workers, which failed `fails` times).  Starts an episode if none is
+ * on; returns true if it did.
+ */
+bool backoff_hold(struct backoff *b, int64_t now, int64_t ms,
+    unsigned fails);
 
 /* True while a pause runs at now; an expired one is cleared. */
 bool backoff_paused(struct backoff *b, int64_t now);

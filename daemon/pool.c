@@ -9,7 +9,8 @@
  * process.
  *
  * A crash loop (backoff.h) pauses the pool: it went down 3 times within
- * 10 s without serving.  While paused,
+ * 10 s without serving, or its process says its workers keep dying
+ * before they serve (BACKOFF, their pause mirrored here).  While paused,
  * connections are refused quietly (conn's refused: counted under
  * "backoff", no line each); the pause grows from 1 s to 30 s while the
  * failures go on.  An episode is logged twice: at its start, with the
@@ -81,7 +82,8 @@ struct pool {
 	int fd;				/* -1 when down */
 	struct conn *waiting, *wtail;	/* submitted before READY */
 	struct conn *running;		/* in the pool, through ->next */
-	struct backoff bo;		/* its crash loop, if any */
+	struct backoff bo;		/* its crash loop, if any: downs, and
+					 * the workers' pauses mirrored */
 	bool launcher;			/* starts an exec service's programs */
 	bool want_out;			/* POLLOUT asked for: waiting to send */
 	struct pool *next;		/* every pool, for pool_reaped() */
@@ -663,6 +665,7 @@ pool_read(struct pool *p, struct conn **done)
 		struct pool_started_msg st;
 		struct pool_done_msg d;
 		struct pool_text_msg t;
+		struct pool_backoff_msg b;
 	} m;
 	struct conn *c;
 	unsigned fails;
@@ -722,6 +725,20 @@ pool_read(struct pool *p, struct conn **done)
 			c->ru.ru_maxrss = (long)m.d.maxrss;
 			c->next = *done;
 			*done = c;
+			break;
+		case POOL_REFUSED:
+			if ((size_t)n == sizeof(m.st) &&
+			    (c = pool_take(p, m.st.id, true)) != NULL)
+				pool_refuse_conn(c, done);
+			break;
+		case POOL_BACKOFF:
+			if ((size_t)n != sizeof(m.b))
+				break;
+			m.b.text[sizeof(m.b.text) - 1] = '\0';
+			if (backoff_hold(&p->bo, backoff_now(), m.b.ms,
+			    m.b.fails))
+				pool_episode(p, "workers died before serving",
+				    m.b.fails, m.b.text, m.b.ms);
 			break;
 		}
 	}

@@ -19,10 +19,11 @@
  * and is sent when the socket is writable again: nothing is refused for
  * it, and no loop waits.
  *
- * A pool whose process keeps failing before it serves (the plugin's init
- * crashes or refuses) pauses (backoff.h): no restart, connections
- * refused quietly, for 1 s doubling up to 30 s while it goes on; logged
- * when the episode starts and when it ends.
+ * A pool that keeps failing before it serves -- its process (the
+ * plugin's init crashes or refuses), or its workers (they die before
+ * they take a connection) -- pauses (backoff.h): no restart, no fork,
+ * connections refused quietly, for 1 s doubling up to 30 s while it goes
+ * on; logged when the episode starts and when it ends.
  *
  * Options (porterd.conf(5)): pool-min, pool-max, reuse,
  * pool-idle-timeout.  max-connections and the other limits are applied by

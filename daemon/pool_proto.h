@@ -15,9 +15,15 @@
  *                    FAIL     text: why the pool cannot serve (then exit)
  *                    STARTED  connection id runs in process pid
  *                    DONE     connection id is over: status, rc, usage
+ *                    BACKOFF  workers die before serving: no new one is
+ *                             forked for ms (backoff.h); refuse meanwhile
+ *                    REFUSED  connection id was not started: the pool is
+ *                             in a BACKOFF pause (a STARTED layout, pid 0)
  *
  * Inside the pool process the same CONN and DONE messages go between the
- * pool's master and each of its workers, on a socketpair per worker.
+ * pool's master and each of its workers, on a socketpair per worker; a
+ * worker says READY (a bare header) once it is set up, before it takes a
+ * connection, or FAIL (a text message) if it cannot be, before it exits.
  */
 #ifndef PORTERD_POOL_PROTO_H
 #define PORTERD_POOL_PROTO_H
@@ -38,7 +44,9 @@ enum pool_msg_type {
 	POOL_READY,
 	POOL_FAIL,
 	POOL_STARTED,
-	POOL_DONE
+	POOL_DONE,
+	POOL_BACKOFF,
+	POOL_REFUSED
 };
 
 struct pool_hdr {
@@ -77,6 +85,13 @@ struct pool_text_msg {			/* READY (pid), FAIL (text) */
 	struct pool_hdr h;
 	int32_t pid;
 	char text[512];
+};
+
+struct pool_backoff_msg {
+	struct pool_hdr h;
+	uint32_t ms;			/* the pause: no worker forked */
+	uint32_t fails;			/* workers lost since one last started */
+	char text[512];			/* how the last one ended */
 };
 
 /* SETUP records. */

@@ -15,18 +15,29 @@
  *      or a sanitizer's runtime may have set some: no worker inherits
  *      them), says READY and forks workers: each a session of its own,
  *      with its own socketpair to the master; each loads the seccomp
- *      filter and serves connections one at a time until `reuse` is
- *      reached (0: forever) or the master closes its socket.
+ *      filter, says READY to the master (FAIL and why, if it cannot) and
+ *      serves connections one at a time until `reuse` is reached (0:
+ *      forever) or the master closes its socket.
  *
- * The master hands every CONN from porterd to an idle worker (forking one
- * when none is idle and pool-max allows; queueing otherwise), tells
- * porterd which worker runs it (STARTED: porterd can then signal it on a
- * timeout), and forwards the worker's DONE.  A worker that dies while it
+ * The master hands every CONN from porterd to an idle worker that said
+ * READY (forking one when none is idle or on its way and pool-max
+ * allows; queueing otherwise: a worker that dies before READY loses no
+ * connection), tells porterd which worker runs it (STARTED: porterd can
+ * then signal it on a timeout), and forwards the worker's DONE.  A worker that dies while it
  * serves a connection is reaped here and its connection reported DONE
  * with the signal or status -- only that connection is lost.  Idle
  * workers above pool-min exit after pool-idle-timeout.  When porterd
  * closes the pool's socket (reload, shutdown, porterd gone), the master
  * lets busy workers finish, then exits.
+ *
+ * Workers that keep dying before READY (the plugin's fork handlers
+ * crash, the sandbox's limits cannot be set) are a crash loop
+ * (backoff.h): after 3 within 10 s the master forks none for 1 s, then
+ * for twice as long after each retry that dies too, up to 30 s.  It
+ * tells porterd (BACKOFF), which refuses connections meanwhile and logs
+ * the episode; the connections queued here are answered REFUSED.  The
+ * first worker that says READY ends it.  Each such death before an
+ * episode is logged here; none within one.
  *
  * A launcher (pool.h; SETUP has EXEC) is the same process without
  * workers: it applies the whole sandbox to itself, loads the seccomp
@@ -56,6 +67,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "conn.h"
 #include "log.h"
 #include "loader.h"
@@ -79,6 +91,8 @@ struct pw_worker {
 	uint64_t id;		/* the connection it serves, 0: idle */
 	unsigned served;
 	time_t idle_since;
+	bool started;		/* said READY: takes connections */
+	bool failed;		/* said FAIL: pw.why is why */
 };
 
 struct pw_pending {
@@ -108,6 +122,8 @@ static struct {
 	char *stack;		/* a launcher's clone stack */
 	unsigned char *buf;	/* POOL_MSG_MAX bytes: a message read */
 	int ep;			/* the master's epoll */
+	struct backoff bo;	/* workers dying before READY */
+	char why[512];		/* the text of the last FAIL a worker sent */
 } pw;
 
 /* STARTED and DONE messages for porterd, gathered (pw_post()). */
@@ -479,9 +495,25 @@ pw_close_except(int a, int b, int c)
 	close_range(from, ~0U, 0);
 }
 
+/* In a worker that cannot be set up: tells the master why, and exits. */
+static void __attribute__((noreturn))
+pw_worker_fail(int sock, const char *why, int err)
+{
+	struct pool_text_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.h.magic = POOL_MAGIC;
+	m.h.type = POOL_FAIL;
+	m.pid = (int32_t)getpid();
+	snprintf(m.text, sizeof(m.text), "%s: %s", why, strerror(err));
+	(void)pool_send(sock, &m, sizeof(m), -1);
+	_exit(126);
+}
+
 static void __attribute__((noreturn))
 pw_worker_main(int sock)
 {
+	const struct pool_hdr ready = { POOL_MAGIC, POOL_READY };
 	const struct sandbox *sb = pw.has_sb ? &pw.sb : NULL;
 	const struct pool_conn_msg *m;
 	const char **vars;
@@ -499,10 +531,11 @@ pw_worker_main(int sock)
 	/* Its own group: a seccomp kill or a timeout hits this worker only. */
 	(void)setsid();
 	if (sandbox_apply_limits(sb, &why) == -1 ||
-	    sandbox_apply_seccomp(sb, pw.conf.name, &why) == -1) {
-		log_warn("service %s: %s", pw.conf.name, why);
-		_exit(126);
-	}
+	    sandbox_apply_seccomp(sb, pw.conf.name, &why) == -1)
+		pw_worker_fail(sock, why, errno);
+	/* Set up: the master may hand it connections now. */
+	if (pool_send(sock, &ready, sizeof(ready), -1) == -1)
+		_exit(1);
 	for (;;) {
 		n = pool_recv(sock, pw.buf, POOL_MSG_MAX, &fd, 0);
 		if (n == -1)
@@ -648,6 +681,7 @@ pw_fork(void)
 	w->id = 0;
 	w->served = 0;
 	w->idle_since = pw_now();
+	w->started = w->failed = false;
 	pw.alive++;
 	return w;
 }
@@ -788,38 +822,76 @@ pw_launch(struct pw_pending *p)
 	pw_post_started(m->id, pid);
 }
 
-/* Hands queued connections to idle workers, forking as allowed. */
+/* The queue's head, taken off the queue (NULL: empty). */
+static struct pw_pending *
+pw_dequeue(void)
+{
+	struct pw_pending *p = pw.qhead;
+
+	if (p != NULL && (pw.qhead = p->next) == NULL)
+		pw.qtail = NULL;
+	return p;
+}
+
+/*
+ * Hands queued connections to idle workers, forking as allowed: one
+ * worker on its way per connection that waits.  While a crash loop
+ * pauses, those no idle worker takes are refused (porterd ends them).
+ */
 static void
 pw_dispatch(void)
 {
 	struct pool_started_msg st;
 	struct pw_pending *p;
 	struct pw_worker *w;
+	unsigned coming = 0, queued = 0;
+	bool paused;
 	size_t i;
 
-	while (pw.exec && (p = pw.qhead) != NULL) {
-		pw.qhead = p->next;
-		if (pw.qhead == NULL)
-			pw.qtail = NULL;
+	while (pw.exec && (p = pw_dequeue()) != NULL) {
 		pw_launch(p);
 		free(p);
 	}
+	if (pw.qhead == NULL)
+		return;
+	paused = pw.bo.until != 0 && backoff_paused(&pw.bo, backoff_now());
+	for (p = pw.qhead; p != NULL; p = p->next)
+		queued++;
+	for (i = 0; i < pw.nw; i++)
+		if (pw.w[i].pid != 0 && pw.w[i].fd >= 0 && !pw.w[i].started)
+			coming++;
 	while ((p = pw.qhead) != NULL) {
 		w = NULL;
 		for (i = 0; i < pw.nw; i++) {
 			if (pw.w[i].pid != 0 && pw.w[i].fd >= 0 &&
-			    pw.w[i].id == 0) {
+			    pw.w[i].started && pw.w[i].id == 0) {
 				w = &pw.w[i];
 				break;
 			}
 		}
-		if (w == NULL && (pw.max == 0 || pw.alive < pw.max))
-			w = pw_fork();
-		if (w == NULL)
-			return;	/* at pool-max: wait for a DONE */
-		pw.qhead = p->next;
-		if (pw.qhead == NULL)
-			pw.qtail = NULL;
+		if (w == NULL && paused) {
+			(void)pw_dequeue();
+			queued--;
+			memset(&st, 0, sizeof(st));
+			st.h.magic = POOL_MAGIC;
+			st.h.type = POOL_REFUSED;
+			st.id = ((const struct pool_conn_msg *)
+			    (const void *)p->msg)->id;
+			pw_post(&st, sizeof(st));
+			close(p->fd);
+			free(p);
+			continue;
+		}
+		if (w == NULL) {
+			/* At pool-max: wait for a DONE (or a READY). */
+			while (coming < queued &&
+			    (pw.max == 0 || pw.alive < pw.max) &&
+			    pw_fork() != NULL)
+				coming++;
+			return;
+		}
+		(void)pw_dequeue();
+		queued--;
 		if (pool_send(w->fd, p->msg, p->len, p->fd) == -1) {
 			/* The worker is dying; its reap frees the slot. */
 			pw_unwatch(&w->fd);
@@ -827,6 +899,7 @@ pw_dispatch(void)
 			pw.qhead = p;
 			if (pw.qtail == NULL)
 				pw.qtail = p;
+			queued++;
 			continue;
 		}
 		close(p->fd);
@@ -894,21 +967,42 @@ pw_ctl(void)
 	}
 }
 
-/* A worker's DONE, or its end. */
+/* A worker's READY or FAIL (before any connection), its DONE, or its end. */
 static void
 pw_from_worker(struct pw_worker *w)
 {
-	struct pool_done_msg d;
+	union {
+		struct pool_hdr h;
+		struct pool_done_msg d;
+		struct pool_text_msg t;
+	} m;
 	ssize_t n;
 	int fd;
 
-	n = pool_recv(w->fd, &d, sizeof(d), &fd, MSG_DONTWAIT);
+	n = pool_recv(w->fd, &m, sizeof(m), &fd, MSG_DONTWAIT);
 	if (fd >= 0)
 		close(fd);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0 || (size_t)n != sizeof(d) || d.h.type != POOL_DONE ||
-	    d.id != w->id) {
+	if (!w->started && n > 0 && (size_t)n == sizeof(m.h) &&
+	    m.h.type == POOL_READY) {
+		w->started = true;
+		w->idle_since = pw_now();
+		/* One started: a crash loop is over. */
+		if (pw.bo.count != 0)
+			(void)backoff_ok(&pw.bo);
+		return;
+	}
+	if (!w->started && n > 0 && (size_t)n == sizeof(m.t) &&
+	    m.h.type == POOL_FAIL) {
+		_Static_assert(sizeof(pw.why) == sizeof(m.t.text), "FAIL text");
+		m.t.text[sizeof(m.t.text) - 1] = '\0';
+		memcpy(pw.why, m.t.text, sizeof(pw.why));
+		w->failed = true;	/* its exit follows */
+		return;
+	}
+	if (n <= 0 || (size_t)n != sizeof(m.d) || m.h.type != POOL_DONE ||
+	    m.d.id != w->id) {
 		/* Gone (or babbling): the reap reports its connection. */
 		pw_unwatch(&w->fd);
 		return;
@@ -916,10 +1010,44 @@ pw_from_worker(struct pw_worker *w)
 	w->id = 0;
 	w->served++;
 	w->idle_since = pw_now();
-	pw_post(&d, sizeof(d));
+	pw_post(&m.d, sizeof(m.d));
 	/* Done with its share: it exits by itself, give it nothing more. */
 	if (pw.reuse > 0 && w->served >= pw.reuse)
 		pw_unwatch(&w->fd);
+}
+
+/*
+ * w died before it said READY (it never had a connection): one failure
+ * of a crash loop (backoff.h).  Logged outside an episode; the pause one
+ * starts or prolongs is porterd's to enforce and log (BACKOFF).
+ */
+static void
+pw_died_at_start(const struct pw_worker *w, int status)
+{
+	struct pool_backoff_msg b;
+	bool first;
+	int64_t pause;
+
+	memset(&b, 0, sizeof(b));
+	if (w->failed)
+		memcpy(b.text, pw.why, sizeof(b.text));
+	else if (WIFSIGNALED(status))
+		snprintf(b.text, sizeof(b.text), "killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(b.text, sizeof(b.text), "exit %d",
+		    WEXITSTATUS(status));
+	log_msg(pw.bo.delay > 0 ? LOG_DEBUG : LOG_WARNING, "service %s: "
+	    "worker pid %ld died before serving: %s", pw.conf.name,
+	    (long)w->pid, b.text);
+	if ((pause = backoff_fail(&pw.bo, backoff_now(), &first)) == 0)
+		return;
+	b.h.magic = POOL_MAGIC;
+	b.h.type = POOL_BACKOFF;
+	b.ms = (uint32_t)pause;
+	b.fails = pw.bo.count;
+	pw_flush();		/* in order: what was gathered goes first */
+	pw_send_porterd(&b, sizeof(b));
 }
 
 /* Reaps w, which has exited; if it was serving, reports its connection. */
@@ -932,9 +1060,14 @@ pw_reap(struct pw_worker *w)
 
 	if (wait4(w->pid, &status, WNOHANG, &ru) <= 0)
 		return;
-	/* A DONE it sent before exiting (reuse reached) wins. */
-	if (w->id != 0 && w->fd >= 0)
+	/*
+	 * A DONE it sent before exiting (reuse reached) wins; so does the
+	 * FAIL of one that could not be set up.
+	 */
+	if ((w->id != 0 || !w->started) && w->fd >= 0)
 		pw_from_worker(w);	/* does not wait */
+	if (!w->started && !pw.draining)
+		pw_died_at_start(w, status);
 	if (w->id != 0) {
 		memset(&d, 0, sizeof(d));
 		d.h.magic = POOL_MAGIC;
@@ -960,6 +1093,7 @@ pw_tend(void)
 {
 	time_t now = pw_now();
 	unsigned idle = 0;
+	bool fork_ok;
 	size_t i;
 
 	if (pw.exec)
@@ -969,20 +1103,28 @@ pw_tend(void)
 
 		if (w->pid == 0 || w->fd < 0 || w->id != 0)
 			continue;
-		if (pw.draining || (pw.idle > 0 && pw.alive > pw.min &&
+		/*
+		 * One still on its way (not READY) is not idle yet: ended
+		 * now, it would count as a death at start.
+		 */
+		if (pw.draining || (w->started && pw.idle > 0 &&
+		    pw.alive > pw.min &&
 		    now - w->idle_since >= (time_t)pw.idle)) {
 			pw_unwatch(&w->fd);	/* it exits on EOF */
 			continue;
 		}
 		idle++;
 	}
-	while (!pw.draining && pw.alive < pw.min && pw_fork() != NULL)
+	/* No fork while a crash loop pauses (backoff.h). */
+	fork_ok = !pw.draining && !(pw.bo.until != 0 &&
+	    backoff_paused(&pw.bo, backoff_now()));
+	while (fork_ok && pw.alive < pw.min && pw_fork() != NULL)
 		;
 	/*
 	 * reuse = 1 spends a worker per connection: keep one forked ahead,
 	 * so a connection does not wait for the fork.
 	 */
-	if (!pw.draining && pw.reuse == 1 && idle == 0 &&
+	if (fork_ok && pw.reuse == 1 && idle == 0 &&
 	    (pw.max == 0 || pw.alive < pw.max))
 		(void)pw_fork();
 }
@@ -995,6 +1137,7 @@ poolworker_main(char **argv)
 	char *plugin = NULL;
 	const char *why = NULL;
 	bool ctl = true;
+	int64_t left;
 	int i, n, null;
 
 	pw_title_at = argv[0];
@@ -1068,7 +1211,11 @@ poolworker_main(char **argv)
 	pw_tend();
 
 	while (!pw.draining || pw.alive > 0) {
-		if ((n = epoll_wait(pw.ep, evs, 64, 1000)) == -1) {
+		/* A crash loop's pause ends on time: pool-min forks again. */
+		left = pw.bo.until != 0 ? backoff_left(&pw.bo, backoff_now()) :
+		    0;
+		if ((n = epoll_wait(pw.ep, evs, 64, left > 0 && left < 1000 ?
+		    (int)left : 1000)) == -1) {
 			if (errno != EINTR)
 				_exit(1);
 			n = 0;
@@ -1103,12 +1250,10 @@ poolworker_main(char **argv)
 		if (pw.draining) {
 			struct pw_pending *p;
 
-			while ((p = pw.qhead) != NULL) {
-				pw.qhead = p->next;
+			while ((p = pw_dequeue()) != NULL) {
 				close(p->fd);
 				free(p);
 			}
-			pw.qtail = NULL;
 		}
 		pw_dispatch();
 		pw_tend();

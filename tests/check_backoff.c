@@ -4,7 +4,8 @@
  * for BACKOFF_FIRST_MS and start an episode once; each retry that fails
  * doubles the pause up to BACKOFF_MAX_MS; siblings failing during a pause
  * add nothing; a success ends the episode (reporting its failures) and
- * forgets the history.
+ * forgets the history; a mirrored pause (backoff_hold()) starts an
+ * episode once and never shortens a longer pause.
  */
 #include "config.h"
 
@@ -79,6 +80,26 @@ START_TEST(test_ok_without_episode)
 }
 END_TEST
 
+START_TEST(test_hold_mirrors)
+{
+	struct backoff b = { { 0 }, 0, 0, 0 };
+	bool first;
+
+	ck_assert(!backoff_hold(&b, 1000, 0, 3));	/* no pause: ignored */
+	ck_assert(backoff_hold(&b, 1000, 1000, 3));	/* starts it */
+	ck_assert(backoff_paused(&b, 1999));
+	ck_assert(!backoff_hold(&b, 1100, 500, 4));	/* shorter: kept */
+	ck_assert_int_eq(backoff_left(&b, 1100), 900);
+	ck_assert(!backoff_hold(&b, 2500, 2000, 5));	/* the next one */
+	ck_assert(backoff_paused(&b, 4499));
+	ck_assert(!backoff_paused(&b, 4500));
+	/* A failure of its own in the episode doubles the last pause. */
+	ck_assert_int_eq(backoff_fail(&b, 5000, &first), 4000);
+	ck_assert(!first);
+	ck_assert_uint_eq(backoff_ok(&b), 6);
+}
+END_TEST
+
 static Suite *
 backoff_suite(void)
 {
@@ -87,6 +108,7 @@ backoff_suite(void)
 
 	tcase_add_test(tc, test_fail_sequence);
 	tcase_add_test(tc, test_ok_without_episode);
+	tcase_add_test(tc, test_hold_mirrors);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,22 +2,24 @@
 """pool_crashloop -- a pool that keeps failing before it serves pauses,
 refuses quietly, and logs each episode once (pool.h, backoff.h).
 
-porterd serves, from the test plugin poolprobe (isolation = process),
+porterd serves, from the test plugin poolprobe (isolation = process):
 initcrash (init dies of SIGSEGV while a flag file exists: porterd's own
-init at start passes, every pool process started later dies), plus echo
-in-process.  Asserts, with both flags created and porterd run
-without -d:
-  - some 70 connections to the crashing service over 3 s are all
+init at start passes, every pool process started later dies) and
+forkcrash (a fork handler kills every worker the pool forks while its
+flag file exists), plus echo in-process.  Asserts, with both flags
+created and porterd run without -d:
+  - some 70 connections to each crashing service over 3 s are all
     closed without an answer, none waits longer than 3 s, porterd stays
     up and echo serves throughout;
-  - the episode is logged once at its start, naming the service, the
-    count of failures, the last one and the pause ("worker pool failed 3
-    times in a row (the last: ...); refusing connections for 1 s"), and
-    in all only a handful of lines name the service, none of them a
-    refused connection's port;
+  - each service's episode is logged once at its start, naming the
+    service, the count of failures, the last one and the pause
+    ("worker pool failed 3 times in a row (the last: ...); refusing
+    connections for 1 s", "workers died before serving 3 times in a row
+    (the last: killed by signal 11 ...)"), and in all only a handful of
+    lines name the service, none of them a refused connection's port;
   - the refusals are counted: porterctl shows refused backoff N for
     nearly every attempt, none stays active, and accepted == finished;
-  - the flag removed, the service serves again within the pause's
+  - the flags removed, each service serves again within the pause's
     bound and logs "recovered after N failures, serving again" once.
 """
 import json
@@ -35,10 +37,13 @@ from porter_e2e import (TIMEOUT_SCALE, TOP_BUILDDIR, Skip,  # noqa
 from porter_e2e_daemon import Porterd
 
 PORTERCTL = os.path.join(TOP_BUILDDIR, "tools", "porterctl")
-CRASHING = ("initcrash",)
+CRASHING = ("initcrash", "forkcrash")
 EPISODE_RE = {
     "initcrash": r"^service initcrash: worker pool failed (\d+) times in a "
                  r"row \(the last: .*\); refusing connections for 1 s",
+    "forkcrash": r"^service forkcrash: workers died before serving (\d+) "
+                 r"times in a row \(the last: killed by signal 11\b.*\); "
+                 r"refusing connections for 1 s",
 }
 RECOVERED_RE = r"^service %s: recovered after (\d+) failures, serving again$"
 
@@ -79,6 +84,9 @@ def scenario(t):
     conf += conf_service("initcrash", listen=["127.0.0.1:0"],
                          plugin="poolprobe", isolation="process", user=user,
                          args=["init-crash=" + flag["initcrash"]])
+    conf += conf_service("forkcrash", listen=["127.0.0.1:0"],
+                         plugin="poolprobe", isolation="process", user=user,
+                         args=["fork-crash=" + flag["forkcrash"]])
     conf += conf_service("echo", listen=["127.0.0.1:0"], plugin="echo")
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     # Without -d: what an operator's log shows is what is counted.

@@ -7,6 +7,9 @@
  *   init-crash=PATH  init dies of SIGSEGV while PATH exists: porterd's own
  *                    init call (at start, PATH absent) passes, a pool
  *                    process started once the test created PATH dies
+ *   fork-crash=PATH  init registers a fork handler that kills the child
+ *                    with SIGSEGV while PATH exists: every worker a pool
+ *                    forks dies before it serves
  *   signals          init installs a SIGUSR2 handler and ignores SIGUSR1,
  *                    which no worker may inherit (harmless in porterd:
  *                    it neither uses nor expects either)
@@ -18,6 +21,7 @@
  * them into an exit) and no core file (one per crash would litter).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +36,9 @@
 #define POOLPROBE_NO_UBSAN
 #endif
 
+/* fork-crash's PATH: file scope, for the fork handler. */
+static char poolprobe_fork_path[512];
+
 static POOLPROBE_NO_UBSAN void
 poolprobe_die(void)
 {
@@ -44,6 +51,14 @@ poolprobe_die(void)
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGSEGV, &sa, NULL);
 	*p = 1;
+}
+
+static void
+poolprobe_atfork_child(void)
+{
+	if (poolprobe_fork_path[0] != '\0' &&
+	    access(poolprobe_fork_path, F_OK) == 0)
+		poolprobe_die();
 }
 
 static void
@@ -65,6 +80,13 @@ poolprobe_init(const pt_plugin_ctx *ctx, void **ret_state, pt_error *err)
 		if (strncmp(a, "init-crash=", 11) == 0) {
 			if (access(a + 11, F_OK) == 0)
 				poolprobe_die();
+		} else if (strncmp(a, "fork-crash=", 11) == 0) {
+			snprintf(poolprobe_fork_path,
+			    sizeof(poolprobe_fork_path), "%s", a + 11);
+			if (pthread_atfork(NULL, NULL,
+			    poolprobe_atfork_child) != 0)
+				return pt_error_set(err, PT_ERR_OS, ENOMEM,
+				    "poolprobe: pthread_atfork failed");
 		} else if (strcmp(a, "signals") == 0) {
 			memset(&sa, 0, sizeof(sa));
 			sa.sa_handler = poolprobe_usr2;
