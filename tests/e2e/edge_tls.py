@@ -27,7 +27,6 @@ key fails and keeps the running service.
 """
 import hashlib
 import os
-import select
 import shutil
 import socket
 import ssl
@@ -37,62 +36,13 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (Skip, connect, conf_opts, expect,  # noqa
-                        expect_eq, main, recv_all, run_porterd)
-
-
-def openssl(*args):
-    subprocess.run(["openssl"] + list(args), check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=60)
-
-
-def make_pki(d):
-    p = lambda n: os.path.join(d, n)  # noqa: E731
-    for ca in ("ca", "other"):
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
-                "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                p(ca + ".key"), "-out", p(ca + ".pem"), "-days", "2",
-                "-subj", "/CN=porter test %s" % ca)
-    for name, cn, ca, ext in (
-            ("server", "localhost", "ca",
-             "subjectAltName=DNS:localhost,IP:127.0.0.1"),
-            ("client", "alice", "ca", "extendedKeyUsage=clientAuth"),
-            ("mallory", "mallory", "other", "extendedKeyUsage=clientAuth")):
-        openssl("req", "-newkey", "ec", "-pkeyopt",
-                "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                p(name + ".key"), "-out", p(name + ".csr"), "-subj",
-                "/O=Porter/CN=%s" % cn)
-        with open(p(name + ".ext"), "w") as f:
-            f.write(ext + "\n")
-        openssl("x509", "-req", "-in", p(name + ".csr"), "-CA",
-                p(ca + ".pem"), "-CAkey", p(ca + ".key"),
-                "-CAcreateserial", "-days", "2", "-out", p(name + ".pem"),
-                "-extfile", p(name + ".ext"))
-    for n in os.listdir(d):
-        if n.endswith(".key"):
-            os.chmod(p(n), 0o600)
-
-
-def tls_section(d, extra=""):
-    return ("    tls {\n        certificate = \"%s\"\n"
-            "        key = \"%s\"\n%s    }\n" %
-            (os.path.join(d, "server.pem"), os.path.join(d, "server.key"),
-             extra))
+from porter_e2e import (Skip, client_ctx, connect, conf_opts,  # noqa
+                        expect, expect_eq, main, make_pki, run_porterd,
+                        s_client_line, tls_no_notify, tls_section)
 
 
 def service(name, body, tls):
     return "service %s {\n%s%s}\n" % (name, conf_opts("    ", **body), tls)
-
-
-def client_ctx(d, cert=None, alpn=None):
-    ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
-    if cert:
-        ctx.load_cert_chain(os.path.join(d, cert + ".pem"),
-                            os.path.join(d, cert + ".key"))
-    if alpn:
-        ctx.set_alpn_protocols(alpn)
-    return ctx
 
 
 def tls_talk(addr, ctx, data=b"", sni="localhost"):
@@ -126,67 +76,6 @@ def tls_talk(addr, ctx, data=b"", sni="localhost"):
         return out
     finally:
         s.close()
-
-
-def tls_no_notify(addr, ctx, data, how):
-    """TLS over memory BIOs, so that the end is ours: sends data while
-    reading what comes back, then ends the stream without close_notify:
-    how="shut" shuts down TCP writing and reads the answer to its end (the
-    server's close_notify or EOF); how="close" closes the socket once the
-    data is out and the server's session tickets are read (unread bytes
-    would make the close a reset).  Every wait is bounded.  Returns what
-    it read."""
-    sock = connect(addr)
-    inc, outc = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(inc, outc, server_hostname="localhost")
-    deadline = time.monotonic() + 20
-    out, wire, sent, ended = b"", b"", False, False
-    sock.setblocking(False)
-    try:
-        while time.monotonic() < deadline:
-            if not sent:
-                try:
-                    obj.do_handshake()
-                    obj.write(data)
-                    sent = True
-                except ssl.SSLWantReadError:
-                    pass
-            wire += outc.read()
-            if sent and not wire and not ended:
-                sock.shutdown(socket.SHUT_WR)   # no close_notify first
-                ended = True
-            r, w, _ = select.select([sock], [sock] if wire else [], [],
-                                    max(0.0, deadline - time.monotonic())
-                                    if how == "shut" or not ended else 0.3)
-            if how == "close" and ended and not r:
-                return out
-            if w:
-                try:
-                    wire = wire[sock.send(wire):]
-                except BlockingIOError:
-                    pass
-            if not r:
-                continue
-            x = sock.recv(1 << 16)
-            if x:
-                inc.write(x)
-            else:
-                inc.write_eof()
-            while True:
-                try:
-                    y = obj.read(1 << 16)
-                except ssl.SSLWantReadError:
-                    break
-                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                    return out
-                if not y:
-                    return out      # a ragged EOF
-                out += y
-            if not x:
-                return out
-        raise AssertionError("no end within 20 s (%d bytes read)" % len(out))
-    finally:
-        sock.close()
 
 
 def ktls_missing():
@@ -282,12 +171,7 @@ def scenario(t):
         expect(got == data, "echoed bytes differ")
 
     with t.case("openssl s_client: echo through TLS"):
-        # stdin stays open a moment: s_client quits at its EOF.
-        p = subprocess.run(
-            ["sh", "-c", "(echo 'hello s_client'; sleep 1) | openssl "
-             "s_client -connect %s -CAfile %s -verify_return_error -quiet "
-             "-no_ign_eof -alpn echo" % (d.addr("echo").text, ca)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+        p = s_client_line(d.addr("echo"), ca, "hello s_client", "-alpn echo")
         expect(b"hello s_client\n" in p.stdout,
                "s_client got %r (stderr %r)" % (p.stdout, p.stderr[-300:]))
 

@@ -2,8 +2,8 @@
 """forward -- the bundled forward plugin relays to a backend the test runs.
 
 Backends (threads of this script): a TCP echo server on 127.0.0.1:0 and an
-AF_UNIX echo server; each may first read a PROXY header, parsed here with
-its own code (independent of porterd's), and records it.
+AF_UNIX echo server; each may first read a PROXY header, parsed with the
+harness's own code (independent of porterd's), and records it.
 
 Asserts: bytes go both ways through porterd, including 2 MB and a
 half-close (the client's EOF reaches the backend, the backend's reply and
@@ -16,95 +16,15 @@ log line names the backend; a relayed connection logs "forwarded to
 """
 import os
 import socket
-import struct
 import subprocess
 import sys
 import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (connect, conf_opts, conf_service, expect,  # noqa
-                        expect_eq, main, recv_all)
+from porter_e2e import (Backend, connect, conf_opts,  # noqa
+                        conf_service, expect, expect_eq, main, recv_all)
 from porter_e2e_daemon import porterd_command  # noqa
-
-V2SIG = b"\r\n\r\n\x00\r\nQUIT\n"
-
-
-def read_exact(c, n):
-    b = b""
-    while len(b) < n:
-        x = c.recv(n - len(b))
-        if not x:
-            raise EOFError("backend: EOF after %d of %d bytes" % (len(b), n))
-        b += x
-    return b
-
-
-def read_proxy(c, version):
-    """Reads one PROXY header byte-exactly; returns a dict."""
-    if version == 1:
-        line = b""
-        while not line.endswith(b"\r\n"):
-            line += read_exact(c, 1)
-            if len(line) > 107:
-                raise ValueError("v1 line too long")
-        f = line[:-2].decode("ascii").split(" ")
-        if f[1] == "UNKNOWN":
-            return {"v": 1, "proto": "UNKNOWN"}
-        return {"v": 1, "proto": f[1], "src": (f[2], int(f[4])),
-                "dst": (f[3], int(f[5]))}
-    hdr = read_exact(c, 16)
-    if hdr[:12] != V2SIG:
-        raise ValueError("bad v2 signature %r" % hdr[:12])
-    vercmd, fam, ln = hdr[12], hdr[13], struct.unpack("!H", hdr[14:16])[0]
-    body = read_exact(c, ln)
-    out = {"v": 2, "vercmd": vercmd, "fam": fam}
-    if fam == 0x11:
-        out["src"] = (socket.inet_ntop(socket.AF_INET, body[0:4]),
-                      struct.unpack("!H", body[8:10])[0])
-        out["dst"] = (socket.inet_ntop(socket.AF_INET, body[4:8]),
-                      struct.unpack("!H", body[10:12])[0])
-    return out
-
-
-class Backend(threading.Thread):
-    """Accepts connections; reads a PROXY header if asked; echoes "ok:"
-    plus everything until EOF, then closes."""
-
-    def __init__(self, family, where, proxy=0):
-        super().__init__(daemon=True)
-        self.ls = socket.socket(family, socket.SOCK_STREAM)
-        self.ls.bind(where)
-        self.ls.listen(16)
-        self.ls.settimeout(30)
-        self.addr = self.ls.getsockname()
-        self.proxy = proxy
-        self.headers = []
-        self.errors = []
-
-    def run(self):
-        while True:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            c.settimeout(30)
-            try:
-                if self.proxy:
-                    self.headers.append(read_proxy(c, self.proxy))
-                c.sendall(b"ok:")
-                while True:
-                    x = c.recv(65536)
-                    if not x:
-                        break
-                    c.sendall(x)
-            except Exception as e:  # recorded, asserted by the scenario
-                self.errors.append(repr(e))
-            finally:
-                c.close()
-
-    def stop(self):
-        self.ls.close()
 
 
 def roundtrip(addr, data):

@@ -13,6 +13,9 @@ AF_UNIX sockets.  This module gives it:
   Addr, connect, echo_roundtrip, dgram_request, ...  clients with
              timeouts.                          (porter_e2e_net.py)
   conf_*, expect*, paths                        (porter_e2e_base.py)
+  make_pki, client_ctx, tls_section, s_client_line, Backend, ...
+             certificates, TLS clients, forward backends.
+                                                (porter_e2e_edge.py)
 
 Scenarios import everything from here.
 """
@@ -25,6 +28,7 @@ import traceback
 from porter_e2e_base import *    # noqa: F401,F403
 from porter_e2e_net import *     # noqa: F401,F403
 from porter_e2e_daemon import *  # noqa: F401,F403
+from porter_e2e_edge import *    # noqa: F401,F403
 from porter_e2e_base import (Failure, HarnessError, INTERNAL_PLUGINS,
                              build_lock,
                              PORTERD, Skip, TEST_PLUGINS, TOP_BUILDDIR)
