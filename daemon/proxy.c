@@ -9,12 +9,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include "proxy.h"
 
@@ -496,30 +494,6 @@ v2_tlvs(struct proxy_state *st, size_t off)
 	return 0;
 }
 
-static void
-set_unix(pt_addr *a, const uint8_t path[108])
-{
-	struct sockaddr_un *sun = (struct sockaddr_un *)&a->ss;
-	size_t n;
-
-	memset(a, 0, sizeof(*a));
-	sun->sun_family = AF_UNIX;
-	if (path[0] != 0) {
-		n = strnlen((const char *)path, 107);
-		memcpy(sun->sun_path, path, n);
-	} else {
-		/* Abstract: the name runs to the last non-NUL byte. */
-		for (n = 108; n > 1 && path[n - 1] == 0; n--)
-			;
-		if (n > sizeof(sun->sun_path))
-			n = sizeof(sun->sun_path);
-		memcpy(sun->sun_path, path, n);
-		if (n == 1)
-			n = 0;	/* unnamed */
-	}
-	a->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
-}
-
 /* The whole header is in buf: check addresses and TLVs. */
 static enum proxy_status
 v2_parse(struct proxy_state *st)
@@ -541,12 +515,15 @@ v2_parse(struct proxy_state *st)
 	if (v2_tlvs(st, V2_FIXED + need) == -1)
 		return PROXY_ERROR;
 	st->version = 2;
-	/* LOCAL (health checks) and UNSPEC keep the connection's peer. */
-	if (cmd == 0 || fam == 0) {
+	/*
+	 * LOCAL (health checks) and UNSPEC keep the connection's peer, and
+	 * so does AF_UNIX: the spec lets a receiver fall back to UNSPEC for
+	 * a family it does not support (HAProxy's own receiver does so), and
+	 * a path is no client that the access lists, max-per-source or
+	 * TCPREMOTEIP of a TCP service can judge or describe.
+	 */
+	if (cmd == 0 || fam == 0 || fam == 3) {
 		st->local = true;
-	} else if (fam == 3) {
-		set_unix(&st->src, b + V2_FIXED);
-		set_unix(&st->dst, b + V2_FIXED + 108);
 	} else {
 		size_t al = fam == 1 ? 4 : 16;
 		const uint8_t *p = b + V2_FIXED;

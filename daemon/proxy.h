@@ -33,12 +33,14 @@
  * socket had nothing more to give (every byte it had was consumed into the
  * state), so a level-triggered EPOLLIN does not spin.
  *
- * Results: with the PROXY command (v2) or TCP4/TCP6 (v1), proxy_source()
- * and proxy_dest() are the client's and the balancer's addresses as the
- * balancer saw them (AF_INET, AF_INET6, or AF_UNIX for v2).  With the v2
- * LOCAL command, v2 family UNSPEC, or v1 UNKNOWN, proxy_local() is true and
- * both are NULL: keep the connection's own peer, as the spec says.  The v2
- * TLVs become environment pairs (proxy_env()):
+ * Results: with the PROXY command and family INET or INET6 (v2), or
+ * TCP4/TCP6 (v1), proxy_source() and proxy_dest() are the client's and the
+ * balancer's addresses as the balancer saw them (AF_INET, AF_INET6).  With
+ * the v2 LOCAL command, v2 family UNSPEC or UNIX, or v1 UNKNOWN,
+ * proxy_local() is true and both are NULL: keep the connection's own peer,
+ * as the spec says (for UNIX: the fallback to UNSPEC it allows a receiver
+ * for a family it does not take; a path is no TCP client).  The v2 TLVs,
+ * whatever the family, become environment pairs (proxy_env()):
  *   PROXY_ALPN, PROXY_AUTHORITY, PROXY_UNIQUE_ID, PROXY_NETNS,
  *   PROXY_SSL ("1" if the client used TLS to the balancer),
  *   PROXY_SSL_CLIENT_CERT ("1" if it presented a certificate),
@@ -109,7 +111,10 @@ const char *proxy_reason(const struct proxy_state *st);
 /* After DONE: 1 or 2, the version received. */
 int proxy_version(const struct proxy_state *st);
 
-/* After DONE: true if the connection's own peer stays (LOCAL, UNKNOWN). */
+/*
+ * After DONE: true if the connection's own peer stays (v2 LOCAL, UNSPEC or
+ * UNIX; v1 UNKNOWN).
+ */
 bool proxy_local(const struct proxy_state *st);
 
 /*

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "check_common.h"
@@ -307,23 +306,35 @@ START_TEST(v2_ipv6)
 }
 END_TEST
 
+/*
+ * AF_UNIX: the addresses (216 bytes) are skipped, the connection's own
+ * peer stays (the spec's fallback to UNSPEC), the TLVs after them count.
+ */
 START_TEST(v2_unix)
 {
-	uint8_t h[256], b[216];
+	static const uint8_t tlv[] = {
+		0x02, 0x00, 0x0b, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+		    '.', 'c', 'o', 'm'				/* AUTHORITY */
+	};
+	uint8_t h[256 + sizeof(tlv)], b[216 + sizeof(tlv)];
 	struct proxy_state *st;
-	const struct sockaddr_un *sun;
+	size_t n;
 
 	memset(b, 0, sizeof(b));
 	memcpy(b, "/run/client.sock", 16);
 	memcpy(b + 108 + 1, "abstract", 8);	/* leading NUL: abstract */
-	st = feed_all(PROXY_V2, h, v2(h, 0x21, 0x31, b, 216), PROXY_DONE);
-	ck_assert_int_eq(pt_addr_family(proxy_source(st)), AF_UNIX);
-	ck_assert_str_eq(fmt(proxy_source(st)), "/run/client.sock");
-	ck_assert_str_eq(fmt(proxy_dest(st)), "@abstract");
-	sun = (const struct sockaddr_un *)&proxy_dest(st)->ss;
-	ck_assert_int_eq(proxy_dest(st)->len,
-	    offsetof(struct sockaddr_un, sun_path) + 9);
-	ck_assert_int_eq(sun->sun_path[0], 0);
+	memcpy(b + 216, tlv, sizeof(tlv));
+	n = v2(h, 0x21, 0x31, b, sizeof(b));
+	st = feed_all(PROXY_V2, h, n, PROXY_DONE);
+	ck_assert_int_eq(proxy_version(st), 2);
+	ck_assert(proxy_local(st));
+	ck_assert_ptr_null(proxy_source(st));
+	ck_assert_ptr_null(proxy_dest(st));
+	ck_assert_str_eq(env_get(st, "PROXY_AUTHORITY"), "example.com");
+	proxy_free(st);
+	/* Without TLVs, by the "any" receiver too. */
+	st = feed_all(PROXY_ANY, h, v2(h, 0x21, 0x31, b, 216), PROXY_DONE);
+	ck_assert(proxy_local(st));
 	proxy_free(st);
 }
 END_TEST

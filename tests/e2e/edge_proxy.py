@@ -9,8 +9,11 @@ address and port (v1 and v2), and an exec'd program's TCPREMOTEIP and
 TCPREMOTEPORT are too; a hand-made v2 header with an authority TLV gives
 PROXY_AUTHORITY to the program and the real source (an address no socket
 here has) in TCPREMOTEIP, and the log line names it; a v1 TCP6 line
-gives an IPv6 peer and local address; a v2 LOCAL header keeps the
-connection's own peer; the access list
+gives an IPv6 peer and local address; a v2 LOCAL header and a v1
+"PROXY UNKNOWN" line keep the connection's own peer; a v2 header of
+family UNIX (216 bytes of paths) keeps it too, for the plugin, the
+program (TCP, not IPC) and the access list, while its TLVs still reach
+the program; the access list
 judges the real client (a denied source is refused after its header);
 a connection without a header, a malformed one and one from a peer not in
 proxy-from are closed and refused; a slow header is cut after
@@ -31,7 +34,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from porter_e2e import (Skip, TOP_BUILDDIR, V2SIG, connect,  # noqa
                         conf_opts, conf_service, expect, expect_eq, main,
-                        recv_all, v2_header)
+                        recv_all, v2_header, v2_unix)
 
 PORTERCTL = os.path.join(TOP_BUILDDIR, "tools", "porterctl")
 
@@ -102,6 +105,9 @@ def scenario(t):
                          deny=["198.51.100.0/24"], **user)
     conf += conf_service("far", listen=["127.0.0.1:0"], plugin="ctxdump",
                          proxy_protocol="v1", proxy_from=["10.0.0.0/8"])
+    conf += conf_service("lan", listen=["127.0.0.1:0"], plugin="ctxdump",
+                         proxy_protocol="v2", proxy_from=["127.0.0.1"],
+                         allow=["192.0.2.0/24"])
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
     d.wait_ready()
@@ -181,6 +187,38 @@ backend v2env
     with t.case("v2 LOCAL keeps the connection's own peer"):
         me, text = ask(ctx, V2SIG + bytes([0x20, 0x00, 0, 0]))
         expect_eq(kv(text, "peer"), "%s:%d" % me, "ctx->peer")
+
+    with t.case("v1 PROXY UNKNOWN keeps the connection's own peer"):
+        me, text = ask(ctx, b"PROXY UNKNOWN\r\n")
+        expect_eq(kv(text, "peer"), "%s:%d" % me, "ctx->peer")
+        expect_eq(kv(text, "local"), ctx.text, "ctx->local")
+
+    with t.case("v2 UNIX: the plugin keeps the connection's own peer"):
+        me, text = ask(ctx, v2_unix(b"/run/client.sock", b"/run/lb.sock"))
+        expect_eq(kv(text, "peer"), "%s:%d" % me, "ctx->peer")
+        expect_eq(kv(text, "local"), ctx.text, "ctx->local")
+        me, text = ask(ctx, v2_unix(b"\0abstract", b""))
+        expect_eq(kv(text, "peer"), "%s:%d" % me, "ctx->peer (abstract)")
+
+    with t.case("v2 UNIX: the program gets TCP and the balancer, and TLVs"):
+        tlv = b"\x02" + struct.pack("!H", 11) + b"example.org"
+        me, text = ask(env, v2_unix(b"/run/client.sock", b"/run/lb.sock",
+                                    tlv))
+        expect_eq(kv(text, "PROTO"), "TCP", "PROTO")
+        expect_eq((kv(text, "TCPREMOTEIP"), kv(text, "TCPREMOTEPORT")),
+                  (me[0], str(me[1])), "TCPREMOTEIP/PORT")
+        expect_eq(kv(text, "IPCREMOTEEUID"), None, "IPCREMOTEEUID")
+        expect_eq(kv(text, "PROXY_AUTHORITY"), "example.org", "authority")
+
+    with t.case("v2 UNIX: the access list judges the balancer"):
+        lan = d.addr("lan")
+        _, text = ask(lan, v2_header("192.0.2.5", 5, "192.0.2.1", 7))
+        expect_eq(kv(text, "peer"), "192.0.2.5:5", "an allowed client")
+        mark = d.mark()
+        me, text = ask(lan, v2_unix(b"/run/client.sock", b"/run/lb.sock"))
+        expect_eq(text, "", "output for a UNIX client")
+        d.wait_line(r"^service lan: refused 127\.0\.0\.1:%d: denied by "
+                    r"access list$" % me[1], since=mark)
 
     with t.case("the access list judges the real client"):
         mark = d.mark()

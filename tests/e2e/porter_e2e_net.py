@@ -106,6 +106,13 @@ def v2_header(src, sport, dst, dport, tlvs=b""):
     return V2SIG + bytes([0x21, 0x11]) + struct.pack("!H", len(body)) + body
 
 
+def v2_unix(src, dst, tlvs=b""):
+    """A PROXY v2 header: PROXY, STREAM over UNIX (two 108-byte paths,
+    NUL-padded; a leading NUL makes an abstract name), then the TLVs."""
+    body = src.ljust(108, b"\0") + dst.ljust(108, b"\0") + tlvs
+    return V2SIG + bytes([0x21, 0x31]) + struct.pack("!H", len(body)) + body
+
+
 def recv_or_reset(s, n=100, timeout=10):
     """The next recv of up to n bytes (b"" at EOF, and for a reset too:
     a peer killed under its connection), waiting at most timeout."""
