@@ -57,10 +57,12 @@ dispatch_done(struct conn *c)
 	struct listener *l = c->wait_l;
 	struct svc *svc = c->svc;
 	struct limiter *lim = svc->lim;
-	struct source_key src = c->src;
+	struct source_key src;
 
 	if (edge_back(c))	/* edge.h: the stage ended, the handler runs */
 		return;
+	/* Read after edge_back(), which may have counted the real client. */
+	src = c->src;
 	/*
 	 * Off the live list first: the control thread's timeouts must never
 	 * shutdown() a descriptor number that closing has made free.

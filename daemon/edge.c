@@ -680,6 +680,8 @@ edge_back(struct conn *c)
 	/* The real client is counted now; at accept it was the balancer. */
 	if (edge_proxied(svc->conf) &&
 	    limiter_admit_source(svc->lim, &c->peer, &c->src) == -1) {
+		/* Not counted: dispatch_done() must release nothing. */
+		memset(&c->src, 0, sizeof(c->src));
 		edge_fail(e, REFUSE_PER_SOURCE, "per-source limit (%u) reached",
 		    svc->conf->limits.max_per_source);
 		e->phase = EDGE_FAILED;

@@ -77,7 +77,9 @@ bool edge_run(struct conn *c);
 /*
  * dispatch_done(), on c's loop: true if c's edge stage just ended well and
  * its handler has been started (dispatch_start()): not the end of c.
- * False otherwise: finish c (a refusal is then logged by edge_finish()).
+ * False otherwise: finish c (a refusal is then logged by edge_finish()),
+ * releasing the source count c->src holds now, which may be the real
+ * client's that this call took.
  */
 bool edge_back(struct conn *c);
 

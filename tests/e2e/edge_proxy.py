@@ -15,6 +15,10 @@ family UNIX (216 bytes of paths) keeps it too, for the plugin, the
 program (TCP, not IPC) and the access list, while its TLVs still reach
 the program; the access list
 judges the real client (a denied source is refused after its header);
+max-per-source = 1 counts the client each header names: a second
+connection claiming a held client is refused (and so is a third: a
+refusal frees no slot), another client is served, and the first one's
+client is served again once it has closed;
 a connection without a header, a malformed one and one from a peer not in
 proxy-from are closed and refused; a slow header is cut after
 proxy-timeout while another client is served meanwhile.  porterctl
@@ -34,7 +38,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from porter_e2e import (Skip, TOP_BUILDDIR, V2SIG, connect,  # noqa
                         conf_opts, conf_service, expect, expect_eq, main,
-                        recv_all, v2_header, v2_unix)
+                        recv_all, recv_exact, v2_header, v2_unix)
 
 PORTERCTL = os.path.join(TOP_BUILDDIR, "tools", "porterctl")
 
@@ -70,6 +74,19 @@ def ask(addr, header=b"", data=b"", half_close=True):
         s.close()
 
 
+def hold(addr, header):
+    """A connection to an echo service past its header: echoes b"held"
+    back, so the handler has it; stays open."""
+    s = connect(addr)
+    try:
+        s.sendall(header + b"held")
+        expect_eq(recv_exact(s, 4), b"held", "echo of a held connection")
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
 def kv(text, key):
     for line in text.splitlines():
         if line.startswith(key + "="):
@@ -93,7 +110,7 @@ def scenario(t):
     if not os.path.exists(HAPROXY):
         raise Skip("haproxy is not installed")
     tmp = t.trusted_tmpdir()
-    plugins = t.plugindir(["ctxdump"], tmp)
+    plugins = t.plugindir(["ctxdump", "echo"], tmp)
     user = {"user": "nobody"} if os.geteuid() == 0 else {}
     sock = os.path.join(tmp, "control")
     conf = conf_opts(shutdown_timeout=5, control_socket=sock)
@@ -108,6 +125,9 @@ def scenario(t):
     conf += conf_service("lan", listen=["127.0.0.1:0"], plugin="ctxdump",
                          proxy_protocol="v2", proxy_from=["127.0.0.1"],
                          allow=["192.0.2.0/24"])
+    conf += conf_service("one", listen=["127.0.0.1:0"], plugin="echo",
+                         proxy_protocol="any", proxy_from=["127.0.0.1"],
+                         max_per_source=1)
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
     d.wait_ready()
@@ -219,6 +239,39 @@ backend v2env
         expect_eq(text, "", "output for a UNIX client")
         d.wait_line(r"^service lan: refused 127\.0\.0\.1:%d: denied by "
                     r"access list$" % me[1], since=mark)
+
+    with t.case("max-per-source counts the client each header names"):
+        one = d.addr("one")
+        mark = d.mark()
+        held = hold(one, v2_header("192.0.2.9", 1000, "192.0.2.1", 7))
+        try:
+            for port in (1001, 1002):   # the refusal frees no slot
+                _, text = ask(one, v2_header("192.0.2.9", port, "192.0.2.1",
+                                             7), b"again")
+                expect_eq(text, "", "a second connection of 192.0.2.9")
+            d.wait_line(r"^service one: refused 192\.0\.2\.9:1001: "
+                        r"per-source limit \(1\) reached$", since=mark)
+            deadline = time.monotonic() + 10
+            while counters(sock, "one")["refused"]["per-source"] < 2 and \
+                    time.monotonic() < deadline:
+                time.sleep(0.05)
+            expect_eq(counters(sock, "one")["refused"]["per-source"], 2,
+                      "per-source refusals")
+            _, text = ask(one, v2_header("192.0.2.10", 1000, "192.0.2.1", 7),
+                          b"other")
+            expect_eq(text, "other", "another client meanwhile")
+            held.sendall(b" still")
+            expect_eq(recv_exact(held, 6), b" still", "the held client")
+        finally:
+            held.close()
+        deadline = time.monotonic() + 10
+        while True:     # its slot comes back once porterd saw the close
+            _, text = ask(one, v2_header("192.0.2.9", 1003, "192.0.2.1", 7),
+                          b"back")
+            if text or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        expect_eq(text, "back", "192.0.2.9 after its connection closed")
 
     with t.case("the access list judges the real client"):
         mark = d.mark()
