@@ -23,7 +23,10 @@ both the header's client and the TLS facts; a client that stops mid-handshake is
 handshake-timeout, and another client is served meanwhile; the log says
 whether kernel TLS or the relay carries each connection; a key readable
 by others is refused by --check with file:line, and a reload with such a
-key fails and keeps the running service.
+key fails and keeps the running service; a renewed certificate (another
+subject and serial from the same CA) written over the files is what new
+clients get after a reload, while a connection made before it goes on
+with the old one.
 """
 import hashlib
 import os
@@ -36,9 +39,10 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (Skip, client_ctx, connect, conf_opts,  # noqa
-                        expect, expect_eq, main, make_pki, run_porterd,
-                        s_client_line, tls_no_notify, tls_section)
+from porter_e2e import (SERVER_EXT, Skip, client_ctx, connect,  # noqa
+                        conf_opts, expect, expect_eq, issue_cert, main,
+                        make_pki, run_porterd, s_client_line, tls_no_notify,
+                        tls_section)
 
 
 def service(name, body, tls):
@@ -346,6 +350,43 @@ def scenario(t):
         mark = d.mark()
         d.signal(1)
         d.wait_line(r"^reloaded: ", since=mark)
+
+    with t.case("reload with a renewed certificate: new clients get it"):
+        old = client_ctx(tmp).wrap_socket(connect(d.addr("echo")),
+                                          server_hostname="localhost")
+        try:
+            old.settimeout(20)
+            before = old.getpeercert()
+            # Written aside, then renamed over the files, as certbot does.
+            issue_cert(tmp, "renewed", "/O=Porter/OU=renewed/CN=localhost",
+                       "ca", SERVER_EXT)
+            os.rename(os.path.join(tmp, "renewed.key"), key)
+            os.rename(os.path.join(tmp, "renewed.pem"),
+                      os.path.join(tmp, "server.pem"))
+            mark = d.mark()
+            d.signal(1)
+            d.wait_line(r"^reloaded: ", since=mark)
+            new = client_ctx(tmp).wrap_socket(connect(d.addr("echo")),
+                                              server_hostname="localhost")
+            try:
+                new.settimeout(20)
+                after = new.getpeercert()
+                new.sendall(b"new client")
+                expect_eq(new.recv(100), b"new client", "echo, new client")
+            finally:
+                new.close()
+            expect_eq(dict(x[0] for x in after["subject"]),
+                      {"organizationName": "Porter",
+                       "organizationalUnitName": "renewed",
+                       "commonName": "localhost"}, "the new subject")
+            expect(after["serialNumber"] != before["serialNumber"],
+                   "the same serial after the reload: %s"
+                   % after["serialNumber"])
+            old.sendall(b"old client")
+            expect_eq(old.recv(100), b"old client",
+                      "echo, connection from before the reload")
+        finally:
+            old.close()
 
     with t.case("SIGTERM: exit 0"):
         d.signal(15)
