@@ -3,7 +3,8 @@
 
 Backends (threads of this script): a TCP echo server on 127.0.0.1:0 and an
 AF_UNIX echo server; each may first read a PROXY header, parsed with the
-harness's own code (independent of porterd's), and records it.
+harness's own code (independent of porterd's), and records it.  One more
+listener never answers a connection: its accept queue is full.
 
 Asserts: bytes go both ways through porterd, including 2 MB and a
 half-close (the client's EOF reaches the backend, the backend's reply and
@@ -11,19 +12,24 @@ EOF reach the client); PROXY v1 names the client's own address and port as
 source and porterd's listening address as destination; PROXY v2 carries
 the same in binary (IPv4 family, PROXY command); a UNIX backend works; a
 backend that refuses connections closes the client's connection and the
-log line names the backend; a relayed connection logs "forwarded to
+log line names the backend; so does one that does not answer, after
+connect-timeout (1 s) and not much later, while another client is served
+meanwhile; a relayed connection logs "forwarded to
 <backend>" with the byte counts; bad args are refused at load (--check).
 """
 import os
+import re
 import socket
 import subprocess
 import sys
 import threading
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from porter_e2e import (Backend, connect, conf_opts,  # noqa
-                        conf_service, expect, expect_eq, main, recv_all)
+                        conf_service, expect, expect_eq, main, recv_all,
+                        recv_or_reset, unanswering_backend)
 from porter_e2e_daemon import porterd_command  # noqa
 
 
@@ -59,6 +65,7 @@ def scenario(t):
     dead.bind(("127.0.0.1", 0))
     dead_port = dead.getsockname()[1]
     dead.close()
+    mute, fillers = unanswering_backend()
 
     def hp(b):
         return "%s:%d" % b.addr
@@ -75,6 +82,10 @@ def scenario(t):
     conf += conf_service("fwddead", listen=["127.0.0.1:0"],
                          plugin="forward",
                          args=["127.0.0.1:%d" % dead_port])
+    conf += conf_service("fwdmute", listen=["127.0.0.1:0"],
+                         plugin="forward",
+                         args=["%s:%d" % mute.getsockname(),
+                               "connect-timeout=1"])
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
     d.wait_ready()
@@ -121,6 +132,27 @@ def scenario(t):
         s.close()
         d.wait_line(r"forward to 127\.0\.0\.1:%d: .*[Rr]efused" % dead_port)
 
+    with t.case("a backend that does not answer: cut after connect-timeout"):
+        mark = d.mark()
+        s = connect(d.addr("fwdmute"))
+        t0 = time.monotonic()
+        try:
+            s.sendall(b"anyone there?")
+            _, got = roundtrip(d.addr("fwd"), b"meanwhile")
+            expect_eq(got, b"ok:meanwhile", "another client meanwhile")
+            expect(time.monotonic() - t0 < 0.9,
+                   "served only after the connect timed out")
+            expect_eq(recv_or_reset(s, timeout=10), b"",
+                      "data from a mute backend")
+            took = time.monotonic() - t0
+        finally:
+            s.close()
+        expect(0.9 <= took < 3.0, "closed after %.2f s, connect-timeout is "
+               "1 s" % took)
+        m = re.escape("%s:%d" % mute.getsockname())
+        d.wait_line(r"forward to %s: connect %s: timed out$" % (m, m),
+                    since=mark)
+
     with t.case("bad arguments are refused at load"):
         for args, msg in ((["127.0.0.1:1", "proxy=v3"], "unknown argument"),
                           (["127.0.0.1:1", "connect-timeout=0"],
@@ -139,6 +171,8 @@ def scenario(t):
     d.stop()
     for b in (plain, v1, v2, ux):
         b.stop()
+    for c in fillers + [mute]:
+        c.close()
 
 
 if __name__ == "__main__":

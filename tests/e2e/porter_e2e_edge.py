@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 
+from porter_e2e_base import HarnessError
 from porter_e2e_net import V2SIG, connect
 
 
@@ -230,3 +231,34 @@ class Backend(threading.Thread):
     def stop(self):
         self.ls.close()
 
+
+def unanswering_backend():
+    """A loopback TCP listener that takes no new connection: backlog 0,
+    its accept queue filled by a connection never accepted, so Linux
+    drops the SYNs of the next ones (a connect to it just waits, as to a
+    host that does not answer).  Returns (listener, [sockets that fill
+    it]); close them all when done."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(0)
+    held = []
+    try:
+        for _ in range(8):
+            c = socket.socket()
+            held.append(c)
+            c.setblocking(False)
+            try:
+                c.connect(ls.getsockname())
+            except BlockingIOError:
+                pass
+            # Loopback handshakes take microseconds: 0.5 s is a drop.
+            _, w, _ = select.select([], [c], [], 0.5)
+            if not w:
+                held.pop().close()
+                return ls, held
+        raise HarnessError("a listener with backlog 0 took 8 connections")
+    except BaseException:
+        for c in held:
+            c.close()
+        ls.close()
+        raise
