@@ -817,6 +817,8 @@ pw_launch(struct pw_pending *p)
 		w->pidfd = pidfd;
 		w->fd = -1;
 		w->id = m->id;
+		/* Started with its connection: its end is no crash loop's. */
+		w->started = true;
 		pw.alive++;
 	}
 	pw_post_started(m->id, pid);

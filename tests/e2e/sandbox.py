@@ -486,6 +486,11 @@ def run(t, tmp, status_sh, ll_sh, deny_sh, errno_sh, wait_sh, linger_sh,
         finally:
             s.close()
 
+    with t.case("a launcher's programs are not pool workers: no crash "
+                "loop, no 'died before serving'"):
+        expect_eq(d.find(r"died before serving|times in a row|"
+                         r"recovered after"), [], "pool failure lines")
+
     with t.case("porterd still runs; SIGTERM exits 0"):
         expect(d.alive(), "porterd exited")
         d.signal(15)
