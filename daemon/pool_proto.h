@@ -79,6 +79,9 @@ struct pool_done_msg {
 	uint64_t bytes_in, bytes_out;
 	struct timeval utime, stime;	/* CPU time spent on this connection */
 	int64_t maxrss;			/* the worker's peak, KiB */
+	struct timeval total_utime, total_stime;	/* the worker's own,
+					 * since it started: the base of the
+					 * next connection's if it crashes */
 };
 
 struct pool_text_msg {			/* READY (pid), FAIL (text) */

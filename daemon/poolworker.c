@@ -93,6 +93,7 @@ struct pw_worker {
 	time_t idle_since;
 	bool started;		/* said READY: takes connections */
 	bool failed;		/* said FAIL: pw.why is why */
+	struct timeval used_u, used_s;	/* CPU it reported at its last DONE */
 };
 
 struct pw_pending {
@@ -571,6 +572,8 @@ pw_worker_main(int sock)
 		timersub(&after.ru_utime, &before.ru_utime, &d.utime);
 		timersub(&after.ru_stime, &before.ru_stime, &d.stime);
 		d.maxrss = after.ru_maxrss;
+		d.total_utime = after.ru_utime;
+		d.total_stime = after.ru_stime;
 		if (pool_send(sock, &d, sizeof(d), -1) == -1)
 			_exit(1);
 		if (pw.reuse > 0 && ++served >= pw.reuse)
@@ -1012,6 +1015,8 @@ pw_from_worker(struct pw_worker *w)
 	w->id = 0;
 	w->served++;
 	w->idle_since = pw_now();
+	w->used_u = m.d.total_utime;
+	w->used_s = m.d.total_stime;
 	pw_post(&m.d, sizeof(m.d));
 	/* Done with its share: it exits by itself, give it nothing more. */
 	if (pw.reuse > 0 && w->served >= pw.reuse)
@@ -1077,8 +1082,13 @@ pw_reap(struct pw_worker *w)
 		d.id = w->id;
 		d.pid = (int32_t)w->pid;
 		d.status = status;
-		d.utime = ru.ru_utime;
-		d.stime = ru.ru_stime;
+		/*
+		 * Its connection's share: what it used since its last
+		 * DONE (for its first connection, its start included, as
+		 * an exec'd program's is).
+		 */
+		timersub(&ru.ru_utime, &w->used_u, &d.utime);
+		timersub(&ru.ru_stime, &w->used_s, &d.stime);
 		d.maxrss = ru.ru_maxrss;
 		pw_post(&d, sizeof(d));
 	}

@@ -14,7 +14,9 @@ worker that crashes costs only its own connection (logged "killed by
 signal 11" with its pid; a held connection of the same pool still
 finishes "exit 0"; the pool is not restarted); a pool grown to pool-max
 by held connections shrinks back to pool-min once they end and
-pool-idle-timeout passes; a hung worker is cut by
+pool-idle-timeout passes; a crashed connection's CPU time is its own,
+not what the worker spent on the connections before it; a hung worker
+is cut by
 max-lifetime; pool options on a service without a pool are refused
 with file:line.
 """
@@ -74,9 +76,11 @@ def scenario(t):
     conf += conf_service("shrink", listen=["127.0.0.1:0"], plugin="whoami",
                          isolation="process", user="nobody", pool_min=1,
                          pool_max=3, pool_idle_timeout=1)
+    conf += conf_service("one", listen=["127.0.0.1:0"], plugin="whoami",
+                         isolation="process", user="nobody", pool_max=1)
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
-    d.wait_line(r"^ready: 4 services")
+    d.wait_line(r"^ready: 5 services")
     fresh, pooled = d.addr("fresh"), d.addr("pooled")
 
     with t.case("reuse = 1: a new worker for every connection"):
@@ -215,6 +219,33 @@ def scenario(t):
                   "pool starts")
         expect(len(d.find(r"^service pooled: worker pool pid")) == 0,
                "the pool went down")
+
+    with t.case("a crash's CPU time is its connection's, not the "
+                "worker's whole life"):
+        one = d.addr("one")
+        mark = d.mark()
+        s = connect(one)
+        bport = s.getsockname()[1]
+        s.sendall(b"burn\n")
+        expect_eq(recv_or_reset(s), b"burn\n", "answer to burn")
+        s.close()
+        m = d.wait_line(r"^service one: 127\.0\.0\.1:%d: plugin whoami pid "
+                        r"(\d+): exit 0 in [0-9.]+s \(in \d+ B, out \d+ B, "
+                        r"user ([0-9.]+)s, sys ([0-9.]+)s" % bport, since=mark)
+        burner = m.group(1)
+        expect(float(m.group(2)) + float(m.group(3)) >= 0.25,
+               "the burn's CPU: %s" % m.group(0))
+        s = connect(one)
+        cport = s.getsockname()[1]
+        s.sendall(b"crash\n")
+        recv_or_reset(s)
+        s.close()
+        m = d.wait_line(r"^service one: 127\.0\.0\.1:%d: plugin whoami pid "
+                        r"(\d+): killed by signal 11.* user ([0-9.]+)s, sys "
+                        r"([0-9.]+)s" % cport, since=mark)
+        expect_eq(m.group(1), burner, "the same worker (pool-max 1)")
+        expect(float(m.group(2)) + float(m.group(3)) < 0.2,
+               "the crash's CPU includes the burn: %s" % m.group(0))
 
     with t.case("a hung worker is cut by max-lifetime"):
         mark = d.mark()

@@ -4,6 +4,7 @@
  *
  *   "crash"  the handler dies of SIGSEGV (only this connection is lost)
  *   "hang"   the handler never returns (max-lifetime must cut it)
+ *   "burn"   0.3 s of CPU time, then the echo
  *   "who"    one line: "pid=P uid=U gid=G groups=A,B sigblk=X sigign=Y"
  *            (the last two from /proc/self/status, as hex masks)
  *   other    the line is echoed back
@@ -15,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <porter/plugin.h>
@@ -69,6 +71,15 @@ whoami_handle(int fd, const pt_plugin_ctx *ctx, pt_plugin_stats *stats)
 	if (strcmp(buf, "crash") == 0) {
 		signal(SIGSEGV, SIG_DFL);
 		*p = 1;
+	}
+	if (strcmp(buf, "burn") == 0) {	/* 0.3 s of CPU, then the echo */
+		struct timespec t0, t;
+
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+		do
+			clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+		while ((t.tv_sec - t0.tv_sec) * 1000000000L +
+		    (t.tv_nsec - t0.tv_nsec) < 300000000L);
 	}
 	if (strcmp(buf, "hang") == 0) {
 		for (;;)
