@@ -68,6 +68,7 @@ static const char *const conf_root_names[ROOT_LIMITS] = {
 	[ROOT_CONTROL_SOCKET] = "control-socket",
 	[ROOT_CONTROL_GROUP] = "control-group",
 	[ROOT_LOG_PEER] = "log-peer",
+	[ROOT_FIBER_STALL] = "fiber-stall",
 };
 
 /* The enum conf_root_opt of a global option's name, or -1. */
@@ -551,6 +552,7 @@ conf_parse(struct conf_load *ld, char *text, size_t len, bool main_file)
 		CFG_STR("control-socket", NULL, CFGF_NODEFAULT),
 		CFG_STR("control-group", NULL, CFGF_NODEFAULT),
 		CFG_STR("log-peer", "full", CFGF_NONE),
+		CFG_FLOAT("fiber-stall", 1.0, CFGF_NONE),
 		CONF_LIMIT_OPTS,
 		CFG_SEC("service", conf_service_schema(), CFGF_MULTI |
 		    CFGF_TITLE),
@@ -851,6 +853,26 @@ conf_control(struct conf_load *ld, cfg_t *root)
 	return 0;
 }
 
+/*
+ * fiber-stall: seconds a cooperative handler may run without yielding
+ * before the watchdog reports it, kept in milliseconds.  Fractions are
+ * the point (0.2), so it is a float, as rate is; NaN fails the range.
+ */
+static int
+conf_fiber_stall(struct conf_load *ld, cfg_t *root, unsigned *ret_ms)
+{
+	double v = cfg_getfloat(root, "fiber-stall");
+
+	if (!(v >= CONF_FIBER_STALL_MIN && v <= CONF_FIBER_STALL_MAX)) {
+		conf_error(ld, conf_line(&ld->root_lines[ROOT_FIBER_STALL], 0,
+		    0), "fiber-stall %g out of range (%g-%d seconds)", v,
+		    CONF_FIBER_STALL_MIN, CONF_FIBER_STALL_MAX);
+		return -1;
+	}
+	*ret_ms = (unsigned)(v * 1000 + 0.5);
+	return 0;
+}
+
 static int
 conf_globals(struct conf_load *ld, cfg_t *root)
 {
@@ -909,6 +931,8 @@ conf_globals(struct conf_load *ld, cfg_t *root)
 		return -1;
 	}
 	cfg->threads = (unsigned)t;
+	if (conf_fiber_stall(ld, root, &cfg->fiber_stall_ms) == -1)
+		return -1;
 	cfg->strict_start = cfg_getbool(root, "strict-start");
 	if (conf_control(ld, root) == -1)
 		return -1;

@@ -27,6 +27,9 @@
  *   shutdown-timeout = 10     # seconds SIGTERM waits for live connections
  *   threads = 0               # event loops [0: one per CPU]; fixed for
  *                             # porterd's life (a reload may not change it)
+ *   fiber-stall = 1           # seconds (fractions allowed, 0.01-3600) a
+ *                             # cooperative handler may run without
+ *                             # yielding before the watchdog logs it
  *   strict-start = no         # yes: a bind failure fails the start/reload
  *                             # [no: retried with back-off, bindretry.h]
  *   run-as = "porter"         # user (and its primary group) porterd becomes
@@ -255,6 +258,9 @@ struct service {
 };
 
 #define CONF_THREADS_MAX 256
+/* fiber-stall's range, in seconds. */
+#define CONF_FIBER_STALL_MIN 0.01
+#define CONF_FIBER_STALL_MAX 3600
 
 struct config {
 	char *path;		/* the main file */
@@ -265,6 +271,8 @@ struct config {
 	int log_peer;		/* enum logpeer_mode: log-peer */
 	int shutdown_timeout;	/* seconds */
 	unsigned threads;	/* event loops; 0: one per CPU */
+	unsigned fiber_stall_ms;	/* fiber-stall: the watchdog reports a
+					 * fiber running longer unyielding */
 	bool strict_start;	/* a listener that cannot be bound fails the
 				 * start (or reload) instead of being retried */
 	struct limits_spec limits;	/* defaults for services' limits */

@@ -85,7 +85,7 @@ struct evloop {
 static struct evloop *loops;
 static unsigned nloops;
 static int *epfds;
-static int64_t stall_ns;
+static int64_t stall_ns;	/* control thread only (evloop_set_stall) */
 static bool started;		/* threads run: parking means something */
 
 /*
@@ -591,12 +591,11 @@ evloop_count(void)
 }
 
 int
-evloop_start(unsigned stall_ms)
+evloop_start(void)
 {
 	unsigned i;
 	int r = 0;
 
-	stall_ns = (int64_t)stall_ms * 1000000;
 	started = true;
 	for (i = 0; i < nloops; i++) {
 		pthread_mutex_lock(&loops[i].lock);
@@ -819,6 +818,12 @@ evloop_threads(void)
 		pthread_mutex_unlock(&loops[i].lock);
 	}
 	return n;
+}
+
+void
+evloop_set_stall(unsigned stall_ms)
+{
+	stall_ns = (int64_t)stall_ms * 1000000;
 }
 
 void

@@ -38,12 +38,8 @@ int evloop_init(unsigned n);
 const int *evloop_epfds(void);
 size_t evloop_count(void);
 
-/*
- * Starts one leading thread per loop.  stall_ms: a fiber running longer
- * than this without yielding is reported by evloop_check_stalls().
- * Returns 0, or -1 with errno.
- */
-int evloop_start(unsigned stall_ms);
+/* Starts one leading thread per loop.  Returns 0, or -1 with errno. */
+int evloop_start(void);
 
 /*
  * Control thread: waits until every loop is between two batches of
@@ -102,9 +98,16 @@ void evloop_run_blocking(struct evloop *L, struct conn *c);
 bool evloop_can_block(const struct evloop *L);
 
 /*
- * Control thread, once a second: logs (once per episode) a loop whose
- * fiber has run longer than stall_ms without yielding: a cooperative
- * handler blocking outside libporter stalls every connection of its loop.
+ * Control thread: sets how long a fiber may run without yielding before
+ * evloop_check_stalls() reports it (fiber-stall), from the next check on.
+ */
+void evloop_set_stall(unsigned stall_ms);
+
+/*
+ * Control thread, on the watchdog's timer: logs (once per episode) a loop
+ * whose fiber has run longer than the stall time without yielding: a
+ * cooperative handler blocking outside libporter stalls every connection
+ * of its loop.
  */
 void evloop_check_stalls(void);
 

@@ -5,13 +5,14 @@
  * (loop_priv.h, table.c) and everything that is not a connection: it
  * waits in its own epoll on a signalfd (SIGCHLD, SIGHUP, SIGTERM, SIGINT),
  * a 1 s tick (timeouts, refusal summaries, status, children whose group
- * lingers), the watchdog timer, the exec services' stderr pipes and an
- * eventfd that wakes it when a timed pause (rate limit, out of
- * descriptors) begins.  Connections are accepted and run by the event
- * loops (evloop.c), one per thread; children are reaped here
- * (children.c).  SIGHUP rebuilds the service table while the loops serve
- * and swaps it with them parked; SIGTERM stops accepting and lets live
- * connections finish.
+ * lingers), systemd's watchdog timer, the fiber watchdog's timer (a
+ * cooperative handler that does not yield, fiber-stall), the exec
+ * services' stderr pipes and an eventfd that wakes it when a timed pause
+ * (rate limit, out of descriptors) begins.  Connections are accepted and
+ * run by the event loops (evloop.c), one per thread; children are reaped
+ * here (children.c).  SIGHUP rebuilds the service table while the loops
+ * serve and swaps it with them parked; SIGTERM stops accepting and lets
+ * live connections finish.
  */
 #include "config.h"
 
@@ -52,8 +53,6 @@
 #include "svc.h"
 #include "timeouts.h"
 
-/* A cooperative handler running this long without yielding is reported. */
-#define STALL_MS	1000
 /* While stopping, how often the control loop looks at the live count. */
 #define STOP_POLL_MS	50
 
@@ -322,7 +321,6 @@ loop_tick_ev(struct ev *ev, uint32_t events, struct evloop *L)
 	timeouts_check();
 	/* A lingering process group may have emptied without a SIGCHLD. */
 	children_reap();
-	evloop_check_stalls();
 	if (!loop.stopping)	/* hook (hard): binds whose retry is due */
 		bindretry_tick(loop.tab.svcs, loop.tab.n);
 	control_rt_tick();
@@ -340,15 +338,56 @@ loop_tick_ev(struct ev *ev, uint32_t events, struct evloop *L)
 	}
 }
 
-static void
-loop_watchdog_ev(struct ev *ev, uint32_t events, struct evloop *L)
+/* Reads a timerfd's expiry count: true when it did expire. */
+static bool
+loop_timer_fired(int fd)
 {
 	uint64_t ticks;
 
+	return read(fd, &ticks, sizeof(ticks)) > 0;
+}
+
+static void
+loop_watchdog_ev(struct ev *ev, uint32_t events, struct evloop *L)
+{
 	(void)events;
 	(void)L;
-	if (read(ev->fd, &ticks, sizeof(ticks)) > 0)
+	if (loop_timer_fired(ev->fd))
 		notify_watchdog();
+}
+
+static void
+loop_stall_ev(struct ev *ev, uint32_t events, struct evloop *L)
+{
+	(void)events;
+	(void)L;
+	if (loop_timer_fired(ev->fd))
+		evloop_check_stalls();
+}
+
+/*
+ * fiber-stall, at start and on every reload: the time a fiber may run
+ * without yielding.  The check runs every half of it, so a stall is
+ * reported between 1 and 1.5 times that long after it began; a stall
+ * shorter than the time is never reported.
+ */
+void
+loop_set_stall(unsigned ms)
+{
+	struct itimerspec its;
+	unsigned half = ms / 2 > 0 ? ms / 2 : 1;
+
+	if (ms == loop.stall_ms)
+		return;
+	evloop_set_stall(ms);
+	its.it_interval.tv_sec = (time_t)(half / 1000);
+	its.it_interval.tv_nsec = (long)(half % 1000) * 1000000;
+	its.it_value = its.it_interval;
+	if (timerfd_settime(loop.stall_ev.fd, 0, &its, NULL) == -1) {
+		log_warn("fiber-stall timer");
+		return;
+	}
+	loop.stall_ms = ms;
 }
 
 /* ------------------------------------------------------------ setup */
@@ -381,16 +420,20 @@ loop_setup(void)
 	    (loop.wake_ev.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
 	    (loop.tick_ev.fd = timerfd_create(CLOCK_MONOTONIC,
 	    TFD_CLOEXEC | TFD_NONBLOCK)) == -1 ||
-	    timerfd_settime(loop.tick_ev.fd, 0, &its, NULL) == -1) {
+	    timerfd_settime(loop.tick_ev.fd, 0, &its, NULL) == -1 ||
+	    (loop.stall_ev.fd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_CLOEXEC | TFD_NONBLOCK)) == -1) {
 		log_warn("control loop setup");
 		return -1;
 	}
 	loop.sig_ev.fn = loop_signal_ev;
 	loop.wake_ev.fn = loop_wake_ev;
 	loop.tick_ev.fn = loop_tick_ev;
+	loop.stall_ev.fn = loop_stall_ev;	/* armed by loop_set_stall() */
 	loop_watch(&loop.sig_ev);
 	loop_watch(&loop.wake_ev);
 	loop_watch(&loop.tick_ev);
+	loop_watch(&loop.stall_ev);
 	if ((pev = pool_init()) == NULL) {	/* pool.h: the pools' sockets */
 		log_warn("worker pools");
 		return -1;
@@ -528,7 +571,7 @@ loop_start(struct config *cfg)
 	 */
 	if (privs_drop(loop.cref->cfg) == -1)
 		return -1;
-	if (evloop_start(STALL_MS) == -1) {
+	if (evloop_start() == -1) {
 		log_warn("event loop threads");
 		return -1;
 	}
@@ -546,6 +589,7 @@ loop_run(struct config *cfg, const struct loop_options *opts)
 	loop.opts = opts;
 	stats_init();
 	loop.epfd = loop.sig_ev.fd = loop.wake_ev.fd = loop.tick_ev.fd = -1;
+	loop.stall_ev.fd = -1;
 	svc_set_registry(&loop.plugins);
 	svc_set_unwatch(loop_unwatch);
 	if (loop_start(cfg) == -1) {

@@ -27,7 +27,10 @@ struct loop_state {
 	int epfd;			/* the control loop's own epoll */
 	struct ev sig_ev;		/* signalfd */
 	struct ev tick_ev;		/* 1 s timer: timeouts, summaries */
-	struct ev wd_ev;		/* watchdog timer, fd -1 when none */
+	struct ev wd_ev;		/* systemd's watchdog timer, fd -1 when
+					 * none */
+	struct ev stall_ev;		/* the fiber watchdog's timer */
+	unsigned stall_ms;		/* fiber-stall it runs for, 0: unarmed */
 	struct ev wake_ev;		/* eventfd: a timed pause began */
 	struct config_ref *cref;	/* the running config */
 	struct table tab;
@@ -49,6 +52,8 @@ const char *loop_socktype_name(int type);
 void loop_errpipe_open(struct svc *svc);
 /* Reloads the config file (SIGHUP, porterctl reload); stats.h has the outcome. */
 void loop_reload(void);
+/* Applies fiber-stall (ms) to the fiber watchdog, at start and reload. */
+void loop_set_stall(unsigned ms);
 
 /* table.c */
 /*

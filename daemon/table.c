@@ -380,6 +380,7 @@ table_apply(struct config *cfg, char *errbuf, size_t errlen)
 	if (!loop.opts->debug)
 		log_setlevel(cfg->log_level);
 	logpeer_set(cfg->log_peer);
+	loop_set_stall(cfg->fiber_stall_ms);
 	return 0;
 }
 

@@ -259,6 +259,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg->log_target, LOG_TARGET_SYSLOG);
 	ck_assert_int_eq(cfg->log_level, LOG_INFO);
 	ck_assert_int_eq(cfg->shutdown_timeout, 10);
+	ck_assert_uint_eq(cfg->fiber_stall_ms, 1000);
 	ck_assert(!cfg->strict_start);	/* bind failures are retried */
 	ck_assert_ptr_nonnull(cfg->included);
 	ck_assert_ptr_null(cfg->included[0]);
@@ -289,6 +290,28 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(s->protocol, IPPROTO_UDP);
 	ck_assert_str_eq(s->protocol_name, "udp");
 	ck_assert(s->wait);
+	config_free(cfg);
+}
+END_TEST
+
+/* fiber-stall: seconds, fractions allowed, kept in milliseconds. */
+static const struct {
+	const char *text;
+	unsigned ms;
+} fiber_stall_cases[] = {
+	{ "fiber-stall = 0.2\n", 200 },		/* the point of a float */
+	{ "fiber-stall = 2\n", 2000 },		/* a whole number */
+	{ "fiber-stall = 0.01\n", 10 },		/* the least */
+	{ "fiber-stall = 3600\n", 3600000 },	/* the most */
+	{ "fiber-stall = 0.0104\n", 10 },	/* rounded to a millisecond */
+};
+
+START_TEST(test_fiber_stall)
+{
+	struct config *cfg = load(fiber_stall_cases[_i].text);
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->fiber_stall_ms, fiber_stall_cases[_i].ms);
 	config_free(cfg);
 }
 END_TEST
@@ -1132,6 +1155,18 @@ static const struct {
 	{ "shutdown-timeout = -1\n",
 	  "porterd.conf:1: shutdown-timeout -1 out of range (0-2147483647 "
 	  "seconds)" },
+	{ "\nfiber-stall = 0.005\n",
+	  "porterd.conf:2: fiber-stall 0.005 out of range (0.01-3600 "
+	  "seconds)" },
+	{ "fiber-stall = 3601\n",
+	  "porterd.conf:1: fiber-stall 3601 out of range (0.01-3600 "
+	  "seconds)" },
+	{ "fiber-stall = nan\n",
+	  "porterd.conf:1: fiber-stall nan out of range (0.01-3600 "
+	  "seconds)" },
+	{ "fiber-stall = 200ms\n",
+	  "porterd.conf:1: invalid floating point value for option "
+	  "'fiber-stall'" },
 	{ "plugin-dir = \"\"\n",
 	  "porterd.conf:1: plugin-dir is empty" },
 	{ "\npid-file = \"\"\n",
@@ -1804,6 +1839,8 @@ config_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_loop_test(tc, test_fiber_stall, 0,
+	    (int)nitems(fiber_stall_cases));
 	tcase_add_test(tc, test_argv0);
 	tcase_add_test(tc, test_port_from_services);
 	tcase_add_test(tc, test_fd_listen);

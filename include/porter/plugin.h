@@ -172,8 +172,9 @@ typedef struct pt_plugin {
  * mode.  The code stays blocking-style and unchanged.  A plugin without
  * the flag gets a thread of its own for every handle() call.  Breaking
  * the promise stalls every connection of that loop; porterd notices a
- * fiber that runs too long and logs its service.  See porter-plugin(7),
- * "EXECUTION MODES".
+ * fiber that runs longer than its `fiber-stall` time without yielding
+ * (1 s by default, porterd.conf(5)) and logs its service once per stall.
+ * See porter-plugin(7), "EXECUTION MODES".
  */
 #define PT_PLUGIN_COOPERATIVE	0x00000001u
 /* Every flag this header defines. */

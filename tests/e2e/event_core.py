@@ -9,16 +9,19 @@ Asserts, through a real porterd with threads = 2 and the tid test plugins:
  - 12 idle connections to a blocking plugin each hold a thread of their
    own (leader/follower), and a cooperative client is still served
    meanwhile;
- - a cooperative handler that blocks outside libporter is reported as
-   stalling its event loop;
+ - with fiber-stall = 0.2, a cooperative handler that blocks outside
+   libporter for 500 ms (less than the 1 s default) is reported as
+   stalling its event loop, after 200 ms or more;
  - a fiber's recv with a timeout times out on time (not early, not
    stuck), while the other fibers of the loops are served meanwhile;
  - limits are exact with 2 loops accepting for one service: 40 clients at
    once against max-connections = 5 get exactly 5 handlers, 30 clients of
    one source against max-per-source = 3 exactly 3 (the rest refused);
  - a reload with live fibers keeps them served, and serves the new config;
+   it applies fiber-stall = 2: a 700 ms block is then not reported;
  - a reload that changes `threads` is refused with a clear error and the
-   running config keeps serving; threads out of range is a file:line error;
+   running config keeps serving; threads or fiber-stall out of range is
+   refused by porterd --check with file:line;
  - SIGTERM with live fibers stops accepting, lets the fibers finish (they
    still answer), and exits 0 as soon as the last one ends.
 """
@@ -39,6 +42,7 @@ from hardening_clients import connect_from  # noqa: E402
 
 COOP_IDLE = 300
 BLOCK_IDLE = 12
+STALL = 0.2             # fiber-stall, seconds: below the 1 s default
 
 
 def threads_of(pid):
@@ -168,18 +172,48 @@ def exact_limits(t, d):
             s.close()
 
 
+def stall_not_reported(t, d, ms):
+    """A fiber blocking ms is not reported: its connection's end, logged
+    after the block, comes with no report before it."""
+    mark = d.mark()
+    s = connect(d.addr("coop"))
+    port = s.getsockname()[1]
+    try:
+        s.settimeout(10 * TIMEOUT_SCALE)
+        ask(s, b"stall %d\n" % ms)
+    finally:
+        s.close()
+    d.wait_line(r"^service coop: 127\.0\.0\.1:%d: plugin tid_coop done"
+                % port, since=mark)
+    found = d.find(r"a cooperative handler has run for .*", mark)
+    expect(not found, "a %d ms block was reported: %r"
+           % (ms, found[0].group(0) if found else None))
+
+
+def refused_at_check(t, tmp, plugins, opts, want):
+    """porterd --check refuses a config with opts on its line 1: stderr
+    matches want (file:line first)."""
+    bad = t.write(os.path.join(tmp, "bad.conf"),
+                  conf_opts(**opts) +
+                  conf_service("x", listen=["127.0.0.1:0"],
+                               plugin="tid_coop"))
+    status, out, err = run_porterd(["--check", "-f", bad, "-P", plugins])
+    expect(status != 0, "exit status %d" % status)
+    expect(re.search(want, err), "stderr %r" % err)
+
+
 def scenario(t):
     tmp = t.tmpdir()
     plugins = t.plugindir(["tid_coop", "tid_block"], tmp)
     opts = dict(threads=2, max_connections=0, max_per_source=0,
-                shutdown_timeout=60)
-    conf = conf_opts(**opts)
-    conf += conf_service("coop", listen=["127.0.0.1:0"], plugin="tid_coop")
-    conf += conf_service("block", listen=["127.0.0.1:0"], plugin="tid_block")
-    conf += conf_service("maxc", listen=["127.0.0.1:0"], plugin="tid_coop",
+                shutdown_timeout=60, fiber_stall=STALL)
+    svcs = conf_service("coop", listen=["127.0.0.1:0"], plugin="tid_coop")
+    svcs += conf_service("block", listen=["127.0.0.1:0"], plugin="tid_block")
+    svcs += conf_service("maxc", listen=["127.0.0.1:0"], plugin="tid_coop",
                          max_connections=5)
-    conf += conf_service("persrc", listen=["127.0.0.1:0"], plugin="tid_coop",
+    svcs += conf_service("persrc", listen=["127.0.0.1:0"], plugin="tid_coop",
                          max_per_source=3)
+    conf = conf_opts(**opts) + svcs
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
 
@@ -226,14 +260,20 @@ def scenario(t):
         for s in blocking:
             s.close()
 
-    with t.case("a cooperative handler blocking its loop is reported"):
+    with t.case("fiber-stall = %g: a cooperative handler blocking its "
+                "loop for 500 ms is reported" % STALL):
+        mark = d.mark()
         s = connect(d.addr("coop"))
         try:
-            ask(s, b"stall\n")
+            ask(s, b"stall 500\n")
         finally:
             s.close()
-        d.wait_line(r"^service coop: a cooperative handler has run for "
-                    r"\d+ ms without yielding, stalling event loop \d")
+        m = d.wait_line(r"^service coop: a cooperative handler has run for "
+                        r"(\d+) ms without yielding, stalling event loop "
+                        r"\d", since=mark)
+        ms = int(m.group(1))
+        t.note("reported after %d ms" % ms)
+        expect(STALL * 1000 <= ms < 1000, "reported after %d ms" % ms)
 
     with t.case("a reload fails, naming the loop, while a fiber blocks it"):
         s = connect(d.addr("coop"))
@@ -265,8 +305,9 @@ def scenario(t):
             ask(s)
         with t.case("a reload with 20 live fibers keeps them served"):
             mark = d.mark()
-            conf2 = conf + conf_service("extra", listen=["127.0.0.1:0"],
-                                        plugin="tid_coop")
+            conf2 = conf_opts(**dict(opts, fiber_stall=2)) + svcs + \
+                conf_service("extra", listen=["127.0.0.1:0"],
+                             plugin="tid_coop")
             t.write(path, conf2)
             d.signal(1)
             d.wait_line(r"^reloaded: 5 services", since=mark)
@@ -281,6 +322,10 @@ def scenario(t):
     finally:
         for s in live:
             s.close()
+
+    with t.case("the reload applied fiber-stall = 2: a 700 ms block is "
+                "not reported"):
+        stall_not_reported(t, d, 700)
 
     with t.case("a reload that changes threads is refused"):
         mark = d.mark()
@@ -299,14 +344,16 @@ def scenario(t):
             s.close()
 
     with t.case("threads out of range is a file:line error"):
-        bad = t.write(os.path.join(tmp, "bad.conf"),
-                      conf_opts(threads=1000) +
-                      conf_service("x", listen=["127.0.0.1:0"],
-                                   plugin="tid_coop"))
-        status, out, err = run_porterd(["-t", "-f", bad, "-P", plugins])
-        expect(status != 0, "exit status %d" % status)
-        expect(re.search(r"bad\.conf:1: threads 1000 out of range", err),
-               "stderr %r" % err)
+        refused_at_check(t, tmp, plugins, dict(threads=1000),
+                         r"bad\.conf:1: threads 1000 out of range")
+    with t.case("fiber-stall out of range is a file:line error"):
+        refused_at_check(t, tmp, plugins, dict(fiber_stall=0.001),
+                         r"bad\.conf:1: fiber-stall 0\.001 out of range "
+                         r"\(0\.01-3600 seconds\)")
+    with t.case("fiber-stall with a unit is a file:line error"):
+        refused_at_check(t, tmp, plugins, dict(fiber_stall="200ms"),
+                         r"bad\.conf:1: invalid floating point value for "
+                         r"option 'fiber-stall'")
 
     live = [connect(d.addr("coop")) for _ in range(20)]
     try:

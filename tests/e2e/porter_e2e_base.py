@@ -67,8 +67,8 @@ def conf_value(v):
     """One value in libconfuse syntax: lists in braces, strings quoted."""
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
+    if isinstance(v, (int, float)):
+        return repr(v)
     if isinstance(v, (list, tuple)):
         return "{" + ", ".join(conf_value(x) for x in v) + "}"
     s = str(v).replace("\\", "\\\\").replace('"', '\\"')
