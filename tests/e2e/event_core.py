@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """event_core -- per-thread event loops, fibers, leader/follower.
 
-Asserts, through a real porterd with threads = 2 and the tid test plugins:
- - the start line names the 2 event loops;
+Runs every scenario below twice, through a real porterd with threads = 1
+and then threads = 2 (N loops), with the tid test plugins:
+ - the start line names the N event loops;
  - 300 idle connections to a cooperative plugin (fibers) cost no thread:
    porterd's thread count stays small, and every one of them is then
-   answered from one of at most 2 threads (the loops');
+   answered from one of at most N threads (the loops');
  - 12 idle connections to a blocking plugin each hold a thread of their
    own (leader/follower), and a cooperative client is still served
    meanwhile;
@@ -14,16 +15,17 @@ Asserts, through a real porterd with threads = 2 and the tid test plugins:
    stalling its event loop, after 200 ms or more;
  - a fiber's recv with a timeout times out on time (not early, not
    stuck), while the other fibers of the loops are served meanwhile;
- - limits are exact with 2 loops accepting for one service: 40 clients at
+ - limits are exact with N loops accepting for one service: 40 clients at
    once against max-connections = 5 get exactly 5 handlers, 30 clients of
    one source against max-per-source = 3 exactly 3 (the rest refused);
  - a reload with live fibers keeps them served, and serves the new config;
    it applies fiber-stall = 2: a 700 ms block is then not reported;
  - a reload that changes `threads` is refused with a clear error and the
-   running config keeps serving; threads or fiber-stall out of range is
-   refused by porterd --check with file:line;
+   running config keeps serving;
  - SIGTERM with live fibers stops accepting, lets the fibers finish (they
    still answer), and exits 0 as soon as the last one ends.
+Once: threads or fiber-stall out of range is refused by porterd --check
+with file:line.
 """
 import os
 import re
@@ -146,11 +148,11 @@ def fiber_timeouts(t, d):
             s.close()
 
 
-def exact_limits(t, d):
+def exact_limits(t, d, loops):
     held = []
     try:
-        with t.case("40 clients at once, max-connections = 5, 2 loops: "
-                    "exactly 5 handlers"):
+        with t.case("40 clients at once, max-connections = 5, %d loop%s: "
+                    "exactly 5 handlers" % (loops, "s"[:loops - 1])):
             held = burst(d.addr("maxc"), 40,
                          lambda i: "127.0.0.%d" % (10 + i))
             expect_eq(len(held), 40, "connected clients")
@@ -172,6 +174,21 @@ def exact_limits(t, d):
             s.close()
 
 
+def core_conf(loops, stall, extra=False):
+    conf = conf_opts(threads=loops, max_connections=0, max_per_source=0,
+                     shutdown_timeout=60, fiber_stall=stall)
+    conf += conf_service("coop", listen=["127.0.0.1:0"], plugin="tid_coop")
+    conf += conf_service("block", listen=["127.0.0.1:0"], plugin="tid_block")
+    conf += conf_service("maxc", listen=["127.0.0.1:0"], plugin="tid_coop",
+                         max_connections=5)
+    conf += conf_service("persrc", listen=["127.0.0.1:0"], plugin="tid_coop",
+                         max_per_source=3)
+    if extra:
+        conf += conf_service("extra", listen=["127.0.0.1:0"],
+                             plugin="tid_coop")
+    return conf
+
+
 def stall_not_reported(t, d, ms):
     """A fiber blocking ms is not reported: its connection's end, logged
     after the block, comes with no report before it."""
@@ -190,38 +207,17 @@ def stall_not_reported(t, d, ms):
            % (ms, found[0].group(0) if found else None))
 
 
-def refused_at_check(t, tmp, plugins, opts, want):
-    """porterd --check refuses a config with opts on its line 1: stderr
-    matches want (file:line first)."""
-    bad = t.write(os.path.join(tmp, "bad.conf"),
-                  conf_opts(**opts) +
-                  conf_service("x", listen=["127.0.0.1:0"],
-                               plugin="tid_coop"))
-    status, out, err = run_porterd(["--check", "-f", bad, "-P", plugins])
-    expect(status != 0, "exit status %d" % status)
-    expect(re.search(want, err), "stderr %r" % err)
-
-
-def scenario(t):
-    tmp = t.tmpdir()
-    plugins = t.plugindir(["tid_coop", "tid_block"], tmp)
-    opts = dict(threads=2, max_connections=0, max_per_source=0,
-                shutdown_timeout=60, fiber_stall=STALL)
-    svcs = conf_service("coop", listen=["127.0.0.1:0"], plugin="tid_coop")
-    svcs += conf_service("block", listen=["127.0.0.1:0"], plugin="tid_block")
-    svcs += conf_service("maxc", listen=["127.0.0.1:0"], plugin="tid_coop",
-                         max_connections=5)
-    svcs += conf_service("persrc", listen=["127.0.0.1:0"], plugin="tid_coop",
-                         max_per_source=3)
-    conf = conf_opts(**opts) + svcs
+def run(t, loops, tmp, plugins):
+    """Every scenario, on a porterd with `loops` event loops."""
+    conf = core_conf(loops, STALL)
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     d = t.porterd(path, plugins)
 
-    with t.case("the start names 2 event loops"):
-        d.wait_line(r"^ready: 4 services, 2 event loops")
+    with t.case("the start names %d event loops" % loops):
+        d.wait_line(r"^ready: 4 services, %d event loops" % loops)
+
     base = threads_of(d.pid)
     t.note("porterd threads at rest: %d" % base)
-
     socks = []
     try:
         with t.case("%d idle cooperative connections cost no thread"
@@ -234,10 +230,11 @@ def scenario(t):
             n = threads_of(d.pid)
             t.note("porterd threads with %d fibers: %d" % (COOP_IDLE, n))
             expect(n <= base + 2, "threads grew from %d to %d" % (base, n))
-        with t.case("each is answered, from at most 2 threads"):
+        with t.case("each is answered, from at most %d thread%s"
+                    % (loops, "s"[:loops - 1])):
             tids = set(ask(s) for s in socks)
-            expect(len(tids) <= 2, "cooperative handlers ran on %d threads"
-                   % len(tids))
+            expect(len(tids) <= loops, "cooperative handlers ran on %d "
+                   "threads" % len(tids))
     finally:
         for s in socks:
             s.close()
@@ -297,7 +294,7 @@ def scenario(t):
         d.wait_line(r"^reloaded: 4 services", since=mark)
 
     fiber_timeouts(t, d)
-    exact_limits(t, d)
+    exact_limits(t, d, loops)
 
     live = [connect(d.addr("coop")) for _ in range(20)]
     try:
@@ -305,10 +302,7 @@ def scenario(t):
             ask(s)
         with t.case("a reload with 20 live fibers keeps them served"):
             mark = d.mark()
-            conf2 = conf_opts(**dict(opts, fiber_stall=2)) + svcs + \
-                conf_service("extra", listen=["127.0.0.1:0"],
-                             plugin="tid_coop")
-            t.write(path, conf2)
+            t.write(path, core_conf(loops, 2, extra=True))
             d.signal(1)
             d.wait_line(r"^reloaded: 5 services", since=mark)
             for s in live:
@@ -329,31 +323,20 @@ def scenario(t):
 
     with t.case("a reload that changes threads is refused"):
         mark = d.mark()
-        conf2 = conf_opts(threads=3, max_connections=0, max_per_source=0)
+        conf2 = conf_opts(threads=loops + 1, max_connections=0,
+                          max_per_source=0)
         conf2 += conf_service("coop", listen=["127.0.0.1:0"],
                               plugin="tid_coop")
         t.write(path, conf2)
         d.signal(1)
-        d.wait_line(r"^reload failed: .*threads: porterd runs 2 event "
-                    r"loops and a reload cannot change that \(3 asked\)",
-                    since=mark)
+        d.wait_line(r"^reload failed: .*threads: porterd runs %d event "
+                    r"loops and a reload cannot change that \(%d asked\)"
+                    % (loops, loops + 1), since=mark)
         s = connect(d.addr("block"))
         try:
             ask(s)
         finally:
             s.close()
-
-    with t.case("threads out of range is a file:line error"):
-        refused_at_check(t, tmp, plugins, dict(threads=1000),
-                         r"bad\.conf:1: threads 1000 out of range")
-    with t.case("fiber-stall out of range is a file:line error"):
-        refused_at_check(t, tmp, plugins, dict(fiber_stall=0.001),
-                         r"bad\.conf:1: fiber-stall 0\.001 out of range "
-                         r"\(0\.01-3600 seconds\)")
-    with t.case("fiber-stall with a unit is a file:line error"):
-        refused_at_check(t, tmp, plugins, dict(fiber_stall="200ms"),
-                         r"bad\.conf:1: invalid floating point value for "
-                         r"option 'fiber-stall'")
 
     live = [connect(d.addr("coop")) for _ in range(20)]
     try:
@@ -393,6 +376,38 @@ def scenario(t):
         expect_eq(d.wait_exit(), 0, "exit status")
         expect(not d.find(r"^shutdown timeout", mark),
                "porterd waited for the shutdown timeout")
+
+
+def refused_at_check(t, tmp, plugins, opts, want):
+    """porterd --check refuses a config with opts on its line 1: stderr
+    matches want (file:line first)."""
+    bad = t.write(os.path.join(tmp, "bad.conf"),
+                  conf_opts(**opts) +
+                  conf_service("x", listen=["127.0.0.1:0"],
+                               plugin="tid_coop"))
+    status, out, err = run_porterd(["--check", "-f", bad, "-P", plugins])
+    expect(status != 0, "exit status %d" % status)
+    expect(re.search(want, err), "stderr %r" % err)
+
+
+def scenario(t):
+    tmp = t.tmpdir()
+    plugins = t.plugindir(["tid_coop", "tid_block"], tmp)
+    for loops in (1, 2):
+        t.note("--- threads = %d" % loops)
+        run(t, loops, tmp, plugins)
+
+    with t.case("threads out of range is a file:line error"):
+        refused_at_check(t, tmp, plugins, dict(threads=1000),
+                         r"bad\.conf:1: threads 1000 out of range")
+    with t.case("fiber-stall out of range is a file:line error"):
+        refused_at_check(t, tmp, plugins, dict(fiber_stall=0.001),
+                         r"bad\.conf:1: fiber-stall 0\.001 out of range "
+                         r"\(0\.01-3600 seconds\)")
+    with t.case("fiber-stall with a unit is a file:line error"):
+        refused_at_check(t, tmp, plugins, dict(fiber_stall="200ms"),
+                         r"bad\.conf:1: invalid floating point value for "
+                         r"option 'fiber-stall'")
 
 
 if __name__ == "__main__":
