@@ -166,15 +166,16 @@ typedef struct pt_plugin {
  * socket I/O through libporter's calls (pt_sock_accept, connect, recv*,
  * send*, sendall, makefile streams) and blocks nowhere else (no sleep(),
  * no blocking read() on another descriptor, no lock held across a call
- * that may wait).  The host may then run handle() as a fiber on an event
- * loop thread: each libporter call that would block parks the fiber and
- * lets the loop run others, with timeouts kept exactly as in blocking
- * mode.  The code stays blocking-style and unchanged.  A plugin without
- * the flag gets a thread of its own for every handle() call.  Breaking
- * the promise stalls every connection of that loop; porterd notices a
- * fiber that runs longer than its `fiber-stall` time without yielding
- * (1 s by default, porterd.conf(5)) and logs its service once per stall.
- * See porter-plugin(7), "EXECUTION MODES".
+ * that may wait, no host name lookup: give libporter numeric addresses, or
+ * resolve in init(); see <porter/socket.h>).  The host may then run
+ * handle() as a fiber on an event loop thread: each libporter call that
+ * would block parks the fiber and lets the loop run others, with timeouts
+ * kept exactly as in blocking mode.  The code stays blocking-style and
+ * unchanged.  A plugin without the flag gets a thread of its own for every
+ * handle() call.  Breaking the promise stalls every connection of that
+ * loop; porterd notices a fiber that runs longer than its `fiber-stall`
+ * time without yielding (1 s by default, porterd.conf(5)) and logs its
+ * service once per stall.  See porter-plugin(7), "EXECUTION MODES".
  */
 #define PT_PLUGIN_COOPERATIVE	0x00000001u
 /* Every flag this header defines. */

@@ -73,6 +73,20 @@
  *  - Resolution uses getaddrinfo/getnameinfo and the *_r database calls:
  *    everything is re-entrant and there is no global state.  A socket object
  *    is not locked: use each pt_sock from one thread at a time.
+ *  - Name lookups block the calling thread, waiter or not: the resolver's
+ *    own sockets and files are not waited for through <porter/iowait.h>.
+ *    In a cooperative plugin's handler (a fiber on porterd's event loop,
+ *    PT_PLUGIN_COOPERATIVE) a lookup therefore stalls every connection of
+ *    that loop for as long as it takes (seconds, for a DNS server that
+ *    does not answer).  There, pass numeric addresses ("192.0.2.7",
+ *    "::1", or a pt_addr) to the calls that take a host -- pt_addr_inet,
+ *    pt_addr_parse, pt_sock_bind, pt_sock_connect, pt_sock_connect_ex,
+ *    pt_sock_sendto -- and call neither pt_create_connection,
+ *    pt_gethostbyname, pt_gethostbyname_ex and pt_gethostbyaddr, nor
+ *    pt_getaddrinfo without AI_NUMERICHOST or pt_getnameinfo without
+ *    NI_NUMERICHOST.  Resolve names in the plugin's init() instead (it
+ *    runs outside the loops), or make the plugin blocking.  Dotted quads,
+ *    IPv6 text, "" and "<broadcast>" are converted without the resolver.
  */
 #ifndef PORTER_SOCKET_H
 #define PORTER_SOCKET_H
@@ -219,7 +233,8 @@ typedef struct pt_addr {
  * and broadcast are IPv4 then); numeric text of the other family fails at
  * once with EAFNOSUPPORT, without asking the resolver.  port must be
  * 0..65535.  Returns 0, or -1 (PT_ERR_ARG for a bad port or family,
- * PT_ERR_RESOLVER for an unknown host).
+ * PT_ERR_RESOLVER for an unknown host).  A name blocks the thread while
+ * it is resolved: not in a cooperative handler (see the conventions above).
  */
 int pt_addr_inet(pt_addr *out, int family, const char *host, int port,
     pt_error *err);
@@ -523,6 +538,9 @@ int pt_sock_accept_fd(pt_sock *s, pt_addr *ret_peer, int nonblock,
 /*
  * connect(address): address as for pt_sock_bind().  Obeys the timeout
  * (PT_ERR_TIMEOUT "connect 127.0.0.1:9: timed out").  Returns 0 or -1.
+ * The timeout covers the connect, not a host name's lookup, which blocks
+ * the thread: a cooperative handler passes a numeric host, or a pt_addr
+ * resolved in init() to pt_sock_connect_addr() (see the conventions).
  */
 int pt_sock_connect(pt_sock *s, const char *host, int port, pt_error *err);
 int pt_sock_connect_addr(pt_sock *s, const pt_addr *addr, pt_error *err);
