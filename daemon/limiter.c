@@ -210,18 +210,23 @@ admit_source(struct limiter *lim, const pt_addr *peer, struct source_key *key)
 	struct source_entry **pp, *e;
 
 	source_key_make(&lim->spec, peer, key);
+	/*
+	 * Admitted without being counted: the key goes empty, so that its
+	 * release cannot take back another connection's count (a reload may
+	 * set max-per-source meanwhile).
+	 */
 	if (lim->spec.max_per_source == 0 || key->family == 0)
-		return 0;
+		goto uncounted;
 	if (lim->sources == NULL) {
 		lim->sources = calloc(SOURCE_BUCKETS, sizeof(*lim->sources));
 		if (lim->sources == NULL)
-			return 0;	/* fail open: a limit, not a gate */
+			goto uncounted;	/* fail open: a limit, not a gate */
 		lim->nbuckets = SOURCE_BUCKETS;
 	}
 	pp = source_find(lim, key);
 	if ((e = *pp) == NULL) {
 		if ((e = calloc(1, sizeof(*e))) == NULL)
-			return 0;
+			goto uncounted;
 		e->key = *key;
 		*pp = e;
 	}
@@ -230,9 +235,13 @@ admit_source(struct limiter *lim, const pt_addr *peer, struct source_key *key)
 			*pp = e->next;
 			free(e);
 		}
+		memset(key, 0, sizeof(*key));	/* not counted either */
 		return -1;
 	}
 	e->count++;
+	return 0;
+uncounted:
+	memset(key, 0, sizeof(*key));
 	return 0;
 }
 

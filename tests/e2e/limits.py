@@ -16,7 +16,11 @@ v4-mapped peers, which are grouped as IPv4 /32 (127.0.0.2 is not held
 back by 127.0.0.1, as it would be in one IPv6 /64).  rate = 5, burst =
 2: ten quick connects are all served, two at once and the rest as tokens
 refill (1.2 s <= total < 5 s), with one "rate limit (5/s, burst 2)
-reached" line; afterwards a new client is served at once.
+reached" line; afterwards a new client is served at once.  Two
+connections held while max-per-source was 0, then a reload sets it to 1:
+a new client is counted, the two old ones end, and another new client
+from the same source is still refused (the old ones' ends took nothing
+back).
 """
 import os
 import sys
@@ -204,6 +208,34 @@ def rate_limit(t, d):
         expect(took < 1.0 * TIMEOUT_SCALE, "took %.2f s" % took)
 
 
+def per_source_by_reload(t, d, path, conf, later):
+    """Connections admitted while max-per-source was 0 were not counted:
+    once a reload sets it, their ends must not take back the count of the
+    connections admitted since."""
+    addr = d.addr("later")
+    with t.case("max-per-source set by a reload: the uncounted older "
+                "connections' ends do not free a slot"):
+        old = [connect_from(addr, "127.0.0.1") for _ in range(2)]
+        for s in old:
+            echoes(s)
+        mark = d.mark()
+        t.write(path, conf.replace(later, service(
+            "later", listen=["127.0.0.1:0"], plugin="echo",
+            max_per_source=1)))
+        d.signal(1)
+        d.wait_line(r"^reloaded: ", mark)
+        a = connect_from(addr, "127.0.0.1")
+        echoes(a)
+        for s in old:
+            s.close()
+        time.sleep(0.5 * TIMEOUT_SCALE)     # their ends reach porterd
+        b = connect_from(addr, "127.0.0.1")
+        closed_with(b)
+        b.close()
+        a.close()
+        served_within(addr, "127.0.0.1")
+
+
 def scenario(t):
     v6 = ipv6_available()
     tmp = t.tmpdir()
@@ -217,6 +249,9 @@ def scenario(t):
                     max_per_source=2)
     conf += service("rate", listen=["127.0.0.1:0"], plugin="echo", rate=5,
                     burst=2)
+    later = service("later", listen=["127.0.0.1:0"], plugin="echo",
+                    max_per_source=0)
+    conf += later
     if v6:
         conf += service("persrc6", reject=True, listen=["[::1]:0"],
                         plugin="echo", max_per_source=1)
@@ -229,7 +264,7 @@ def scenario(t):
     d = t.porterd(path, plugins)
 
     with t.case("ready"):
-        d.wait_line(r"^ready: %d services" % (6 if v6 else 4))
+        d.wait_line(r"^ready: %d services" % (7 if v6 else 5))
 
     max_connections(t, d)
     # Each service's first refusal is logged on a line of its own; later
@@ -239,6 +274,7 @@ def scenario(t):
         per_source(t, d, "persrc6", "::1", None, 1, True)
         per_source(t, d, "mapped", "127.0.0.1", "127.0.0.2", 1, False)
     rate_limit(t, d)
+    per_source_by_reload(t, d, path, conf, later)
 
     with t.case("porterd still runs; SIGTERM exits 0"):
         expect(d.alive(), "porterd exited")
