@@ -21,6 +21,9 @@ int64_t
 backoff_fail(struct backoff *b, int64_t now, bool *first)
 {
 	*first = false;
+	/* Quiet since its last pause ended, and a window more: over. */
+	if (b->delay > 0 && now - b->fails[0] >= b->delay + BACKOFF_WINDOW_MS)
+		memset(b, 0, sizeof(*b));
 	memmove(&b->fails[1], &b->fails[0],
 	    (BACKOFF_FAILS - 1) * sizeof(b->fails[0]));
 	b->fails[0] = now;
@@ -41,22 +44,6 @@ backoff_fail(struct backoff *b, int64_t now, bool *first)
 	}
 	b->until = now + b->delay;
 	return b->delay;
-}
-
-bool
-backoff_hold(struct backoff *b, int64_t now, int64_t ms, unsigned fails)
-{
-	bool first = b->delay == 0;
-
-	if (ms <= 0)
-		return false;
-	if (fails > b->count)
-		b->count = fails;
-	if (ms > b->delay)
-		b->delay = ms;
-	if (now + ms > b->until)
-		b->until = now + ms;
-	return first;
 }
 
 bool

@@ -7,7 +7,11 @@
  * Each failure of a retry within the episode doubles the pause, up to
  * BACKOFF_MAX_MS; a failure while a pause runs (siblings started at the
  * same time) does not add to it.  A success ends the episode and forgets
- * the failures.  The caller logs an episode's start and end once each
+ * the failures; so does a failure that comes longer than the last pause
+ * plus BACKOFF_WINDOW_MS after the one before it (the episode faded
+ * without a success seen: its end is not logged, and the new failure
+ * counts as the first of a new history).  The caller logs an episode's
+ * start and end once each
  * (backoff_fail()'s *first, backoff_ok()'s return) and keeps the failures
  * in between quiet.
  *
@@ -42,15 +46,6 @@ int64_t backoff_now(void);
  * set true when the pause starts an episode, false otherwise.
  */
 int64_t backoff_fail(struct backoff *b, int64_t now, bool *first);
-
-/*
- * Pauses for ms from now unless a longer pause runs: a pause decided
- * elsewhere (porterd mirrors the one its pool's process took for its
- * workers, which failed `fails` times).  Starts an episode if none is
- * on; returns true if it did.
- */
-bool backoff_hold(struct backoff *b, int64_t now, int64_t ms,
-    unsigned fails);
 
 /* True while a pause runs at now; an expired one is cleared. */
 bool backoff_paused(struct backoff *b, int64_t now);

@@ -47,6 +47,8 @@ conn_new(struct svc *svc, int fd)
 void
 conn_started(struct conn *c)
 {
+	if (c->started)
+		return;
 	c->started = true;
 	stats_accepted(c->svc->stats);
 }
@@ -79,14 +81,10 @@ conn_finish(struct conn *c)
 
 	if (c->refused) {
 		/*
-		 * A crash loop's pause (pool.h) turned it away; pool.c logs
-		 * the episode, not each.  Handed to the pool before the
-		 * pause, it also ends as a handler that could not start.
+		 * A crash loop's pause (pool.h) turned it away before any
+		 * handler took it; pool.c logs the episode, not each.
 		 */
 		stats_refused(c->svc->stats, STATS_REFUSE_BACKOFF);
-		if (c->started)
-			stats_finished(c->svc->stats,
-			    (uint64_t)(secs * 1e6), 0, 0, -1);
 	} else if (edge_finish(c)) {
 		/* edge.c counted and logged the refusal; no handler ran. */
 	} else {

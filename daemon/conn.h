@@ -18,9 +18,11 @@
 struct conn *conn_new(struct svc *svc, int fd);
 
 /*
- * The handler is about to start (dispatch_start()): counts c as accepted
- * and active in the service's stats.  A connection the edge refuses
- * before this is counted as a refusal instead (conn_finish()).
+ * The handler is about to start (dispatch_start(); for a pool, when the
+ * pool process says a worker took it), or could not be started: counts c
+ * as accepted and active in the service's stats, once.  A connection the
+ * edge or a crash loop's pause refuses before this is counted as a
+ * refusal instead (conn_finish()).
  */
 void conn_started(struct conn *c);
 

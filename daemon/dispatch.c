@@ -173,7 +173,7 @@ dispatch_start(struct evloop *L, struct conn *c)
 	const struct service *conf = svc->conf;
 	int r;
 
-	/* A pool counts it started itself, unless its pause refuses it. */
+	/* A pool counts it started when a worker takes it (pool.c). */
 	if (!pool_applies(conf))
 		conn_started(c);
 	if (conf->kind == HANDLER_PLUGIN && conf->isolation == ISOLATION_THREAD) {
@@ -202,6 +202,7 @@ dispatch_start(struct evloop *L, struct conn *c)
 		log_warn("service %s: %s %s", conf->name,
 		    conf->kind == HANDLER_EXEC ? "exec" : "fork",
 		    conf->kind == HANDLER_EXEC ? conf->handler : "handler");
+		conn_started(c);	/* counted as one that could not start */
 		c->pid = -1;
 		dispatch_done(c);
 	}

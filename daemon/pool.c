@@ -8,14 +8,16 @@
  * are finished as not started, and the next connection starts a new pool
  * process.
  *
- * A crash loop (backoff.h) pauses the pool: it went down 3 times within
- * 10 s without serving, or its process says its workers keep dying
- * before they serve (BACKOFF, their pause mirrored here).  While paused,
- * connections are refused quietly (conn's refused: counted under
- * "backoff", no line each); the pause grows from 1 s to 30 s while the
- * failures go on.  An episode is logged twice: at its start, with the
- * count, the last failure and the pause, and at its end, the first
- * connection a worker takes again ("recovered").
+ * A crash loop (backoff.h) of the pool process (it went down 3 times
+ * within 10 s without serving) pauses the pool here: no restart, and
+ * connections are refused quietly (counted under "backoff", no line
+ * each); the pause grows from 1 s to 30 s while the failures go on.  A
+ * crash loop of its workers (3 died before their first connection) is
+ * the pool process's to pause: it forks none for a while, its idle
+ * workers still serve, and it REFUSEs (quietly, "backoff" too) what it
+ * cannot place; it tells porterd when the episode starts and ends
+ * (BACKOFF).  Each episode is logged twice: at its start, with the count,
+ * the last failure and the pause, and at its end ("recovered").
  *
  * A pool belongs to every svc that points to it (refs): one, or after a
  * reload that changed nothing it depends on, the old svc and its
@@ -82,8 +84,8 @@ struct pool {
 	int fd;				/* -1 when down */
 	struct conn *waiting, *wtail;	/* submitted before READY */
 	struct conn *running;		/* in the pool, through ->next */
-	struct backoff bo;		/* its crash loop, if any: downs, and
-					 * the workers' pauses mirrored */
+	struct backoff bo;		/* its crash loop, if any: downs */
+	bool workers_failing;		/* its workers' episode (BACKOFF) */
 	bool launcher;			/* starts an exec service's programs */
 	bool want_out;			/* POLLOUT asked for: waiting to send */
 	struct pool *next;		/* every pool, for pool_reaped() */
@@ -445,6 +447,7 @@ pool_refuse_conn(struct conn *c, struct conn **done)
 static void
 pool_fail_conn(struct conn *c, struct conn **done)
 {
+	conn_started(c);	/* counted as one that could not start */
 	c->pid = -1;
 	c->next = *done;
 	*done = c;
@@ -463,6 +466,7 @@ pool_down(struct pool *p, const char *why, struct conn **done)
 	bool quiet = p->bo.delay > 0, first;
 	int64_t now = backoff_now(), pause;
 
+	p->workers_failing = false;	/* that process's episode: gone */
 	if (p->fd >= 0) {
 		epoll_ctl(pools.ev.fd, EPOLL_CTL_DEL, p->fd, NULL);
 		close(p->fd);
@@ -540,7 +544,6 @@ pool_submit(struct conn *c)
 		r = 1;		/* not started: counted as refused only */
 		goto out;
 	}
-	conn_started(c);
 	if (p == NULL) {
 		if ((p = calloc(1, sizeof(*p))) == NULL) {
 			r = -1;
@@ -699,6 +702,7 @@ pool_read(struct pool *p, struct conn **done)
 			    (c = pool_take(p, m.st.id, false)) == NULL)
 				break;
 			c->pid = m.st.pid;
+			conn_started(c);	/* a worker took it */
 			/*
 			 * Cut while it waited in the pool (max-lifetime, a
 			 * kill-connection): its handler goes now.
@@ -716,6 +720,7 @@ pool_read(struct pool *p, struct conn **done)
 			    (c = pool_take(p, m.d.id, true)) == NULL)
 				break;
 			c->pid = m.d.pid;
+			conn_started(c);	/* a STARTED lost on the way */
 			c->status = m.d.status;
 			c->stats.bytes_in = m.d.bytes_in;
 			c->stats.bytes_out = m.d.bytes_out;
@@ -732,13 +737,22 @@ pool_read(struct pool *p, struct conn **done)
 				pool_refuse_conn(c, done);
 			break;
 		case POOL_BACKOFF:
+			/*
+			 * Logged once each way.  Connections still go to the
+			 * pool process: its idle workers serve them, and it
+			 * REFUSEs what it cannot place.
+			 */
 			if ((size_t)n != sizeof(m.b))
 				break;
 			m.b.text[sizeof(m.b.text) - 1] = '\0';
-			if (backoff_hold(&p->bo, backoff_now(), m.b.ms,
-			    m.b.fails))
+			if (m.b.ms == 0 && p->workers_failing)
+				log_info("service %s: recovered after %u "
+				    "failures, serving again", p->name,
+				    m.b.fails);
+			else if (m.b.ms > 0 && !p->workers_failing)
 				pool_episode(p, "workers died before serving",
 				    m.b.fails, m.b.text, m.b.ms);
+			p->workers_failing = m.b.ms > 0;
 			break;
 		}
 	}

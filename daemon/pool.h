@@ -21,9 +21,11 @@
  *
  * A pool that keeps failing before it serves -- its process (the
  * plugin's init crashes or refuses), or its workers (they die before
- * they take a connection) -- pauses (backoff.h): no restart, no fork,
- * connections refused quietly, for 1 s doubling up to 30 s while it goes
- * on; logged when the episode starts and when it ends.
+ * their first connection, at setup or idle) -- pauses (backoff.h): no
+ * restart, no fork, connections that no idle worker takes refused
+ * quietly, for 1 s doubling up to 30 s while it goes on; logged when the
+ * episode starts and when it ends (the first connection a new worker
+ * serves).
  *
  * Options (porterd.conf(5)): pool-min, pool-max, reuse,
  * pool-idle-timeout.  max-connections and the other limits are applied by

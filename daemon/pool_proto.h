@@ -90,10 +90,15 @@ struct pool_text_msg {			/* READY (pid), FAIL (text) */
 	char text[512];
 };
 
+/*
+ * The pool process's workers keep dying before they serve: it forks none
+ * for ms (idle workers still take connections; those it cannot place it
+ * REFUSEs).  ms 0: its episode is over, a worker served again.
+ */
 struct pool_backoff_msg {
 	struct pool_hdr h;
 	uint32_t ms;			/* the pause: no worker forked */
-	uint32_t fails;			/* workers lost since one last started */
+	uint32_t fails;			/* workers lost since one last served */
 	char text[512];			/* how the last one ended */
 };
 

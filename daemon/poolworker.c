@@ -94,6 +94,7 @@ struct pw_worker {
 	bool started;		/* said READY: takes connections */
 	bool failed;		/* said FAIL: pw.why is why */
 	struct timeval used_u, used_s;	/* CPU it reported at its last DONE */
+	int64_t born;		/* forked at (backoff_now()) */
 };
 
 struct pw_pending {
@@ -123,7 +124,8 @@ static struct {
 	char *stack;		/* a launcher's clone stack */
 	unsigned char *buf;	/* POOL_MSG_MAX bytes: a message read */
 	int ep;			/* the master's epoll */
-	struct backoff bo;	/* workers dying before READY */
+	struct backoff bo;	/* workers dying before their first connection */
+	int64_t bo_since;	/* its episode began (backoff_now()); 0: none */
 	char why[512];		/* the text of the last FAIL a worker sent */
 } pw;
 
@@ -519,7 +521,7 @@ pw_worker_main(int sock)
 	const struct pool_conn_msg *m;
 	const char **vars;
 	struct pool_done_msg d;
-	struct rusage before, after;
+	struct rusage before, after, kids;
 	struct conn c;
 	const char *why = NULL;
 	unsigned served = 0;
@@ -572,8 +574,10 @@ pw_worker_main(int sock)
 		timersub(&after.ru_utime, &before.ru_utime, &d.utime);
 		timersub(&after.ru_stime, &before.ru_stime, &d.stime);
 		d.maxrss = after.ru_maxrss;
-		d.total_utime = after.ru_utime;
-		d.total_stime = after.ru_stime;
+		/* As wait4() will count it: with the children it reaped. */
+		(void)getrusage(RUSAGE_CHILDREN, &kids);
+		timeradd(&after.ru_utime, &kids.ru_utime, &d.total_utime);
+		timeradd(&after.ru_stime, &kids.ru_stime, &d.total_stime);
 		if (pool_send(sock, &d, sizeof(d), -1) == -1)
 			_exit(1);
 		if (pw.reuse > 0 && ++served >= pw.reuse)
@@ -685,6 +689,7 @@ pw_fork(void)
 	w->served = 0;
 	w->idle_since = pw_now();
 	w->started = w->failed = false;
+	w->born = backoff_now();
 	pw.alive++;
 	return w;
 }
@@ -973,6 +978,24 @@ pw_ctl(void)
 }
 
 /* A worker's READY or FAIL (before any connection), its DONE, or its end. */
+/* A worker served a connection: a crash loop of its pool is over. */
+static void
+pw_served_again(void)
+{
+	struct pool_backoff_msg b;
+	unsigned fails = backoff_ok(&pw.bo);
+
+	pw.bo_since = 0;
+	if (fails == 0)
+		return;		/* failures, but no episode: nothing said */
+	memset(&b, 0, sizeof(b));
+	b.h.magic = POOL_MAGIC;
+	b.h.type = POOL_BACKOFF;
+	b.fails = fails;	/* ms 0: over */
+	pw_flush();
+	pw_send_porterd(&b, sizeof(b));
+}
+
 static void
 pw_from_worker(struct pw_worker *w)
 {
@@ -991,11 +1014,12 @@ pw_from_worker(struct pw_worker *w)
 		return;
 	if (!w->started && n > 0 && (size_t)n == sizeof(m.h) &&
 	    m.h.type == POOL_READY) {
+		/*
+		 * Set up, but a crash loop is over only once it serves: one
+		 * that dies before its first connection still counts.
+		 */
 		w->started = true;
 		w->idle_since = pw_now();
-		/* One started: a crash loop is over. */
-		if (pw.bo.count != 0)
-			(void)backoff_ok(&pw.bo);
 		return;
 	}
 	if (!w->started && n > 0 && (size_t)n == sizeof(m.t) &&
@@ -1015,6 +1039,12 @@ pw_from_worker(struct pw_worker *w)
 	w->id = 0;
 	w->served++;
 	w->idle_since = pw_now();
+	/*
+	 * A worker forked since the crash loop began served: forking works
+	 * again.  (An older one serving proves nothing of that.)
+	 */
+	if (pw.bo.count != 0 && w->born > pw.bo_since)
+		pw_served_again();
 	w->used_u = m.d.total_utime;
 	w->used_s = m.d.total_stime;
 	pw_post(&m.d, sizeof(m.d));
@@ -1049,6 +1079,8 @@ pw_died_at_start(const struct pw_worker *w, int status)
 	    (long)w->pid, b.text);
 	if ((pause = backoff_fail(&pw.bo, backoff_now(), &first)) == 0)
 		return;
+	if (first)
+		pw.bo_since = backoff_now();
 	b.h.magic = POOL_MAGIC;
 	b.h.type = POOL_BACKOFF;
 	b.ms = (uint32_t)pause;
@@ -1073,7 +1105,12 @@ pw_reap(struct pw_worker *w)
 	 */
 	if ((w->id != 0 || !w->started) && w->fd >= 0)
 		pw_from_worker(w);	/* does not wait */
-	if (!w->started && !pw.draining)
+	/*
+	 * Died before its first connection: at setup, or after READY but
+	 * not by our hand (an idle one told to go exits 0).
+	 */
+	if (!pw.draining && w->served == 0 && w->id == 0 &&
+	    (!w->started || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
 		pw_died_at_start(w, status);
 	if (w->id != 0) {
 		memset(&d, 0, sizeof(d));

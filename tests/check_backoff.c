@@ -4,8 +4,8 @@
  * for BACKOFF_FIRST_MS and start an episode once; each retry that fails
  * doubles the pause up to BACKOFF_MAX_MS; siblings failing during a pause
  * add nothing; a success ends the episode (reporting its failures) and
- * forgets the history; a mirrored pause (backoff_hold()) starts an
- * episode once and never shortens a longer pause.
+ * forgets the history, as does a failure after the last pause and a
+ * window more of quiet.
  */
 #include "config.h"
 
@@ -64,6 +64,27 @@ START_TEST(test_fail_sequence)
 }
 END_TEST
 
+/* An episode quiet for its pause and a window more is over. */
+START_TEST(test_episode_fades)
+{
+	struct backoff b = { { 0 }, 0, 0, 0 };
+	bool first;
+
+	ck_assert_int_eq(backoff_fail(&b, 1000, &first), 0);
+	ck_assert_int_eq(backoff_fail(&b, 1100, &first), 0);
+	ck_assert_int_eq(backoff_fail(&b, 1200, &first), 1000);
+	ck_assert(first);
+	/* Just inside: a retry's failure doubles the pause. */
+	ck_assert_int_eq(backoff_fail(&b, 1200 + 1000 + 9999, &first), 2000);
+	/* 2 s pause + 10 s since that failure: a fresh history. */
+	ck_assert_int_eq(backoff_fail(&b, 12199 + 12000, &first), 0);
+	ck_assert(!first);
+	ck_assert_uint_eq(b.count, 1);
+	ck_assert_int_eq(b.delay, 0);
+	ck_assert_uint_eq(backoff_ok(&b), 0);
+}
+END_TEST
+
 START_TEST(test_ok_without_episode)
 {
 	struct backoff b = { { 0 }, 0, 0, 0 };
@@ -80,25 +101,6 @@ START_TEST(test_ok_without_episode)
 }
 END_TEST
 
-START_TEST(test_hold_mirrors)
-{
-	struct backoff b = { { 0 }, 0, 0, 0 };
-	bool first;
-
-	ck_assert(!backoff_hold(&b, 1000, 0, 3));	/* no pause: ignored */
-	ck_assert(backoff_hold(&b, 1000, 1000, 3));	/* starts it */
-	ck_assert(backoff_paused(&b, 1999));
-	ck_assert(!backoff_hold(&b, 1100, 500, 4));	/* shorter: kept */
-	ck_assert_int_eq(backoff_left(&b, 1100), 900);
-	ck_assert(!backoff_hold(&b, 2500, 2000, 5));	/* the next one */
-	ck_assert(backoff_paused(&b, 4499));
-	ck_assert(!backoff_paused(&b, 4500));
-	/* A failure of its own in the episode doubles the last pause. */
-	ck_assert_int_eq(backoff_fail(&b, 5000, &first), 4000);
-	ck_assert(!first);
-	ck_assert_uint_eq(backoff_ok(&b), 6);
-}
-END_TEST
 
 static Suite *
 backoff_suite(void)
@@ -107,8 +109,8 @@ backoff_suite(void)
 	TCase *tc = tcase_create("episodes");
 
 	tcase_add_test(tc, test_fail_sequence);
+	tcase_add_test(tc, test_episode_fades);
 	tcase_add_test(tc, test_ok_without_episode);
-	tcase_add_test(tc, test_hold_mirrors);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -20,7 +20,10 @@ created and porterd run without -d:
   - the refusals are counted: porterctl shows refused backoff N for
     nearly every attempt, none stays active, and accepted == finished;
   - the flags removed, each service serves again within the pause's
-    bound and logs "recovered after N failures, serving again" once.
+    bound and logs "recovered after N failures, serving again" once;
+  - mixed (pool-min 2): while every new worker dies at fork and the
+    pool pauses forking, its two older healthy workers still serve, and
+    their connections do not end the episode; a new worker's does, once.
 """
 import json
 import os
@@ -88,6 +91,11 @@ def scenario(t):
                          plugin="poolprobe", isolation="process", user=user,
                          args=["fork-crash=" + flag["forkcrash"]])
     conf += conf_service("echo", listen=["127.0.0.1:0"], plugin="echo")
+    flag["mixed"] = os.path.join(tmp, "mixed.flag")
+    conf += conf_service("mixed", listen=["127.0.0.1:0"],
+                         plugin="poolprobe", isolation="process", user=user,
+                         pool_min=2, pool_max=4,
+                         args=["fork-crash=" + flag["mixed"]])
     path = t.write(os.path.join(tmp, "porterd.conf"), conf)
     # Without -d: what an operator's log shows is what is counted.
     d = Porterd(t, path, plugins, debug=False)
@@ -178,6 +186,76 @@ def scenario(t):
                       "recovery lines")
             expect_eq(len(d.find(EPISODE_RE[n], since=mark)), 1,
                       "episode lines")
+
+    mixed(t, d, flag["mixed"])
+
+
+def held(addr):
+    """A connection poolprobe answered: (its worker's pid, the socket,
+    held open), or (None, None) if it was closed unanswered."""
+    s = connect(addr)
+    got = recv_or_reset(s, timeout=10 * TIMEOUT_SCALE)
+    if got.startswith(b"pid="):
+        return int(got[4:].split()[0]), s
+    s.close()
+    return None, None
+
+
+def mixed(t, d, flag):
+    """New workers die while two older ones are healthy: the older ones
+    keep serving through the pause, and only a new worker's first
+    connection ends the episode."""
+    addr = d.addr("mixed")
+    with t.case("mixed: new workers die; the idle healthy ones still "
+                "serve during the pause"):
+        pa, sa = held(addr)
+        pb, sb = held(addr)
+        expect(pa and pb and pa != pb, "two workers: %r %r" % (pa, pb))
+        mark = d.mark()
+        t.write(flag, "")
+        # Both busy: each new connection needs a fork, which dies.
+        end = time.monotonic() + 10 * TIMEOUT_SCALE
+        while time.monotonic() < end and not d.find(
+                r"^service mixed: workers died before serving", since=mark):
+            pid, s = held(addr)
+            expect(pid is None, "a connection served by %r" % pid)
+            time.sleep(0.05)
+        expect_eq(len(d.find(r"^service mixed: workers died before "
+                             r"serving", since=mark)), 1, "episode lines")
+        sa.close()
+        sb.close()
+        time.sleep(0.2)         # their DONE: idle again
+        served = set()
+        for _ in range(4):
+            pid, s = held(addr)
+            if s is not None:
+                s.close()
+            served.add(pid)
+            time.sleep(0.05)
+        expect(None not in served and served <= {pa, pb},
+               "served by %r, not only by the old workers %r"
+               % (served, {pa, pb}))
+        expect_eq(d.find(RECOVERED_RE % "mixed", since=mark), [],
+                  "recovered by an old worker's connection")
+
+    with t.case("mixed: the episode ends when a new worker serves"):
+        os.unlink(flag)
+        end = time.monotonic() + 40 * TIMEOUT_SCALE
+        new = None
+        while time.monotonic() < end and new is None:
+            pa, sa = held(addr)
+            pb, sb = held(addr)
+            pc, sc = held(addr)
+            for x in (sa, sb, sc):
+                if x is not None:
+                    x.close()
+            if pc is not None and pc not in (pa, pb):
+                new = pc
+            time.sleep(0.2)
+        expect(new is not None, "no new worker served")
+        d.wait_line(RECOVERED_RE % "mixed", since=mark)
+        expect_eq(len(d.find(RECOVERED_RE % "mixed", since=mark)), 1,
+                  "recovery lines")
 
 
 if __name__ == "__main__":
