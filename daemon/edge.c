@@ -661,6 +661,12 @@ edge_run(struct conn *c)
 }
 
 bool
+edge_busy(const struct conn *c)
+{
+	return c->edge != NULL && c->edge->phase == EDGE_QUEUED;
+}
+
+bool
 edge_back(struct conn *c)
 {
 	struct edge *e = c->edge;

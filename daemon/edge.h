@@ -75,6 +75,12 @@ bool edge_hold(struct evloop *L, struct conn *c);
 bool edge_run(struct conn *c);
 
 /*
+ * True while c's fiber reads its PROXY header or does its TLS handshake
+ * (edge_run() has not returned): the loop's stall report says so.
+ */
+bool edge_busy(const struct conn *c);
+
+/*
  * dispatch_done(), on c's loop: true if c's edge stage just ended well and
  * its handler has been started (dispatch_start()): not the end of c.
  * False otherwise: finish c (a refusal is then logged by edge_finish()),

@@ -42,6 +42,7 @@
 
 #include "accept.h"
 #include "dispatch.h"
+#include "edge.h"
 #include "evloop.h"
 #include "fiber.h"
 #include "log.h"
@@ -75,6 +76,8 @@ struct evloop {
 	pt_io_waiter waiter;
 	/* Read by the control thread (stall reports, park failures). */
 	int64_t run_since;		/* ns the running fiber was resumed, 0 */
+	bool run_edge;			/* it reads a PROXY header or does a
+					 * TLS handshake, no handler yet */
 	const struct svc *run_svc;	/* whose fiber that is (leader's) */
 	pthread_mutex_t name_lock;	/* run_name: leader writes, control
 					 * thread reads */
@@ -220,6 +223,7 @@ evloop_resume(struct evloop *L, struct conn *c)
 		pthread_mutex_unlock(&L->name_lock);
 	}
 	L->running = c;
+	__atomic_store_n(&L->run_edge, edge_busy(c), __ATOMIC_RELAXED);
 	__atomic_store_n(&L->run_since, now_ns(), __ATOMIC_RELAXED);
 	fiber_resume(c->fiber);
 	/* A hint lives for the fiber's first slice only (iowait.h). */
@@ -842,6 +846,14 @@ evloop_check_stalls(void)
 			continue;
 		L->stall_reported = since;
 		evloop_run_name(L, name, sizeof(name));
+		if (__atomic_load_n(&L->run_edge, __ATOMIC_RELAXED)) {
+			log_warnx("service %s: a PROXY header or TLS "
+			    "handshake has run for %lld ms without yielding, "
+			    "stalling event loop %u (a costly key or "
+			    "certificate chain? fiber-stall may be too low)",
+			    name, (long long)((now - since) / 1000000), L->id);
+			continue;
+		}
 		log_warnx("service %s: a cooperative handler has run for %lld "
 		    "ms without yielding, stalling event loop %u (it blocks "
 		    "outside libporter; make the plugin blocking, without "
