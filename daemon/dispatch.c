@@ -181,7 +181,7 @@ dispatch_start(struct evloop *L, struct conn *c)
 			if (evloop_run_fiber(L, c) == 0)
 				return;
 			dispatch_fiber_failed(conf->name, errno);
-			c->rc = -1;
+			c->pid = -1;	/* could not be started */
 			dispatch_done(c);
 			return;
 		}

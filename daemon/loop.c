@@ -379,14 +379,15 @@ loop_set_stall(unsigned ms)
 
 	if (ms == loop.stall_ms)
 		return;
-	evloop_set_stall(ms);
 	its.it_interval.tv_sec = (time_t)(half / 1000);
 	its.it_interval.tv_nsec = (long)(half % 1000) * 1000000;
 	its.it_value = its.it_interval;
+	/* Both or neither: the threshold and how often it is checked. */
 	if (timerfd_settime(loop.stall_ev.fd, 0, &its, NULL) == -1) {
 		log_warn("fiber-stall timer");
 		return;
 	}
+	evloop_set_stall(ms);
 	loop.stall_ms = ms;
 }
 
