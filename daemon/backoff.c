@@ -57,6 +57,12 @@ backoff_paused(struct backoff *b, int64_t now)
 	return false;
 }
 
+bool
+backoff_paused_now(struct backoff *b)
+{
+	return b->until != 0 && backoff_paused(b, backoff_now());
+}
+
 int64_t
 backoff_left(const struct backoff *b, int64_t now)
 {

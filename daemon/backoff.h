@@ -50,6 +50,12 @@ int64_t backoff_fail(struct backoff *b, int64_t now, bool *first);
 /* True while a pause runs at now; an expired one is cleared. */
 bool backoff_paused(struct backoff *b, int64_t now);
 
+/*
+ * backoff_paused() at this moment, reading the clock only when a pause
+ * is set: cheap enough for every connection.
+ */
+bool backoff_paused_now(struct backoff *b);
+
 /* Milliseconds until the pause ends; 0 when none runs. */
 int64_t backoff_left(const struct backoff *b, int64_t now);
 

@@ -538,9 +538,7 @@ pool_submit(struct conn *c)
 	int r = 0;
 
 	pthread_mutex_lock(&pools.lock);
-	/* A clock read only while a pause may run. */
-	if ((p = svc->pool) != NULL && p->bo.until != 0 &&
-	    backoff_paused(&p->bo, backoff_now())) {
+	if ((p = svc->pool) != NULL && backoff_paused_now(&p->bo)) {
 		r = 1;		/* not started: counted as refused only */
 		goto out;
 	}

@@ -30,14 +30,15 @@
  * closes the pool's socket (reload, shutdown, porterd gone), the master
  * lets busy workers finish, then exits.
  *
- * Workers that keep dying before READY (the plugin's fork handlers
- * crash, the sandbox's limits cannot be set) are a crash loop
- * (backoff.h): after 3 within 10 s the master forks none for 1 s, then
- * for twice as long after each retry that dies too, up to 30 s.  It
- * tells porterd (BACKOFF), which refuses connections meanwhile and logs
- * the episode; the connections queued here are answered REFUSED.  The
- * first worker that says READY ends it.  Each such death before an
- * episode is logged here; none within one.
+ * Workers that keep dying before their first connection (the plugin's
+ * fork handlers crash, the sandbox's limits cannot be set) are a crash
+ * loop (backoff.h): after 3 within 10 s the master forks none for 1 s,
+ * then for twice as long after each retry that dies too, up to 30 s.
+ * Workers it has still serve; the connections none of them takes are
+ * answered REFUSED (porterd ends them quietly).  It tells porterd
+ * (BACKOFF) when the episode starts, for its one log line, and when the
+ * first worker forked since then serves, which ends it.  Each such death
+ * before an episode is logged here; none within one.
  *
  * A launcher (pool.h; SETUP has EXEC) is the same process without
  * workers: it applies the whole sandbox to itself, loads the seccomp
@@ -864,7 +865,7 @@ pw_dispatch(void)
 	}
 	if (pw.qhead == NULL)
 		return;
-	paused = pw.bo.until != 0 && backoff_paused(&pw.bo, backoff_now());
+	paused = backoff_paused_now(&pw.bo);
 	for (p = pw.qhead; p != NULL; p = p->next)
 		queued++;
 	for (i = 0; i < pw.nw; i++)
@@ -1054,16 +1055,16 @@ pw_from_worker(struct pw_worker *w)
 }
 
 /*
- * w died before it said READY (it never had a connection): one failure
- * of a crash loop (backoff.h).  Logged outside an episode; the pause one
- * starts or prolongs is porterd's to enforce and log (BACKOFF).
+ * w died before its first connection: one failure of a crash loop
+ * (backoff.h).  Logged outside an episode; the pause one starts or
+ * prolongs is enforced here, and told to porterd to log (BACKOFF).
  */
 static void
 pw_died_at_start(const struct pw_worker *w, int status)
 {
 	struct pool_backoff_msg b;
 	bool first;
-	int64_t pause;
+	int64_t now = backoff_now(), pause;
 
 	memset(&b, 0, sizeof(b));
 	if (w->failed)
@@ -1077,10 +1078,10 @@ pw_died_at_start(const struct pw_worker *w, int status)
 	log_msg(pw.bo.delay > 0 ? LOG_DEBUG : LOG_WARNING, "service %s: "
 	    "worker pid %ld died before serving: %s", pw.conf.name,
 	    (long)w->pid, b.text);
-	if ((pause = backoff_fail(&pw.bo, backoff_now(), &first)) == 0)
+	if ((pause = backoff_fail(&pw.bo, now, &first)) == 0)
 		return;
 	if (first)
-		pw.bo_since = backoff_now();
+		pw.bo_since = now;
 	b.h.magic = POOL_MAGIC;
 	b.h.type = POOL_BACKOFF;
 	b.ms = (uint32_t)pause;
@@ -1165,8 +1166,7 @@ pw_tend(void)
 		idle++;
 	}
 	/* No fork while a crash loop pauses (backoff.h). */
-	fork_ok = !pw.draining && !(pw.bo.until != 0 &&
-	    backoff_paused(&pw.bo, backoff_now()));
+	fork_ok = !pw.draining && !backoff_paused_now(&pw.bo);
 	while (fork_ok && pw.alive < pw.min && pw_fork() != NULL)
 		;
 	/*

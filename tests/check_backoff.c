@@ -81,6 +81,7 @@ START_TEST(test_episode_fades)
 	ck_assert(!first);
 	ck_assert_uint_eq(b.count, 1);
 	ck_assert_int_eq(b.delay, 0);
+	ck_assert(!backoff_paused_now(&b));	/* no pause set */
 	ck_assert_uint_eq(backoff_ok(&b), 0);
 }
 END_TEST
