@@ -25,7 +25,6 @@ proxy-timeout while another client is served meanwhile.  porterctl
 counts the header refusals under "proxy-tls", never as accepted or
 active: accepted == finished and active == 0 once all are done.
 """
-import json
 import os
 import shutil
 import socket
@@ -36,11 +35,10 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (Skip, TOP_BUILDDIR, V2SIG, connect,  # noqa
-                        conf_opts, conf_service, expect, expect_eq, main,
-                        recv_all, recv_exact, v2_header, v2_unix)
-
-PORTERCTL = os.path.join(TOP_BUILDDIR, "tools", "porterctl")
+from porter_e2e import (Skip, V2SIG, connect, conf_opts,  # noqa
+                        conf_service, expect, expect_eq, main,
+                        porterctl_service, recv_all, recv_exact, v2_header,
+                        v2_unix)
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
@@ -92,18 +90,6 @@ def kv(text, key):
         if line.startswith(key + "="):
             return line[len(key) + 1:]
     return None
-
-
-def counters(sock, name):
-    """porterctl --json services' entry for service name."""
-    p = subprocess.run([PORTERCTL, "-s", sock, "--json", "services"],
-                       stdin=subprocess.DEVNULL, capture_output=True,
-                       timeout=30, text=True)
-    expect_eq(p.returncode, 0, "porterctl exit (%s)" % p.stderr.strip())
-    for s in json.loads(p.stdout)["services"]:
-        if s["name"] == name:
-            return s
-    raise AssertionError("no service %s in porterctl services" % name)
 
 
 def scenario(t):
@@ -252,10 +238,10 @@ backend v2env
             d.wait_line(r"^service one: refused 192\.0\.2\.9:1001: "
                         r"per-source limit \(1\) reached$", since=mark)
             deadline = time.monotonic() + 10
-            while counters(sock, "one")["refused"]["per-source"] < 2 and \
+            while porterctl_service(sock, "one")["refused"]["per-source"] < 2 and \
                     time.monotonic() < deadline:
                 time.sleep(0.05)
-            expect_eq(counters(sock, "one")["refused"]["per-source"], 2,
+            expect_eq(porterctl_service(sock, "one")["refused"]["per-source"], 2,
                       "per-source refusals")
             _, text = ask(one, v2_header("192.0.2.10", 1000, "192.0.2.1", 7),
                           b"other")
@@ -298,7 +284,7 @@ backend v2env
     with t.case("header refusals: counted as proxy-tls, never active"):
         deadline = time.monotonic() + 10
         while True:
-            s = counters(sock, "ctx")
+            s = porterctl_service(sock, "ctx")
             if s["active"] == 0 and s["live"] == 0 or \
                     time.monotonic() > deadline:
                 break

@@ -25,21 +25,18 @@ created and porterd run without -d:
     pool pauses forking, its two older healthy workers still serve, and
     their connections do not end the episode; a new worker's does, once.
 """
-import json
 import os
-import subprocess
 import sys
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from porter_e2e import (TIMEOUT_SCALE, TOP_BUILDDIR, Skip,  # noqa
+from porter_e2e import (PORTERCTL, TIMEOUT_SCALE, Skip,  # noqa
                         conf_opts, conf_service, connect, echo_roundtrip,
-                        expect, expect_eq, main,
-                        recv_or_reset, WAIT_TIMEOUT)
+                        expect, expect_eq, main, porterctl_service,
+                        recv_or_reset)
 from porter_e2e_daemon import Porterd
 
-PORTERCTL = os.path.join(TOP_BUILDDIR, "tools", "porterctl")
 CRASHING = ("initcrash", "forkcrash")
 EPISODE_RE = {
     "initcrash": r"^service initcrash: worker pool failed (\d+) times in a "
@@ -61,17 +58,6 @@ def attempt(addr):
     finally:
         s.close()
     return got, time.monotonic() - t0, port
-
-
-def service_stats(sock, name):
-    p = subprocess.run([PORTERCTL, "-s", sock, "--json", "services"],
-                       stdin=subprocess.DEVNULL, capture_output=True,
-                       text=True, timeout=WAIT_TIMEOUT + 30)
-    expect(p.returncode == 0, "porterctl services: %s" % p.stderr)
-    for s in json.loads(p.stdout)["services"]:
-        if s["name"] == name:
-            return s
-    raise AssertionError("no service %s in porterctl services" % name)
 
 
 def scenario(t):
@@ -152,7 +138,7 @@ def scenario(t):
     for n in CRASHING:
         with t.case("%s: refusals counted as backoff, none left active"
                     % n):
-            st = service_stats(sock, n)
+            st = porterctl_service(sock, n)
             expect(st["refused"].get("backoff", 0) >= len(results[n]) - 8,
                    "refused %s for %d attempts" % (st["refused"],
                                                    len(results[n])))

@@ -6,7 +6,9 @@ defaulting to this directory's ../.. .
 """
 import contextlib
 import fcntl
+import json
 import os
+import subprocess
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -14,6 +16,7 @@ TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.normpath(
     os.path.join(HERE, "..", ".."))
 TOP_BUILDDIR = os.environ.get("top_builddir") or TOP_SRCDIR
 PORTERD = os.path.join(TOP_BUILDDIR, "daemon", "porterd")
+PORTERCTL = os.path.join(TOP_BUILDDIR, "tools", "porterctl")
 INTERNAL_PLUGINS = os.path.join(TOP_BUILDDIR, "plugins", ".libs")
 TEST_PLUGINS = os.path.join(TOP_BUILDDIR, "tests", "plugins", ".libs")
 
@@ -52,6 +55,18 @@ def expect_eq(got, want, what):
     if got != want:
         raise Failure("%s: got %r, want %r"
                       % (what, _short(got), _short(want)))
+
+
+def porterctl_service(sock, name):
+    """Service name's entry in `porterctl -s sock --json services`."""
+    p = subprocess.run([PORTERCTL, "-s", sock, "--json", "services"],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=WAIT_TIMEOUT + 30)
+    expect_eq(p.returncode, 0, "porterctl exit (%s)" % p.stderr.strip())
+    for s in json.loads(p.stdout)["services"]:
+        if s["name"] == name:
+            return s
+    raise Failure("no service %s in porterctl services" % name)
 
 
 def _short(v, n=200):
